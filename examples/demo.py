@@ -1,0 +1,93 @@
+"""A short tour of shoal: what `make demo` runs.
+
+It grows with the project: each capability adds its part here.
+"""
+
+from __future__ import annotations
+
+import time
+
+import shoal
+from shoal.diagnostics import Profiler, ProgressBar
+
+
+def inc(x: int) -> int:
+    time.sleep(0.05)  # stand-in for real work, so the parallelism shows
+    return x + 1
+
+
+def double(x: int) -> int:
+    time.sleep(0.05)
+    return x * 2
+
+
+def add(x: int, y: int) -> int:
+    return x + y
+
+
+def f(x: int, y: int) -> int:
+    return x * y
+
+
+def g(x: int, y: int) -> int:
+    return x - y
+
+
+def section(title: str) -> None:
+    print(f"\n== {title} " + "=" * max(0, 60 - len(title)))
+
+
+def main() -> None:
+    section("delayed: (x + 1) + (x * 2) over a list, then the sum")
+    data = [1, 2, 3, 4, 5]
+    output = []
+    for x in data:
+        a = shoal.delayed(inc)(x)
+        b = shoal.delayed(double)(x)
+        output.append(shoal.delayed(add)(a, b))
+    total = shoal.delayed(sum)(output)
+    print(f"graph: {len(total.dask)} tasks, result key {total.key!r}")
+    with ProgressBar():
+        print("total =", total.compute())
+    start = time.perf_counter()
+    total.compute(scheduler="sync")
+    serial = time.perf_counter() - start
+    start = time.perf_counter()
+    total.compute(scheduler="threads")
+    threaded = time.perf_counter() - start
+    print(f"sync scheduler {serial:.2f} s, threads {threaded:.2f} s")
+
+    section("delayed: the nested loop with a branch")
+    A, B = [1, 5, 9], [2, 6, 10]
+    results = []
+    for x in A:
+        for y in B:
+            z = shoal.delayed(f)(x, y) if x < y else shoal.delayed(g)(x, y)
+            results.append(z)
+    print("results =", list(shoal.compute(*results)))
+
+    section("decorator form: add(inc(1), inc(2))")
+
+    @shoal.delayed
+    def inc_(x: int) -> int:
+        return x + 1
+
+    @shoal.delayed
+    def add_(x: int, y: int) -> int:
+        return x + y
+
+    c = add_(inc_(1), inc_(2))
+    print(c, "->", c.compute())
+
+    section("processes scheduler and a profiler")
+    with Profiler() as prof:
+        squares = [shoal.delayed(pow)(i, 2) for i in range(8)]
+        print("sum of squares =", shoal.delayed(sum)(squares).compute(scheduler="processes"))
+    print(f"profiled {len(prof.results)} tasks")
+
+    section("not built yet")
+    print("arrays, dataframes, bags, futures and the dashboard land with their issues; see README.md")
+
+
+if __name__ == "__main__":
+    main()
