@@ -49,8 +49,8 @@ def measure(lib: Any) -> dict[str, float]:
     assert chain.compute(scheduler="sync") == N_CHAIN
     out = {}
     for scheduler in ("sync", "threads"):
-        out[f"tree/{scheduler}"] = best_of(lambda: tree.compute(scheduler=scheduler), 3) / n_tree_tasks * 1e6
-        out[f"chain/{scheduler}"] = best_of(lambda: chain.compute(scheduler=scheduler), 3) / N_CHAIN * 1e6
+        out[f"tree/{scheduler}"] = best_of(lambda s=scheduler: tree.compute(scheduler=s), 3) / n_tree_tasks * 1e6
+        out[f"chain/{scheduler}"] = best_of(lambda s=scheduler: chain.compute(scheduler=s), 3) / N_CHAIN * 1e6
     out["construct"] = best_of(lambda: build_calls(lib.delayed), 3) / N_TREE * 1e6
     return out
 

@@ -194,7 +194,7 @@ def compute(*args: Any, traverse: bool = True, optimize_graph: bool = True, sche
     keys = [c.__dask_keys__() for c in collections]
     results = run(graph, keys, **kwargs)
     values = []
-    for c, r in zip(collections, results):
+    for c, r in zip(collections, results, strict=True):
         finalize, extra = c.__dask_postcompute__()
         values.append(finalize(r, *extra))
     return repack(values)
@@ -227,7 +227,7 @@ def persist(*args: Any, traverse: bool = True, optimize_graph: bool = True, sche
     keys = [c.__dask_keys__() for c in collections]
     results = run(graph, keys, **kwargs)
     rebuilt = []
-    for c, r, k in zip(collections, results, keys):
+    for c, r, k in zip(collections, results, keys, strict=True):
         held = {key: DataNode(key, value) for key, value in _pair_up(k, r)}
         rebuild, extra = c.__dask_postpersist__()
         rebuilt.append(rebuild(held, *extra))
@@ -239,7 +239,7 @@ def _pair_up(keys: Any, results: Any) -> list[tuple[Key, Any]]:
     if type(keys) is not list:
         return [(keys, results)]
     pairs: list[tuple[Key, Any]] = []
-    for k, r in zip(keys, results):
+    for k, r in zip(keys, results, strict=True):
         pairs.extend(_pair_up(k, r))
     return pairs
 

@@ -403,6 +403,15 @@ def get(
     """
     if override_with is not None:
         return override_with
+    # Fast path for a key spelled as stored: get() runs on hot paths (every
+    # delayed call reads a setting), and canonicalizing costs several times more.
+    node: Any = config
+    try:
+        for part in key.split("."):
+            node = node[part]
+        return node
+    except (KeyError, TypeError):
+        pass
     found = _walk(key, config, missing_ok=default is not no_default)
     if found is None:
         return default

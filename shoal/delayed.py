@@ -350,22 +350,37 @@ for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul"
     setattr(Delayed, f"__r{_name}__", _bind_operator(_op, reflected=True))
 for _name in ("lt", "le", "eq", "ne", "gt", "ge", "neg", "pos", "abs", "invert"):
     setattr(Delayed, f"__{_name}__", _bind_operator(getattr(operator, _name)))
-setattr(Delayed, "__divmod__", _bind_operator(divmod))
-setattr(Delayed, "__rdivmod__", _bind_operator(divmod, reflected=True))
+Delayed.__divmod__ = _bind_operator(divmod)
+Delayed.__rdivmod__ = _bind_operator(divmod, reflected=True)
 del _name, _op
 
 
 class _DelayedFunction(Delayed):
-    """``delayed(f)``: a Delayed that holds a function; calling it records a task."""
+    """``delayed(f)``: a Delayed that holds a function; calling it records a task.
 
-    __slots__ = ("_func", "_pure", "_nout")
+    Its own key (needed only if the function itself is computed or passed to
+    another call) is made on first use: tokenizing a function can cost tens of
+    microseconds, and ``delayed(f)(x)`` in a loop would pay it every time.
+    """
+
+    __slots__ = ("_func", "_pure", "_nout", "_name")
 
     def __init__(self, func: Any, *, name: str | None, pure: bool | None, nout: int | None) -> None:
-        key = name or f"{funcname(func)}-{tokenize(func)}"
-        super().__init__(key, DataNode(key, func))
         object.__setattr__(self, "_func", func)
         object.__setattr__(self, "_pure", pure)
         object.__setattr__(self, "_nout", nout)
+        object.__setattr__(self, "_name", name)
+        object.__setattr__(self, "_deps", ())
+        object.__setattr__(self, "_layer", None)
+        object.__setattr__(self, "_length", None)
+
+    @property
+    def _key(self) -> Key:  # type: ignore[override]
+        return self._name or f"{funcname(self._func)}-{tokenize(self._func)}"
+
+    @property
+    def _node(self) -> GraphNode:  # type: ignore[override]
+        return DataNode(self._key, self._func)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Delayed:
         return _build_call(self._func, args, kwargs, pure=self._pure, nout=self._nout)
@@ -373,7 +388,6 @@ class _DelayedFunction(Delayed):
     @property
     def __name__(self) -> str:  # type: ignore[override]
         return funcname(self._func)
-
 
 
 def _has_delayed(obj: Any) -> bool:

@@ -26,6 +26,7 @@ from typing import Any, TypeVar, overload
 __all__ = ["Dispatch"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+L = TypeVar("L", bound=Callable[[], object])
 
 
 class Dispatch:
@@ -80,31 +81,37 @@ class Dispatch:
         decorates and returns it unchanged.
         """
 
+        classes = cls if isinstance(cls, tuple) else (cls,)
+        for c in classes:
+            if not isinstance(c, type):
+                raise TypeError(
+                    f"{self.__name__}.register expects a type or a tuple of types, "
+                    f"got {c!r}; pass the class itself, e.g. register({type(c).__name__})."
+                )
+
         def wrapper(func: F) -> F:
-            classes = cls if isinstance(cls, tuple) else (cls,)
             with self._lock:
                 for c in classes:
-                    if not isinstance(c, type):
-                        raise TypeError(
-                            f"{self.__name__}.register expects a type or a tuple of "
-                            f"types, got {c!r}."
-                        )
                     self._registry[c] = func
                 self._cache.clear()
             return func
 
         return wrapper(func) if func is not None else wrapper
 
-    def register_lazy(
-        self, toplevel: str, func: Callable[[], object] | None = None
-    ) -> Any:
+    @overload
+    def register_lazy(self, toplevel: str) -> Callable[[L], L]: ...
+
+    @overload
+    def register_lazy(self, toplevel: str, func: L) -> L: ...
+
+    def register_lazy(self, toplevel: str, func: L | None = None) -> L | Callable[[L], L]:
         """Run ``func`` the first time a type from module ``toplevel`` is dispatched.
 
         ``func`` takes no arguments and calls :meth:`register` itself. Usable
         as a decorator: ``@normalize_token.register_lazy("numpy")``.
         """
 
-        def wrapper(func: Callable[[], object]) -> Callable[[], object]:
+        def wrapper(func: L) -> L:
             with self._lock:
                 self._lazy[toplevel] = func
                 self._cache.clear()

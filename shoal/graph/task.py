@@ -23,7 +23,7 @@ converted once by :func:`convert_legacy_graph`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeAlias, Union
+from typing import Any, TypeAlias
 
 __all__ = [
     "Alias",
@@ -39,7 +39,7 @@ __all__ = [
     "key_split",
 ]
 
-Key: TypeAlias = Union[str, int, float, tuple[Any, ...]]
+Key: TypeAlias = str | int | float | tuple[Any, ...]
 Graph: TypeAlias = Mapping[Key, "GraphNode"]
 
 _NO_DEPS: frozenset[Key] = frozenset()
@@ -211,7 +211,7 @@ class _Nested:
     def resolve(self, values: Mapping[Key, Any]) -> Any:
         got = [a.resolve(values) if type(a) in _DYNAMIC else a for a in self.items]
         if self.dict_keys is not None:
-            return self.kind(zip(self.dict_keys, got))
+            return self.kind(zip(self.dict_keys, got, strict=True))
         return got if self.kind is list else self.kind(got)
 
     def substitute(self, nodes: Mapping[Key, GraphNode]) -> _Nested:
@@ -220,7 +220,7 @@ class _Nested:
     def unparsed(self) -> Any:
         got = [_unparse(a) for a in self.items]
         if self.dict_keys is not None:
-            return self.kind(zip(self.dict_keys, got))
+            return self.kind(zip(self.dict_keys, got, strict=True))
         return got if self.kind is list else self.kind(got)
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -330,6 +330,27 @@ class Task(GraphNode):
         new.annotations = self.annotations
         return new
 
+    def count_refs(self, key: Key) -> int:
+        """Return how many times the arguments read ``key``, nested tasks included.
+
+        >>> Task("z", max, Ref("x"), [Ref("x"), Ref("y")]).count_refs("x")
+        2
+        """
+        count = 0
+        stack: list[Any] = [*self.args, *self.kwargs.values()]
+        while stack:
+            arg = stack.pop()
+            typ = type(arg)
+            if typ is Ref:
+                count += arg.key == key
+            elif typ is Task:
+                if key in arg.dependencies:
+                    stack.extend(arg.args)
+                    stack.extend(arg.kwargs.values())
+            elif typ is _Nested:
+                stack.extend(arg.items)
+        return count
+
     def __repr__(self) -> str:
         name = getattr(self.func, "__name__", type(self.func).__name__)
         shown = ", ".join(_short_repr(a) for a in self.args)
@@ -421,7 +442,12 @@ def _needs_wrapping(value: Any) -> bool:
 
 
 def _short_repr(value: Any, limit: int = 40) -> str:
-    text = repr(_unparse(value))
+    if type(value) is Task:
+        # Name the nested call only: a fused chain nests tasks many levels deep.
+        return f"{getattr(value.func, '__name__', 'task')}(...)"
+    if type(value) is _Nested:
+        return f"{value.kind.__name__}(...)"
+    text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

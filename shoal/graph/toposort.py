@@ -6,7 +6,7 @@ a cycle, which :func:`find_cycle` walks to report the keys along it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 from shoal._exceptions import CycleError, MissingDependencyError
 from shoal.graph.task import GraphNode, Key
@@ -53,7 +53,7 @@ def missing_dependency(key: Key, missing: Key) -> MissingDependencyError:
     )
 
 
-def toposort(graph: Mapping[Key, object], dependencies: Mapping[Key, Iterable[Key]] | None = None) -> list[Key]:
+def toposort(graph: Mapping[Key, object], dependencies: Mapping[Key, Collection[Key]] | None = None) -> list[Key]:
     """Return the keys so that every key comes after all its dependencies.
 
     Raises
