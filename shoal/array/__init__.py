@@ -1,0 +1,46 @@
+"""shoal.array: NumPy-like arrays cut into blocks, computed in parallel.
+
+Mirrors ``dask.array``. Each family of functions lives in its own module
+(``_creation``, ``_elementwise``, ``_reductions``, ``_slicing``, ...); this
+namespace re-exports every name in their ``__all__``.
+"""
+
+from __future__ import annotations
+
+from shoal.array import (
+    _blockwise,
+    _chunks,
+    _creation,
+    _elementwise,
+    _from_array,
+    _io,
+    _join,
+    _linalg,
+    _overlap,
+    _rechunk,
+    _reductions,
+    _routines,
+    _shape,
+    _slicing,
+    linalg,
+    random,
+)
+from shoal.array._core import Array
+
+_FAMILIES = (_chunks, _rechunk, _blockwise, _from_array, _elementwise, _creation, _slicing, _join, _shape,
+             _reductions, _routines, _overlap, _linalg, _io)
+
+def _public(module: object) -> list[str]:
+    # The ...Methods mixins are composed into Array, not exported.
+    return [n for n in module.__all__ if not n.endswith("Methods") and n != "ufunc"]  # type: ignore[attr-defined]
+
+
+for _module in _FAMILIES:
+    for _name in _public(_module):
+        globals()[_name] = getattr(_module, _name)
+# Every NumPy ufunc, lazily: shoal.array.exp, shoal.array.log, ...
+for _name, _fn in _elementwise.ufunc.items():
+    globals().setdefault(_name, _fn)
+
+__all__ = sorted({"Array", "linalg", "random", *(_n for _m in _FAMILIES for _n in _public(_m)), *_elementwise.ufunc})
+del _module, _name, _fn

@@ -1,0 +1,212 @@
+"""Chunk specifications: turning what users write into one canonical form.
+
+An array's chunks are a tuple with one entry per dimension, each entry the
+tuple of block lengths along that dimension: a (10, 7) array cut in blocks of
+4 has chunks ``((4, 4, 2), (4, 3))``. A length is ``nan`` when it is not
+known until computed (after boolean indexing, for example).
+
+Users may write chunks as that tuple, as one int for every dimension, as one
+int or ``-1`` (the whole dimension) or ``None`` (keep the previous chunks)
+or ``"auto"`` per dimension, as a dict ``{axis: spec}``, or as ``"auto"``.
+``"auto"`` picks square-ish blocks near the ``array.chunk-size`` setting.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from itertools import accumulate
+from typing import Any
+
+import numpy as np
+
+from shoal import config
+from shoal.utils import parse_bytes
+
+__all__ = ["Chunks", "blockdims_from_blockshape", "normalize_chunks", "slices_from_chunks", "chunk_offsets"]
+
+Chunks = tuple[tuple[float, ...], ...]
+
+
+def blockdims_from_blockshape(shape: Sequence[int], blockshape: Sequence[int]) -> Chunks:
+    """Cut each dimension of ``shape`` in blocks of ``blockshape``.
+
+    >>> blockdims_from_blockshape((10, 7), (4, 4))
+    ((4, 4, 2), (4, 3))
+    """
+    out = []
+    for dim, block in zip(shape, blockshape, strict=True):
+        if block <= 0:
+            raise ValueError(f"Chunk sizes must be positive, got {tuple(blockshape)} for shape {tuple(shape)}.")
+        if dim == 0:
+            out.append((0,))
+            continue
+        whole, rest = divmod(dim, block)
+        out.append((block,) * whole + ((rest,) if rest else ()))
+    return tuple(out)
+
+
+def _auto_blocks(shape: Sequence[int], itemsize: int, fixed: dict[int, int], limit: int) -> dict[int, int]:
+    """Block lengths for the "auto" dimensions: equal-ish, about ``limit`` bytes in all."""
+    auto = [i for i in range(len(shape)) if i not in fixed]
+    budget = limit / max(itemsize, 1)
+    for length in fixed.values():
+        budget /= max(length, 1)
+    sizes: dict[int, int] = {}
+    remaining = list(auto)
+    # Give each auto dimension the same length, capped by the dimension itself;
+    # redistribute what a capped dimension leaves over to the others.
+    while remaining:
+        side = max(1.0, budget ** (1 / len(remaining)))
+        capped = [i for i in remaining if shape[i] <= side]
+        if not capped:
+            for i in remaining:
+                sizes[i] = max(1, int(side))
+            break
+        for i in capped:
+            sizes[i] = max(1, shape[i])
+            budget /= max(shape[i], 1)
+            remaining.remove(i)
+    return sizes
+
+
+def normalize_chunks(
+    chunks: Any,
+    shape: Sequence[int] | None = None,
+    limit: int | str | None = None,
+    dtype: Any = None,
+    previous_chunks: Chunks | None = None,
+) -> Chunks:
+    """Return chunks in canonical form: a tuple of tuples of block lengths.
+
+    Parameters
+    ----------
+    chunks : tuple, int, dict, str
+        The user's specification (see the module docstring).
+    shape : tuple of int, optional
+        The array's shape; needed for every form but explicit tuples of tuples.
+    limit : int or str, optional
+        Bytes per block for ``"auto"``; defaults to the ``array.chunk-size`` setting.
+    dtype : dtype, optional
+        Needed for ``"auto"``.
+    previous_chunks : chunks, optional
+        What ``None`` entries keep.
+
+    Examples
+    --------
+    >>> normalize_chunks((2, 3), shape=(5, 6))
+    ((2, 2, 1), (3, 3))
+    >>> normalize_chunks(-1, shape=(5, 6))
+    ((5,), (6,))
+    >>> normalize_chunks({0: 2}, shape=(4, 3))
+    ((2, 2), (3,))
+    >>> normalize_chunks(((2, 3), (6,)))
+    ((2, 3), (6,))
+    >>> normalize_chunks("auto", shape=(1000, 1000), dtype="f8", limit="80 kB")
+    ((100, 100, 100, 100, 100, 100, 100, 100, 100, 100), (100, 100, 100, 100, 100, 100, 100, 100, 100, 100))
+    """
+    if shape is not None:
+        shape = tuple(int(s) if not (isinstance(s, float) and math.isnan(s)) else s for s in shape)
+    if isinstance(chunks, list):
+        chunks = tuple(chunks)
+    # Already explicit: a tuple of tuples.
+    if isinstance(chunks, tuple) and chunks and all(isinstance(c, tuple | list) for c in chunks):
+        result = tuple(tuple(c) for c in chunks)
+        if shape is not None:
+            _check_sums(result, shape)
+        return result
+    if shape is None:
+        raise ValueError(f"chunks={chunks!r} needs the array's shape to be resolved.")
+    ndim = len(shape)
+    if isinstance(chunks, dict):
+        chunks = tuple(chunks.get(i, chunks.get(i - ndim, None if previous_chunks else -1)) for i in range(ndim))
+    if isinstance(chunks, int | np.integer | str) or chunks is None:
+        chunks = (chunks,) * ndim
+    if not isinstance(chunks, tuple):
+        raise ValueError(f"chunks={chunks!r} is not a chunk specification; use e.g. chunks=(1000, 1000) or 'auto'.")
+    if len(chunks) != ndim:
+        raise ValueError(
+            f"chunks={chunks!r} has {len(chunks)} entries but the array has {ndim} dimensions (shape {shape}). "
+            f"Give one entry per dimension."
+        )
+    resolved: list[Any] = []
+    fixed: dict[int, int] = {}
+    for i, spec in enumerate(chunks):
+        if spec is None:
+            if previous_chunks is None:
+                spec = -1
+            else:
+                resolved.append(tuple(previous_chunks[i]))
+                fixed[i] = int(max(previous_chunks[i])) if previous_chunks[i] else 1
+                continue
+        if isinstance(spec, str) and spec != "auto":
+            spec = parse_bytes(spec) // max(np.dtype(dtype or "f8").itemsize, 1)
+        if spec == -1:
+            spec = shape[i]
+        if isinstance(spec, tuple | list):
+            resolved.append(tuple(spec))
+            fixed[i] = int(max(spec)) if spec else 1
+        elif spec == "auto":
+            resolved.append("auto")
+        else:
+            spec = int(spec)
+            if spec <= 0 and shape[i] > 0:
+                raise ValueError(f"Chunk length {spec} in chunks={chunks!r} must be positive (or -1 for a whole dimension).")
+            resolved.append(spec)
+            fixed[i] = spec
+    if any(r == "auto" for r in resolved):
+        if dtype is None:
+            raise ValueError("chunks='auto' needs the dtype to size the blocks; pass dtype=.")
+        nbytes = parse_bytes(limit) if isinstance(limit, str) else limit
+        if nbytes is None:
+            nbytes = parse_bytes(config.get("array.chunk-size", "128MiB"))
+        itemsize = np.dtype(dtype).itemsize if np.dtype(dtype).itemsize else 8
+        sizes = _auto_blocks(shape, itemsize, fixed, nbytes)
+        resolved = [sizes[i] if r == "auto" else r for i, r in enumerate(resolved)]
+    out = []
+    for i, spec in enumerate(resolved):
+        if isinstance(spec, tuple):
+            out.append(spec)
+        else:
+            out.append(blockdims_from_blockshape((shape[i],), (max(spec, 1),))[0])
+    result = tuple(out)
+    _check_sums(result, shape)
+    return result
+
+
+def _check_sums(chunks: Chunks, shape: Sequence[Any]) -> None:
+    if len(chunks) != len(shape):
+        raise ValueError(f"Chunks {chunks} have {len(chunks)} dimensions but the shape {tuple(shape)} has {len(shape)}.")
+    for axis, (c, s) in enumerate(zip(chunks, shape, strict=True)):
+        if any(isinstance(v, float) and math.isnan(v) for v in c) or (isinstance(s, float) and math.isnan(s)):
+            continue
+        if sum(c) != s:
+            raise ValueError(
+                f"Chunks {c} along axis {axis} add up to {sum(c)}, but the array is {s} long there "
+                f"(shape {tuple(shape)}). Give chunks that add up to the shape."
+            )
+
+
+def chunk_offsets(chunks_1d: Sequence[float]) -> list[float]:
+    """Start offset of every block along one dimension.
+
+    >>> chunk_offsets((3, 3, 2))
+    [0, 3, 6]
+    """
+    return [0, *accumulate(chunks_1d)][:-1]
+
+
+def slices_from_chunks(chunks: Chunks) -> list[tuple[slice, ...]]:
+    """The slice of the whole array each block covers, in C order of blocks.
+
+    >>> slices_from_chunks(((2, 2), (3,)))
+    [(slice(0, 2, None), slice(0, 3, None)), (slice(2, 4, None), slice(0, 3, None))]
+    """
+    per_dim = [
+        [slice(int(start), int(start + length)) for start, length in zip(chunk_offsets(c), c, strict=True)]
+        for c in chunks
+    ]
+    out: list[tuple[slice, ...]] = [()]
+    for dim in per_dim:
+        out = [prefix + (s,) for prefix in out for s in dim]
+    return out

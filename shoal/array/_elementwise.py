@@ -1,0 +1,422 @@
+"""Element-wise operations: arithmetic, comparisons, ufuncs, ``where``, ``map_blocks``.
+
+All of them are :func:`~shoal.array._blockwise.blockwise` with the same index
+on every input, aligned to the right as NumPy broadcasting aligns shapes.
+Shapes are checked when the expression is built, so ``x + y`` with shapes
+that cannot broadcast fails at once with NumPy's ``ValueError``, not at
+``compute()``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import operator
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from shoal.array._base import ArrayBase, is_scalar, meta_from_dtype
+from shoal.array._blockwise import apply_infer_dtype, blockwise
+from shoal.array._chunks import chunk_offsets
+from shoal.array._dispatch import implements
+from shoal.array._from_array import asarray
+from shoal.delayed import funcname
+
+__all__ = ["ElementwiseMethods", "elemwise", "map_blocks", "ufunc", "where"]
+
+
+def _shape_for_broadcast(shape: tuple[Any, ...]) -> tuple[int, ...]:
+    # Unknown (nan) lengths broadcast like any length > 1; use -1 as a marker.
+    return tuple(-1 if isinstance(s, float) and math.isnan(s) else int(s) for s in shape)
+
+
+def broadcast_shapes(*shapes: tuple[Any, ...]) -> tuple[Any, ...]:
+    """NumPy's broadcasting rule, allowing unknown (nan) lengths.
+
+    >>> broadcast_shapes((3, 1), (4,))
+    (3, 4)
+    """
+    ndim = max((len(s) for s in shapes), default=0)
+    out: list[Any] = []
+    for axis in range(ndim):
+        lengths = {s[axis - ndim + len(s)] for s in shapes if axis - ndim + len(s) >= 0}
+        lengths = {v for v in lengths if not (isinstance(v, float) and math.isnan(v))} or lengths
+        real = {v for v in lengths if v != 1}
+        if len(real) > 1:
+            shown = " ".join(str(tuple(s)) for s in shapes)
+            raise ValueError(f"operands could not be broadcast together with shapes {shown}")
+        out.append(real.pop() if real else next(iter(lengths)))
+    return tuple(out)
+
+
+def elemwise(op: Callable[..., Any], *args: Any, dtype: Any = None, name: str | None = None, **kwargs: Any) -> Any:
+    """Apply ``op`` element by element, broadcasting like NumPy.
+
+    >>> import numpy as np, shoal.array as sa
+    >>> x = sa.from_array(np.arange(6).reshape(2, 3), chunks=1)
+    >>> elemwise(np.add, x, np.array([10, 20, 30])).compute()
+    array([[10, 21, 32],
+           [13, 24, 35]])
+    """
+    if kwargs.get("out") is not None:
+        raise TypeError("shoal arrays do not support out=; assign the result instead: x = op(x, y).")
+    kwargs.pop("out", None)
+    where_ = kwargs.pop("where", True)
+    if where_ is not True:
+        raise TypeError("where= is not supported on shoal array ufuncs; use shoal.array.where(cond, op(x), x).")
+    converted = [a if isinstance(a, ArrayBase) or is_scalar(a) or not _is_arraylike(a) else asarray(a)
+                 for a in args]
+    shapes = [a.shape for a in converted if isinstance(a, ArrayBase)]
+    out_shape = broadcast_shapes(*shapes)
+    ndim = len(out_shape)
+    out_ind = tuple(range(ndim))
+    pairs: list[Any] = []
+    for a in converted:
+        if isinstance(a, ArrayBase):
+            pairs.extend([a, tuple(range(ndim - a.ndim, ndim))])
+        else:
+            pairs.extend([a, None])
+    if dtype is None:
+        dtype = apply_infer_dtype(op, converted, kwargs, funcname(op))
+    return blockwise(op, out_ind, *pairs, dtype=dtype, name=name, token=funcname(op).strip("_"), **kwargs)
+
+
+def _is_arraylike(a: Any) -> bool:
+    return isinstance(a, np.ndarray | list | tuple) or hasattr(a, "__array__")
+
+
+def where(condition: Any, x: Any = None, y: Any = None) -> Any:
+    """Choose elements from ``x`` where ``condition`` holds, else from ``y``.
+
+    Mirrors ``numpy.where``; the one-argument form returns ``nonzero(condition)``.
+    """
+    if x is None and y is None:
+        return asarray(condition).nonzero()  # type: ignore[attr-defined]
+    if x is None or y is None:
+        raise ValueError("where takes either one argument or three: where(condition, x, y).")
+    return elemwise(np.where, condition, x, y)
+
+
+implements(np.where)(where)
+
+
+def _ufunc(np_ufunc: np.ufunc) -> Callable[..., Any]:
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not any(isinstance(a, ArrayBase) for a in args):
+            return np_ufunc(*args, **kwargs)
+        if np_ufunc.nout > 1:
+            return tuple(elemwise(_pick(np_ufunc, i), *args, **kwargs) for i in range(np_ufunc.nout))
+        return elemwise(np_ufunc, *args, **kwargs)
+
+    wrapped.__name__ = np_ufunc.__name__
+    wrapped.__doc__ = f"Lazy ``numpy.{np_ufunc.__name__}`` on shoal arrays (mirrors NumPy's ufunc)."
+    return wrapped
+
+
+class _pick:
+    """The i-th output of a multi-output ufunc (e.g. ``np.modf``), picklable."""
+
+    def __init__(self, func: np.ufunc, i: int) -> None:
+        self.func, self.i = func, i
+        self.__name__ = f"{func.__name__}{i}"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.func(*args, **kwargs)[self.i]
+
+    def __dask_tokenize__(self) -> Any:
+        return (self.func.__name__, self.i)
+
+
+#: Every NumPy ufunc, wrapped lazily: ``shoal.array.exp``, ``shoal.array.log``, ...
+UFUNC_NAMES = sorted(name for name in dir(np) if isinstance(getattr(np, name), np.ufunc))
+ufunc = {name: _ufunc(getattr(np, name)) for name in UFUNC_NAMES}
+
+
+def clip(a: Any, a_min: Any = None, a_max: Any = None, **kwargs: Any) -> Any:
+    """Limit the values of ``a`` to ``[a_min, a_max]``; mirrors ``numpy.clip``."""
+    return elemwise(np.clip, a, a_min, a_max)
+
+
+def around(a: Any, decimals: int = 0) -> Any:
+    """Round to ``decimals`` decimals; mirrors ``numpy.round``."""
+    return a.map_blocks(np.round, decimals=decimals, dtype=a.dtype)
+
+
+implements(np.clip)(clip)
+implements(np.round, np.around)(around)
+
+
+def map_blocks(
+    func: Callable[..., Any],
+    *args: Any,
+    name: str | None = None,
+    token: str | None = None,
+    dtype: Any = None,
+    chunks: Any = None,
+    drop_axis: int | Sequence[int] | None = None,
+    new_axis: int | Sequence[int] | None = None,
+    enforce_ndim: bool = False,
+    meta: Any = None,
+    **kwargs: Any,
+) -> Any:
+    """Apply ``func`` to every block of the arrays in ``args``.
+
+    Parameters
+    ----------
+    func : callable
+        Called once per block with the corresponding blocks of the array
+        arguments (non-array arguments passed as they are). If it takes
+        ``block_id`` or ``block_info`` keyword arguments, it receives the
+        block's index and ``{i: {"shape", "num-chunks", "chunk-location",
+        "array-location"}, None: {... for the output}}``.
+    dtype : dtype, optional
+        Output dtype; inferred on a tiny block if omitted.
+    chunks : tuple, optional
+        Output block shape (if blocks change shape): a block shape applied
+        to every block, or the full chunks tuple.
+    drop_axis, new_axis : int or list, optional
+        Axes the function removes or adds.
+    enforce_ndim : bool
+        Check at compute time that blocks have the expected number of dimensions.
+
+    Examples
+    --------
+    >>> import numpy as np, shoal.array as sa
+    >>> x = sa.arange(6, chunks=3)
+    >>> map_blocks(lambda b: b * 2, x).compute()
+    array([ 0,  2,  4,  6,  8, 10])
+    >>> map_blocks(lambda b, block_id=None: np.full(b.shape, block_id[0]), x).compute()
+    array([0, 0, 0, 1, 1, 1])
+    """
+    arrays = [a for a in args if isinstance(a, ArrayBase)]
+    if not arrays:
+        raise TypeError(f"map_blocks({funcname(func)}, ...) needs at least one shoal array argument.")
+    base = max(arrays, key=lambda a: a.ndim)
+    ndim = base.ndim
+    drop = [d % ndim for d in ([drop_axis] if isinstance(drop_axis, int) else list(drop_axis or []))]
+    out_ind: list[Any] = [i for i in range(ndim) if i not in drop]
+    adds = [new_axis] if isinstance(new_axis, int) else list(new_axis or [])
+    new_axes: dict[Any, Any] = {}
+    out_ndim = len(out_ind) + len(adds)
+    for position in sorted(a % out_ndim for a in adds):
+        letter = f"new{position}"
+        out_ind.insert(position, letter)
+        new_axes[letter] = 1
+    pairs: list[Any] = []
+    for a in args:
+        if isinstance(a, ArrayBase):
+            pairs.extend([a, tuple(range(ndim - a.ndim, ndim))])
+        else:
+            pairs.extend([a, None])
+
+    params = _parameters(func)
+    wants_id, wants_info = "block_id" in params, "block_info" in params
+    if dtype is None and meta is None:
+        probe_kwargs = dict(kwargs)
+        if wants_id:
+            probe_kwargs["block_id"] = (0,) * ndim
+        if wants_info:
+            probe_kwargs["block_info"] = None
+        dtype = apply_infer_dtype(func, args, probe_kwargs, funcname(func))
+    dtype = meta.dtype if dtype is None else dtype
+
+    adjust: dict[Any, Any] = {}
+    explicit_chunks = None
+    if chunks is not None:
+        if len(chunks) != out_ndim:
+            raise ValueError(
+                f"map_blocks: chunks={chunks!r} has {len(chunks)} entries but the output has {out_ndim} "
+                f"dimensions (input {ndim}, drop_axis={drop_axis}, new_axis={new_axis})."
+            )
+        if all(isinstance(c, tuple) for c in chunks):
+            explicit_chunks = chunks
+        for letter, spec in zip(out_ind, chunks, strict=True):
+            if isinstance(spec, tuple):
+                if letter in new_axes:
+                    new_axes[letter] = spec
+                else:
+                    adjust[letter] = spec
+            elif letter in new_axes:
+                new_axes[letter] = spec
+            else:
+                adjust[letter] = spec
+    for letter in drop:
+        if letter in out_ind:
+            out_ind.remove(letter)
+
+    block_kwargs = None
+    if wants_id or wants_info:
+        block_kwargs = _block_info_maker(args, ndim, out_ind, wants_id, wants_info, dtype, explicit_chunks, base)
+    call = _checked(func, len(out_ind)) if enforce_ndim else func
+    out = blockwise(call, tuple(out_ind), *pairs, name=name, token=token or funcname(func).strip("_"),
+                    dtype=dtype, adjust_chunks=adjust or None, new_axes=new_axes or None,
+                    concatenate=True, meta=meta if meta is not None else meta_from_dtype(dtype, len(out_ind)),
+                    block_kwargs=block_kwargs, **kwargs)
+    return out
+
+
+def _parameters(func: Callable[..., Any]) -> set[str]:
+    try:
+        return set(inspect.signature(func).parameters)
+    except (TypeError, ValueError):
+        return set()
+
+
+class _checked:
+    """Wraps a block function to check the dimensions of what it returns (enforce_ndim)."""
+
+    def __init__(self, func: Callable[..., Any], ndim: int) -> None:
+        self.func, self.ndim = func, ndim
+        self.__name__ = funcname(func)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        out = self.func(*args, **kwargs)
+        if np.ndim(out) != self.ndim:
+            raise ValueError(
+                f"{self.__name__} returned a block with {np.ndim(out)} dimensions; map_blocks expected "
+                f"{self.ndim}. Pass drop_axis=/new_axis= to describe the change."
+            )
+        return out
+
+
+def _block_info_maker(args: Sequence[Any], ndim: int, out_ind: list[Any], wants_id: bool, wants_info: bool,
+                      dtype: Any, explicit_chunks: Any, base: ArrayBase) -> Callable[[tuple[int, ...]], dict[str, Any]]:
+    inputs = {i: a for i, a in enumerate(args) if isinstance(a, ArrayBase)}
+
+    def make(out_index: tuple[int, ...]) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if wants_id:
+            extra["block_id"] = out_index
+        if wants_info:
+            info: dict[Any, Any] = {}
+            where = dict(zip(out_ind, out_index, strict=True))
+            for i, a in inputs.items():
+                offset = ndim - a.ndim
+                location = tuple(0 if a.numblocks[d] == 1 else where.get(d + offset, 0) for d in range(a.ndim))
+                starts = [chunk_offsets(c) for c in a.chunks]
+                info[i] = {
+                    "shape": a.shape,
+                    "num-chunks": a.numblocks,
+                    "chunk-location": location,
+                    "array-location": [(starts[d][loc], starts[d][loc] + a.chunks[d][loc])
+                                       for d, loc in enumerate(location)],
+                }
+            out_chunks = explicit_chunks or base.chunks
+            if len(out_chunks) == len(out_index):
+                starts = [chunk_offsets(c) for c in out_chunks]
+                info[None] = {
+                    "shape": tuple(sum(c) for c in out_chunks),
+                    "num-chunks": tuple(len(c) for c in out_chunks),
+                    "chunk-location": out_index,
+                    "array-location": [(starts[d][i], starts[d][i] + out_chunks[d][i]) for d, i in enumerate(out_index)],
+                    "chunk-shape": tuple(out_chunks[d][i] for d, i in enumerate(out_index)),
+                    "dtype": np.dtype(dtype),
+                }
+            extra["block_info"] = info
+        return extra
+
+    return make
+
+
+def _astype(block: np.ndarray, dtype: Any, casting: str) -> np.ndarray:
+    return block.astype(dtype, casting=casting)
+
+
+_BINARY = {
+    "add": operator.add, "sub": operator.sub, "mul": operator.mul, "truediv": operator.truediv,
+    "floordiv": operator.floordiv, "mod": operator.mod, "pow": operator.pow, "and": operator.and_,
+    "or": operator.or_, "xor": operator.xor, "lshift": operator.lshift, "rshift": operator.rshift,
+}
+_COMPARE = {"lt": operator.lt, "le": operator.le, "eq": operator.eq, "ne": operator.ne, "gt": operator.gt,
+            "ge": operator.ge}
+_UNARY = {"neg": operator.neg, "pos": operator.pos, "abs": operator.abs, "invert": operator.invert}
+
+
+class _Reflected:
+    """``op`` with its arguments swapped, for reflected operators; picklable and tokenizable."""
+
+    def __init__(self, op: Callable[[Any, Any], Any]) -> None:
+        self.op = op
+        self.__name__ = op.__name__.strip("_")
+
+    def __call__(self, a: Any, b: Any) -> Any:
+        return self.op(b, a)
+
+    def __dask_tokenize__(self) -> Any:
+        return ("reflected", self.op.__name__)
+
+
+class ElementwiseMethods:
+    """Operators and element-wise methods of ``Array``."""
+
+    __slots__ = ()
+
+    def __array_ufunc__(self, numpy_ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        if method != "__call__":
+            return NotImplemented
+        if kwargs.get("out") is not None:
+            return NotImplemented
+        if numpy_ufunc.nout > 1:
+            return ufunc[numpy_ufunc.__name__](*inputs, **kwargs)
+        return elemwise(numpy_ufunc, *inputs, **kwargs)
+
+    def astype(self, dtype: Any, casting: str = "unsafe", copy: bool = True, **kwargs: Any) -> Any:
+        """Cast to ``dtype``; mirrors ``numpy.ndarray.astype``."""
+        dtype = np.dtype(dtype)
+        if dtype == self.dtype:  # type: ignore[attr-defined]
+            return self
+        if not np.can_cast(self.dtype, dtype, casting=casting):  # type: ignore[attr-defined]
+            raise TypeError(f"Cannot cast array data from {self.dtype!r} to {dtype!r} according to the rule "
+                            f"{casting!r}")  # type: ignore[attr-defined]
+        return map_blocks(_astype, self, dtype, casting, dtype=dtype, token="astype")
+
+    def map_blocks(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Apply ``func`` to every block; see :func:`shoal.array.map_blocks`."""
+        return map_blocks(func, self, *args, **kwargs)
+
+    def clip(self, min: Any = None, max: Any = None) -> Any:  # noqa: A002 - NumPy's names
+        return clip(self, min, max)
+
+    def round(self, decimals: int = 0) -> Any:
+        return around(self, decimals)
+
+    def conj(self) -> Any:
+        return elemwise(np.conj, self)
+
+    @property
+    def real(self) -> Any:
+        return elemwise(np.real, self)
+
+    @property
+    def imag(self) -> Any:
+        return elemwise(np.imag, self)
+
+
+def _binary(op: Callable[[Any, Any], Any], reflected: bool) -> Callable[[Any, Any], Any]:
+    fn = _Reflected(op) if reflected else op
+
+    def method(self: Any, other: Any) -> Any:
+        if not (isinstance(other, ArrayBase | np.ndarray | np.generic | int | float | complex | bool | list)):
+            return NotImplemented
+        return elemwise(fn, self, other)
+
+    return method
+
+
+def _unary(op: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def method(self: Any) -> Any:
+        return elemwise(op, self)
+
+    return method
+
+
+for _name, _op in _BINARY.items():
+    setattr(ElementwiseMethods, f"__{_name}__", _binary(_op, False))
+    setattr(ElementwiseMethods, f"__r{_name}__", _binary(_op, True))
+for _name, _op in _COMPARE.items():
+    setattr(ElementwiseMethods, f"__{_name}__", _binary(_op, False))
+for _name, _op in _UNARY.items():
+    setattr(ElementwiseMethods, f"__{_name}__", _unary(_op))
+del _name, _op

@@ -1,0 +1,11 @@
+"""Placeholder for the routines family of shoal.array; being written (issue 3)."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
+
+
+class RoutineMethods:
+    """Methods of ``Array`` from this family."""
+
+    __slots__ = ()
