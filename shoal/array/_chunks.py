@@ -109,6 +109,8 @@ def normalize_chunks(
         shape = tuple(int(s) if not (isinstance(s, float) and math.isnan(s)) else s for s in shape)
     if isinstance(chunks, list):
         chunks = tuple(chunks)
+    if chunks == () and not shape:
+        return ()  # a 0-d array has no dimensions to cut
     # Already explicit: a tuple of tuples.
     if isinstance(chunks, tuple) and chunks and all(isinstance(c, tuple | list) for c in chunks):
         result = tuple(tuple(c) for c in chunks)
