@@ -10,25 +10,25 @@ from collections.abc import Callable
 from typing import Any
 
 
-def best_of(fn: Callable[[], Any], repeat: int = 5) -> float:
-    """The fastest of ``repeat`` runs, in seconds (the least disturbed by noise)."""
+def timings(fn: Callable[[], Any], repeat: int = 5) -> list[float]:
+    """Seconds taken by each of ``repeat`` runs of ``fn``, after a garbage collection each."""
     times = []
     for _ in range(repeat):
         gc.collect()
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
-    return min(times)
+    return times
+
+
+def best_of(fn: Callable[[], Any], repeat: int = 5) -> float:
+    """The fastest of ``repeat`` runs, in seconds (the least disturbed by noise)."""
+    return min(timings(fn, repeat))
 
 
 def median_of(fn: Callable[[], Any], repeat: int = 5) -> float:
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    """The median of ``repeat`` runs, in seconds."""
+    return statistics.median(timings(fn, repeat))
 
 
 def optional(module: str) -> Any:
