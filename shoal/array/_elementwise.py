@@ -184,7 +184,7 @@ def map_blocks(
     Examples
     --------
     >>> import numpy as np, shoal.array as sa
-    >>> x = sa.arange(6, chunks=3)
+    >>> x = sa.from_array(np.arange(6), chunks=3)
     >>> map_blocks(lambda b: b * 2, x).compute()
     array([ 0,  2,  4,  6,  8, 10])
     >>> map_blocks(lambda b, block_id=None: np.full(b.shape, block_id[0]), x).compute()
