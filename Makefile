@@ -22,8 +22,8 @@ $(BENCH_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(BENCH_VENV)/bin/python -m pip install --quiet -e ".[complete]"
-	# Dask is installed here only, as the thing shoal is measured against.
-	-$(BENCH_VENV)/bin/python -m pip install --quiet "dask[array,dataframe,diagnostics]==2026.8.0"
+	# Dask (and Polars, DuckDB) are installed here only, as what shoal is measured against.
+	-$(BENCH_VENV)/bin/python -m pip install --quiet "dask[array,dataframe,diagnostics,distributed]==2026.8.0" polars duckdb
 	touch $(BENCH_VENV)/.installed
 
 bench: $(BENCH_VENV)/.installed

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import math
 import re
+import threading
+import uuid
 from datetime import timedelta
-from typing import overload
+from typing import Any, overload
 
-__all__ = ["format_bytes", "parse_bytes", "parse_timedelta"]
+__all__ = ["SerializableLock", "format_bytes", "parse_bytes", "parse_timedelta"]
 
 # Unit -> bytes, keyed by lowercase name. A bare prefix ("k", "mi") counts as
 # the unit, as people write "64M" for a size.
@@ -222,3 +224,47 @@ def format_bytes(n: int | float) -> str:
         if abs(n) >= 1024**power:
             return f"{n / 1024**power:.2f} {prefix}B"
     return f"{n:g} B" if isinstance(n, float) else f"{n} B"
+
+
+class SerializableLock:
+    """A lock that survives pickling: every copy with the same token shares one lock per process.
+
+    ``threading.Lock`` cannot travel in a task graph sent to other processes;
+    this one pickles as its token and, on the other side, finds (or makes)
+    the process's lock for that token.
+
+    >>> import pickle
+    >>> lock = SerializableLock()
+    >>> pickle.loads(pickle.dumps(lock)).lock is lock.lock
+    True
+    """
+
+    _locks: dict[str, Any] = {}
+    _registry_lock = threading.Lock()
+
+    def __init__(self, token: str | None = None) -> None:
+        self.token = token or uuid.uuid4().hex
+        with SerializableLock._registry_lock:
+            self.lock = SerializableLock._locks.setdefault(self.token, threading.RLock())
+
+    def acquire(self, *args: Any, **kwargs: Any) -> bool:
+        return bool(self.lock.acquire(*args, **kwargs))
+
+    def release(self) -> None:
+        self.lock.release()
+
+    def __enter__(self) -> SerializableLock:
+        self.lock.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (SerializableLock, (self.token,))
+
+    def __dask_tokenize__(self) -> str:
+        return self.token
+
+    def __repr__(self) -> str:
+        return f"<SerializableLock {self.token}>"

@@ -107,13 +107,15 @@ def collect_graph(root: Any) -> dict[Key, GraphNode]:
 
 
 def concatenate_blocks(blocks: Any, ndim: int) -> np.ndarray:
-    """Assemble a nested list of blocks (``ndim`` levels deep) into one array."""
+    """Assemble a nested list of blocks (``ndim`` levels deep, axis 0 outermost) into one array.
+
+    >>> a = np.zeros((2, 2))
+    >>> concatenate_blocks([[a, a]], 2).shape
+    (2, 4)
+    """
     if ndim == 0:
         return blocks  # type: ignore[no-any-return]
-    if ndim == 1:
-        return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
-    rows = [concatenate_blocks(b, ndim - 1) for b in blocks]
-    return rows[0] if len(rows) == 1 else np.concatenate(rows, axis=0)
+    return _concat_nested(blocks, ndim, 0)
 
 
 def _finalize(results: Any, ndim: int) -> Any:

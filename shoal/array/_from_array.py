@@ -8,7 +8,6 @@ an on-disk dataset is read chunk by chunk, only when and where needed.
 
 from __future__ import annotations
 
-import threading
 import uuid
 from itertools import product
 from typing import Any
@@ -20,6 +19,7 @@ from shoal.array._chunks import normalize_chunks, slices_from_chunks
 from shoal.array._dispatch import implements
 from shoal.graph.task import DataNode, Ref, Task
 from shoal.graph.tokenize import tokenize
+from shoal.utils import SerializableLock
 
 __all__ = ["array", "asanyarray", "asarray", "from_array"]
 
@@ -82,7 +82,7 @@ def from_array(x: Any, chunks: Any = "auto", name: str | bool | None = None, loc
     elif name is False:
         name = f"array-{uuid.uuid4().hex}"
     if lock is True:
-        lock = threading.Lock()
+        lock = SerializableLock()  # a plain Lock cannot travel to other processes
     lock = lock or None
     as_np = (not isinstance(x, np.ndarray)) if asarray is None else asarray
     original = f"array-original-{name.rsplit('-', 1)[-1]}"
