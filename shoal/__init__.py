@@ -38,7 +38,7 @@ def __getattr__(name: str) -> Any:
     module = importlib.import_module(module_name)
     # ``shoal.config`` and ``shoal.delayed`` are modules whose main object shares
     # their name; Dask users expect ``dask.config.get`` and ``dask.delayed(f)``.
-    value = module if name == "config" else getattr(module, name)
+    value = module if name in ("config", "delayed") else getattr(module, name)
     globals()[name] = value
     return value
 
