@@ -1,11 +1,628 @@
-"""Placeholder for the routines family of shoal.array; being written (issue 3)."""
+"""Array routines: top-k selection, unique values, set membership, searching, index finding, coarsening.
+
+How each one cuts the work into blocks
+    - ``topk``/``argtopk``: a tree reduction (:mod:`._reductions`) whose
+      partial result is the best ``|k|`` of each group of blocks, found with
+      ``np.partition`` (linear time); only the last step sorts. ``argtopk``
+      carries global indices alongside the values.
+    - ``unique``: ``np.unique`` per block, then one task merges the per-block
+      uniques (their counts and first positions too). The length is unknown
+      until computed, so the result has ``nan`` chunks; ``return_inverse``
+      maps every block onto the merged uniques with ``searchsorted``.
+    - ``searchsorted``: in a sorted array, the insertion point of ``v`` is
+      the sum over blocks of its insertion point within each block, so every
+      (block of ``a``, block of ``v``) pair is an independent task, summed.
+    - ``argwhere``/``nonzero``/``flatnonzero``: per block, shifted by the
+      block's offset; blocks are first made whole along all axes but the
+      first, so that concatenating them keeps NumPy's C order.
+    - ``coarsen``: blocks are rechunked to multiples of the coarsening
+      factors, then each is reshaped to ``(n / f, f)`` pairs and reduced.
+
+Histograms, ``bincount``, ``digitize`` and percentiles live in
+:mod:`._histogram` and are re-exported here.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import math
+from collections.abc import Callable, Sequence
+from functools import partial
+from itertools import product
+from numbers import Integral
+from typing import Any
+
+import numpy as np
+
+from shoal.array._base import ArrayBase, new_array
+from shoal.array._chunks import chunk_offsets
+from shoal.array._dispatch import implements
+from shoal.array._elementwise import elemwise, map_blocks
+from shoal.array._from_array import asarray, from_array
+from shoal.array._histogram import (
+    bincount, digitize, histogram, histogram2d, histogramdd, nanpercentile, percentile, quantile,
+)
+from shoal.array._layout import need_known_chunks, ravel_c_order, rows_in_c_order
+from shoal.array._rechunk import rechunk
+from shoal.array._reductions import _reduce, normalize_axis
+from shoal.array._reductions import sum as _sum
+from shoal.graph.task import Ref, Task
+from shoal.graph.tokenize import tokenize
+
+__all__ = [
+    "RoutineMethods", "apply_along_axis", "apply_over_axes", "argtopk", "argwhere", "bincount", "choose",
+    "coarsen", "digitize", "flatnonzero", "histogram", "histogram2d", "histogramdd", "isin", "nanpercentile",
+    "nonzero", "percentile", "quantile", "searchsorted", "topk", "unique",
+]
+
+
+# -- topk / argtopk ------------------------------------------------------------------------------------------
+def _best(values: np.ndarray, axis: int, k: int) -> np.ndarray:
+    """Positions along ``axis`` of the ``|k|`` largest (k > 0) or smallest (k < 0) values, unordered."""
+    n = values.shape[axis]
+    if abs(k) >= n:
+        return np.broadcast_to(np.arange(n).reshape([-1 if a == axis else 1 for a in range(values.ndim)]),
+                               values.shape)
+    if k > 0:
+        return np.take(np.argpartition(values, n - k, axis=axis), np.arange(n - k, n), axis=axis)
+    return np.take(np.argpartition(values, -k - 1, axis=axis), np.arange(-k), axis=axis)
+
+
+def _topk_chunk(block: np.ndarray, axis: tuple[int, ...], keepdims: bool, k: int) -> np.ndarray:
+    (ax,) = axis
+    if abs(k) >= block.shape[ax]:
+        return block
+    if k > 0:
+        return np.take(np.partition(block, block.shape[ax] - k, axis=ax), np.arange(block.shape[ax] - k,
+                                                                                  block.shape[ax]), axis=ax)
+    return np.take(np.partition(block, -k - 1, axis=ax), np.arange(-k), axis=ax)
+
+
+def _topk_aggregate(block: np.ndarray, axis: tuple[int, ...], keepdims: bool, k: int) -> np.ndarray:
+    (ax,) = axis
+    ordered = np.sort(_topk_chunk(block, axis, keepdims, k), axis=ax)
+    return np.flip(ordered, axis=ax) if k > 0 else ordered
+
+
+def _argtopk_chunk(block: np.ndarray, axis: tuple[int, ...], keepdims: bool, k: int,
+                   offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    (ax,) = axis
+    shape = [-1 if a == ax else 1 for a in range(block.ndim)]
+    indices = np.broadcast_to(np.arange(offset, offset + block.shape[ax]).reshape(shape), block.shape)
+    return _argtopk_combine((block, indices), axis, keepdims, k)
+
+
+def _argtopk_combine(parts: tuple[np.ndarray, np.ndarray], axis: tuple[int, ...], keepdims: bool,
+                     k: int) -> tuple[np.ndarray, np.ndarray]:
+    (ax,) = axis
+    values, indices = parts
+    chosen = _best(values, ax, k)
+    return np.take_along_axis(values, chosen, axis=ax), np.take_along_axis(indices, chosen, axis=ax)
+
+
+def _argtopk_aggregate(parts: tuple[np.ndarray, np.ndarray], axis: tuple[int, ...], keepdims: bool,
+                       k: int) -> np.ndarray:
+    (ax,) = axis
+    values, indices = _argtopk_combine(parts, axis, keepdims, k)
+    order = np.argsort(values, axis=ax, kind="stable")
+    if k > 0:
+        order = np.flip(order, axis=ax)
+    return np.take_along_axis(indices, order, axis=ax)
+
+
+def _topk_setup(a: Any, k: Any, axis: Any, what: str) -> tuple[Any, int]:
+    a = asarray(a)
+    if not isinstance(k, Integral) or k == 0:
+        raise ValueError(f"{what}: k must be a non-zero int (negative for the smallest), got {k!r}.")
+    (ax,) = normalize_axis(axis, a.ndim, what)
+    need_known_chunks(a, (ax,), what)
+    if abs(k) > a.shape[ax]:
+        raise ValueError(f"{what}: |k| = {abs(k)} is larger than the length {a.shape[ax]} of axis {ax}.")
+    return a, ax
+
+
+def topk(a: Any, k: int, axis: int = -1, split_every: Any = None) -> Any:
+    """The ``k`` largest elements along ``axis``, largest first (``k < 0``: the ``-k`` smallest, smallest first).
+
+    Cheaper than sorting when ``|k|`` is much smaller than the chunks; the
+    result is one chunk along ``axis``.
+
+    Parameters
+    ----------
+    a : Array
+    k : int
+        How many elements; negative for the smallest.
+    axis : int
+        The axis to select along (default: the last).
+    split_every : int or dict, optional
+        At most this many partial results merged per task (see
+        :func:`shoal.array.reduction`); matters when ``|k|`` is close to
+        the chunk length.
+
+    Returns
+    -------
+    Array
+        ``a``'s shape with ``|k|`` along ``axis``.
+
+    Examples
+    --------
+    >>> import numpy as np, shoal.array as sa
+    >>> x = sa.from_array(np.array([5, 1, 3, 6]), chunks=2)
+    >>> topk(x, 2).compute()
+    array([6, 5])
+    >>> topk(x, -2).compute()
+    array([1, 3])
+    """
+    a, ax = _topk_setup(a, k, axis, "topk")
+    chunk = partial(_topk_chunk, k=k)
+    return _reduce(a, chunk, chunk, partial(_topk_aggregate, k=k), (ax,), True, a.dtype, split_every, "topk",
+                   k, output_size=abs(k), meta=a._meta)
+
+
+def argtopk(a: Any, k: int, axis: int = -1, split_every: Any = None) -> Any:
+    """Indices of the ``k`` largest elements along ``axis``, largest first (``k < 0``: smallest first).
+
+    Examples
+    --------
+    >>> import numpy as np, shoal.array as sa
+    >>> x = sa.from_array(np.array([5, 1, 3, 6]), chunks=2)
+    >>> argtopk(x, 2).compute()
+    array([3, 0])
+    >>> argtopk(x, -2).compute()
+    array([1, 2])
+    """
+    a, ax = _topk_setup(a, k, axis, "argtopk")
+    starts = chunk_offsets(a.chunks[ax])
+    return _reduce(a, partial(_argtopk_chunk, k=k), partial(_argtopk_combine, k=k),
+                   partial(_argtopk_aggregate, k=k), (ax,), True, np.dtype(np.intp), split_every, "argtopk", k,
+                   output_size=abs(k), per_block=lambda index: {"offset": int(starts[index[ax]])})
+
+
+# -- unique ------------------------------------------------------------------------------------------------------
+def _unique_block(block: np.ndarray, offset: tuple[int, ...] | None,
+                  shape: tuple[int, ...] | None) -> dict[str, np.ndarray]:
+    values, first, counts = np.unique(block.ravel(), return_index=True, return_counts=True)
+    if offset is None or shape is None:  # positions not asked for (and maybe unknown)
+        pass
+    elif block.ndim > 1:
+        local = np.unravel_index(first, block.shape)
+        first = np.ravel_multi_index(tuple(i + o for i, o in zip(local, offset, strict=True)), shape)
+    elif block.ndim == 1:
+        first = first + offset[0]
+    return {"values": values, "index": first.astype(np.intp), "counts": counts.astype(np.intp)}
+
+
+def _unique_merge(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    values = np.concatenate([p["values"] for p in parts])
+    uniques, where = np.unique(values, return_inverse=True)
+    where = where.reshape(-1)
+    first = np.full(len(uniques), np.iinfo(np.intp).max, dtype=np.intp)
+    np.minimum.at(first, where, np.concatenate([p["index"] for p in parts]))
+    counts = np.zeros(len(uniques), dtype=np.intp)
+    np.add.at(counts, where, np.concatenate([p["counts"] for p in parts]))
+    return {"values": uniques, "index": first, "counts": counts}
+
+
+def _field(merged: dict[str, np.ndarray], field: str) -> np.ndarray:
+    return merged[field]
+
+
+def _inverse_block(uniques: np.ndarray, block: np.ndarray) -> np.ndarray:
+    return np.searchsorted(uniques, block).astype(np.intp)
+
+
+@implements(np.unique)
+def unique(ar: Any, return_index: bool = False, return_inverse: bool = False, return_counts: bool = False,
+           axis: Any = None, *, equal_nan: bool = True) -> Any:
+    """Sorted unique values of the flattened array; mirrors ``numpy.unique``.
+
+    Parameters
+    ----------
+    ar : Array
+    return_index, return_inverse, return_counts : bool
+        Also return the flat index of each value's first occurrence, the
+        index into the uniques of every element of ``ar`` (shape of ``ar``,
+        as in NumPy 2), and how often each value occurs.
+
+    Returns
+    -------
+    Array or tuple of Array
+        In NumPy's order. Their length is unknown until computed (``nan``
+        chunks), except the inverse.
+
+    Examples
+    --------
+    >>> import numpy as np, shoal.array as sa
+    >>> x = sa.from_array(np.array([3, 1, 3, 2, 1]), chunks=2)
+    >>> values, counts = unique(x, return_counts=True)
+    >>> values.compute(), counts.compute()
+    (array([1, 2, 3]), array([2, 1, 2]))
+    """
+    if axis is not None:
+        raise NotImplementedError("unique(axis=...) is not supported on shoal arrays; compute first or ravel.")
+    if not equal_nan:
+        raise NotImplementedError("unique(equal_nan=False) is not supported on shoal arrays.")
+    ar = asarray(ar)
+    if return_index:
+        need_known_chunks(ar, range(ar.ndim), "unique(return_index=True)")
+    token = tokenize(ar, "unique", return_index)
+    block_name, merged = f"unique-chunk-{token}", f"unique-merge-{token}"
+    layer: dict[Any, Any] = {}
+    starts = [chunk_offsets(c) for c in ar.chunks]
+    shape = tuple(int(s) for s in ar.shape) if return_index else None
+    refs = []
+    for index in product(*(range(n) for n in ar.numblocks)):
+        offset = tuple(int(starts[d][i]) for d, i in enumerate(index)) if return_index else None
+        layer[(block_name, *index)] = Task((block_name, *index), _unique_block, Ref((ar.name, *index)), offset, shape)
+        refs.append(Ref((block_name, *index)))
+    layer[merged] = Task(merged, _unique_merge, refs)
+    outputs = []
+    for field in ("values", *(["index"] if return_index else []), *(["inverse"] if return_inverse else []),
+                  *(["counts"] if return_counts else [])):
+        if field == "inverse":
+            continue
+        name = f"unique-{field}-{token}"
+        field_layer = dict(layer) if not outputs else {}
+        field_layer[(name, 0)] = Task((name, 0), _field, Ref(merged), field)
+        dtype = ar.dtype if field == "values" else np.dtype(np.intp)
+        outputs.append((field, new_array(field_layer, name, ((math.nan,),), dtype, deps=(ar,) if not outputs else
+                                         (ar, outputs[0][1]))))
+    if return_inverse:
+        values = outputs[0][1]
+        name = f"unique-inverse-{token}"
+        inv_layer = {(name, *i): Task((name, *i), _inverse_block, Ref((values.name, 0)), Ref((ar.name, *i)))
+                     for i in product(*(range(n) for n in ar.numblocks))}
+        inverse = new_array(inv_layer, name, ar.chunks, np.intp, deps=(ar, values))
+        position = 1 + int(return_index)
+        outputs.insert(position, ("inverse", inverse))
+    if len(outputs) == 1:
+        return outputs[0][1]
+    return tuple(out for _, out in outputs)
+
+
+# -- membership and searching ----------------------------------------------------------------------------------
+def _isin_block(block: np.ndarray, test: np.ndarray, assume_unique: bool, invert: bool, kind: Any) -> np.ndarray:
+    return np.isin(block, test, assume_unique=assume_unique, invert=invert, kind=kind)
+
+
+def _single_block_ref(values: Any) -> tuple[Any, tuple[Any, ...]]:
+    """A task argument holding all of ``values`` (flattened when lazy), and the collections it reads."""
+    if isinstance(values, ArrayBase):
+        flat = ravel_c_order(values)
+        if flat.numblocks[0] != 1:
+            need_known_chunks(flat, (0,), "this operation")
+            flat = rechunk(flat, -1)
+        return Ref((flat.name, 0)), (flat,)
+    return np.asarray(values), ()
+
+
+@implements(np.isin)
+def isin(element: Any, test_elements: Any, assume_unique: bool = False, invert: bool = False, *,
+         kind: Any = None) -> Any:
+    """Whether each element is in ``test_elements``; mirrors ``numpy.isin``.
+
+    ``test_elements`` (a NumPy or shoal array) is read whole by every task.
+
+    Examples
+    --------
+    >>> import numpy as np, shoal.array as sa
+    >>> isin(sa.from_array(np.arange(5), chunks=2), [1, 4]).compute()
+    array([False,  True, False, False,  True])
+    """
+    element = asarray(element)
+    test, extra = _single_block_ref(test_elements)
+    name = f"isin-{tokenize(element, test_elements, assume_unique, invert, kind)}"
+    layer = {(name, *i): Task((name, *i), _isin_block, Ref((element.name, *i)), test, assume_unique, invert, kind)
+             for i in product(*(range(n) for n in element.numblocks))}
+    return new_array(layer, name, element.chunks, bool, deps=(element, *extra))
+
+
+def _searchsorted_block(a: np.ndarray, v: np.ndarray, side: str) -> np.ndarray:
+    return np.searchsorted(a, v, side=side)[None]
+
+
+@implements(np.searchsorted)
+def searchsorted(a: Any, v: Any, side: str = "left", sorter: Any = None) -> Any:
+    """Where ``v`` would be inserted into the sorted 1-d array ``a``; mirrors ``numpy.searchsorted``.
+
+    Parameters
+    ----------
+    a : Array
+        Sorted, 1-d; its chunks may be unknown.
+    v : array-like or Array
+        Values to insert; the result has its shape.
+    side : {"left", "right"}
+        Before or after equal elements.
+    sorter : None
+        Not supported (sort ``a`` first).
+
+    Examples
+    --------
+    >>> import numpy as np, shoal.array as sa
+    >>> a = sa.from_array(np.array([1, 2, 2, 5, 8]), chunks=2)
+    >>> searchsorted(a, np.array([0, 2, 6]), side="right").compute()
+    array([0, 3, 4])
+    """
+    if sorter is not None:
+        raise NotImplementedError("searchsorted(sorter=...) is not supported on shoal arrays; sort a first.")
+    if side not in ("left", "right"):
+        raise ValueError(f"side must be 'left' or 'right', got {side!r}")
+    a = asarray(a)
+    if a.ndim != 1:
+        raise ValueError(f"searchsorted needs a 1-d array to search in, got shape {a.shape}.")
+    v = v if isinstance(v, ArrayBase) else from_array(np.asarray(v), chunks=-1 if np.ndim(v) else ())
+    name = f"searchsorted-{tokenize(a, v, side)}"
+    layer = {}
+    for i in range(a.numblocks[0]):
+        for j in product(*(range(n) for n in v.numblocks)):
+            layer[(name, i, *j)] = Task((name, i, *j), _searchsorted_block, Ref((a.name, i)), Ref((v.name, *j)), side)
+    counts = new_array(layer, name, ((1,) * a.numblocks[0], *v.chunks), np.intp, deps=(a, v))
+    return _sum(counts, axis=0, dtype=np.intp)
+
+
+# -- per-block application -------------------------------------------------------------------------------------
+def _apply_along_axis_block(block: np.ndarray, func1d: Callable[..., Any], axis: int, out_shape: tuple[int, ...],
+                            dtype: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> np.ndarray:
+    if any(s == 0 for d, s in enumerate(block.shape) if d != axis):
+        shape = (*block.shape[:axis], *out_shape, *block.shape[axis + 1:])
+        return np.empty(shape, dtype=dtype)
+    return np.asarray(np.apply_along_axis(func1d, axis, block, *args, **kwargs), dtype=dtype)
+
+
+@implements(np.apply_along_axis)
+def apply_along_axis(func1d: Callable[..., Any], axis: int, arr: Any, *args: Any, dtype: Any = None,
+                     shape: Any = None, **kwargs: Any) -> Any:
+    """Apply ``func1d`` to 1-d slices along ``axis``; mirrors ``numpy.apply_along_axis``.
+
+    ``axis`` is made one chunk. ``shape`` and ``dtype`` of what ``func1d``
+    returns are found by calling it once on ones, unless given.
+
+    Examples
+    --------
+    >>> import numpy as np, shoal.array as sa
+    >>> x = sa.from_array(np.arange(6).reshape(2, 3), chunks=1)
+    >>> apply_along_axis(lambda r: r[::-1].cumsum(), 1, x).compute()
+    array([[ 2,  3,  3],
+           [ 5,  9, 12]])
+    """
+    arr = asarray(arr)
+    (axis,) = normalize_axis(axis, arr.ndim, "apply_along_axis")
+    need_known_chunks(arr, (axis,), "apply_along_axis")
+    if shape is None or dtype is None:
+        probe = np.asarray(func1d(np.ones(int(arr.shape[axis]), dtype=arr.dtype), *args, **kwargs))
+        shape = probe.shape if shape is None else shape
+        dtype = probe.dtype if dtype is None else dtype
+    shape = tuple(shape)
+    arr = rechunk(arr, {axis: -1}) if arr.numblocks[axis] != 1 else arr
+    name = f"apply-along-axis-{tokenize(arr, func1d, axis, args, kwargs, shape, dtype)}"
+    layer = {}
+    for index in product(*(range(n) for n in arr.numblocks)):
+        out_index = (*index[:axis], *(0,) * len(shape), *index[axis + 1:])
+        layer[(name, *out_index)] = Task((name, *out_index), _apply_along_axis_block, Ref((arr.name, *index)), func1d,
+                                         axis, shape, dtype, args, kwargs)
+    chunks = (*arr.chunks[:axis], *((s,) for s in shape), *arr.chunks[axis + 1:])
+    return new_array(layer, name, chunks, dtype, deps=(arr,))
+
+
+@implements(np.apply_over_axes)
+def apply_over_axes(func: Callable[..., Any], a: Any, axes: Any) -> Any:
+    """Apply ``func(a, axis)`` over several axes in turn, keeping dimensions; mirrors ``numpy.apply_over_axes``.
+
+    Examples
+    --------
+    >>> import numpy as np, shoal.array as sa
+    >>> x = sa.from_array(np.arange(24).reshape(2, 3, 4), chunks=2)
+    >>> apply_over_axes(np.sum, x, [0, 2]).compute()
+    array([[[ 60],
+            [ 92],
+            [124]]])
+    """
+    a = asarray(a)
+    ndim = a.ndim
+    for axis in ([axes] if isinstance(axes, Integral) else list(axes)):
+        axis = int(axis) + ndim if axis < 0 else int(axis)
+        result = asarray(func(a, axis))
+        if result.ndim == a.ndim - 1:
+            result = map_blocks(np.expand_dims, result, axis=axis, new_axis=axis, dtype=result.dtype)
+        elif result.ndim != a.ndim:
+            raise ValueError("function is not returning an array of the correct shape")
+        a = result
+    return a
+
+
+def _choose(a: np.ndarray, *choices: Any) -> np.ndarray:
+    return np.choose(a, choices)
+
+
+@implements(np.choose)
+def choose(a: Any, choices: Sequence[Any]) -> Any:
+    """Build an array from ``choices`` picked by the index array ``a``; mirrors ``numpy.choose``.
+
+    Examples
+    --------
+    >>> import numpy as np, shoal.array as sa
+    >>> idx = sa.from_array(np.array([0, 1, 1, 0]), chunks=2)
+    >>> choose(idx, [np.array([1, 2, 3, 4]), np.array([10, 20, 30, 40])]).compute()
+    array([ 1, 20, 30,  4])
+    """
+    choices = list(choices)
+    dtype = np.result_type(*[c.dtype if isinstance(c, ArrayBase) else np.asarray(c) for c in choices])
+    return elemwise(_choose, a, *choices, dtype=dtype)
+
+
+# -- finding non-zero elements ---------------------------------------------------------------------------------
+def _argwhere_block(block: np.ndarray, offset: int) -> np.ndarray:
+    found = np.argwhere(block)
+    if block.ndim:
+        found[:, 0] += offset
+    return found
+
+
+def _column(block: np.ndarray, i: int) -> np.ndarray:
+    return block[:, i]
+
+
+@implements(np.argwhere)
+def argwhere(a: Any) -> Any:
+    """Indices of the non-zero elements, one row each, in C order; mirrors ``numpy.argwhere``.
+
+    The number of rows is unknown until computed (``nan`` chunks).
+
+    Examples
+    --------
+    >>> import numpy as np, shoal.array as sa
+    >>> x = sa.from_array(np.array([[0, 3], [4, 0]]), chunks=1)
+    >>> argwhere(x).compute()
+    array([[0, 1],
+           [1, 0]])
+    """
+    a = asarray(a)
+    rows = rows_in_c_order(a) if a.ndim else a
+    need_known_chunks(rows, (0,) if a.ndim else (), "argwhere")
+    name = f"argwhere-{tokenize(rows)}"
+    layer = {}
+    if a.ndim == 0:
+        layer[(name, 0, 0)] = Task((name, 0, 0), _argwhere_block, Ref((rows.name,)), 0)
+        return new_array(layer, name, ((math.nan,), (0,)), np.intp, deps=(rows,))
+    starts = chunk_offsets(rows.chunks[0])
+    for j in range(rows.numblocks[0]):
+        index = (j, *(0,) * (a.ndim - 1))
+        layer[(name, j, 0)] = Task((name, j, 0), _argwhere_block, Ref((rows.name, *index)), int(starts[j]))
+    return new_array(layer, name, ((math.nan,) * rows.numblocks[0], (a.ndim,)), np.intp, deps=(rows,))
+
+
+def _columns(found: Any, count: int) -> tuple[Any, ...]:
+    out = []
+    for i in range(count):
+        name = f"nonzero-{i}-{tokenize(found, i)}"
+        layer = {(name, j): Task((name, j), _column, Ref((found.name, j, 0)), i) for j in range(found.numblocks[0])}
+        out.append(new_array(layer, name, (found.chunks[0],), np.intp, deps=(found,)))
+    return tuple(out)
+
+
+@implements(np.nonzero)
+def nonzero(a: Any) -> tuple[Any, ...]:
+    """Indices of the non-zero elements, one array per dimension; mirrors ``numpy.nonzero``.
+
+    Examples
+    --------
+    >>> import numpy as np, shoal.array as sa
+    >>> rows, cols = nonzero(sa.from_array(np.array([[0, 3], [4, 0]]), chunks=1))
+    >>> rows.compute(), cols.compute()
+    (array([0, 1]), array([1, 0]))
+    """
+    a = asarray(a)
+    if a.ndim == 0:
+        raise ValueError("Calling nonzero on 0d arrays is not allowed. Use np.atleast_1d(scalar).nonzero() instead.")
+    return _columns(argwhere(a), a.ndim)
+
+
+@implements(np.flatnonzero)
+def flatnonzero(a: Any) -> Any:
+    """Indices of the non-zero elements of the flattened array; mirrors ``numpy.flatnonzero``.
+
+    Examples
+    --------
+    >>> import numpy as np, shoal.array as sa
+    >>> flatnonzero(sa.from_array(np.array([[0, 3], [4, 0]]), chunks=1)).compute()
+    array([1, 2])
+    """
+    return _columns(argwhere(ravel_c_order(asarray(a))), 1)[0]
+
+
+# -- coarsen -----------------------------------------------------------------------------------------------------
+def _coarsen_block(block: np.ndarray, reduction: Callable[..., Any], factors: tuple[int, ...],
+                   kwargs: dict[str, Any]) -> np.ndarray:
+    keep = tuple(slice(0, (s // f) * f) for s, f in zip(block.shape, factors, strict=True))
+    block = block[keep]
+    shape = [n for s, f in zip(block.shape, factors, strict=True) for n in (s // f, f)]
+    return np.asarray(reduction(block.reshape(shape), axis=tuple(range(1, 2 * block.ndim, 2)), **kwargs))
+
+
+def _multiples(chunks: Sequence[int], factor: int, usable: int, total: int) -> tuple[int, ...]:
+    """Chunks near ``chunks`` whose lengths are multiples of ``factor`` covering ``usable``, then any excess."""
+    target = max(factor, round(max(chunks) / factor) * factor)
+    whole, rest = divmod(usable, target)
+    out = [target] * whole + ([rest] if rest else [])
+    if total > usable:
+        out.append(total - usable)
+    return tuple(out) if out else (0,)
+
+
+def coarsen(reduction: Callable[..., Any], x: Any, axes: dict[int, int], trim_excess: bool = False,
+            **kwargs: Any) -> Any:
+    """Reduce non-overlapping windows: ``axes={0: 2, 1: 3}`` reduces each 2 x 3 window to one value.
+
+    Parameters
+    ----------
+    reduction : callable
+        A NumPy reduction taking ``axis=`` (``np.sum``, ``np.mean``, ...).
+    x : Array
+    axes : dict
+        ``{axis: factor}``.
+    trim_excess : bool
+        Drop the elements past the last whole window (else the factors
+        must divide the lengths).
+    **kwargs
+        Passed to ``reduction``.
+
+    Examples
+    --------
+    >>> import numpy as np, shoal.array as sa
+    >>> x = sa.from_array(np.arange(12), chunks=5)
+    >>> coarsen(np.sum, x, {0: 3}).compute()
+    array([ 3, 12, 21, 30])
+    >>> coarsen(np.max, x, {0: 5}, trim_excess=True).compute()
+    array([4, 9])
+    """
+    x = asarray(x)
+    if getattr(reduction, "__module__", "").startswith("shoal."):
+        reduction = getattr(np, reduction.__name__)
+    factors = [1] * x.ndim
+    for axis, factor in axes.items():
+        (a,) = normalize_axis(axis, x.ndim, "coarsen")
+        if not isinstance(factor, Integral) or factor < 1:
+            raise ValueError(f"coarsen factor for axis {axis} must be a positive int, got {factor!r}.")
+        factors[a] = int(factor)
+    need_known_chunks(x, [a for a, f in enumerate(factors) if f > 1], "coarsen")
+    usable = []
+    for a, f in enumerate(factors):
+        length = int(x.shape[a]) if f > 1 else 0
+        if f > 1 and length % f and not trim_excess:
+            raise ValueError(f"Coarsening factor {f} does not divide the length {length} of axis {a}. Pass "
+                             f"trim_excess=True to drop the last {length % f} elements.")
+        usable.append(length - length % f if f > 1 else None)
+    new_chunks = tuple(_multiples(x.chunks[a], f, usable[a], int(x.shape[a])) if f > 1 else x.chunks[a]
+                       for a, f in enumerate(factors))
+    x = rechunk(x, new_chunks) if new_chunks != x.chunks else x
+    # Output blocks: all but a trailing excess block (kept alone only when no whole window exists).
+    kept = [list(range(n)) for n in x.numblocks]
+    for a, f in enumerate(factors):
+        if f > 1 and usable[a] < x.shape[a] and usable[a] > 0:
+            kept[a] = kept[a][:-1]
+    sample = np.ones((1,) * (2 * x.ndim), dtype=x.dtype)
+    dtype = np.asarray(reduction(sample, axis=tuple(range(1, 2 * x.ndim, 2)), **kwargs)).dtype
+    name = f"coarsen-{tokenize(x, reduction, tuple(factors), kwargs)}"
+    layer = {}
+    for index in product(*kept):
+        layer[(name, *index)] = Task((name, *index), _coarsen_block, Ref((x.name, *index)), reduction,
+                                     tuple(factors), kwargs)
+    chunks = tuple(tuple(int(x.chunks[a][i]) // factors[a] for i in kept[a]) for a in range(x.ndim))
+    return new_array(layer, name, chunks, dtype, deps=(x,))
 
 
 class RoutineMethods:
     """Methods of ``Array`` from this family."""
 
     __slots__ = ()
+
+    def topk(self, k: int, axis: int = -1, split_every: Any = None) -> Any:
+        """The top ``k`` elements along ``axis``; see :func:`shoal.array.topk`."""
+        return topk(self, k, axis=axis, split_every=split_every)
+
+    def argtopk(self, k: int, axis: int = -1, split_every: Any = None) -> Any:
+        """Indices of the top ``k`` elements along ``axis``; see :func:`shoal.array.argtopk`."""
+        return argtopk(self, k, axis=axis, split_every=split_every)
+
+    def nonzero(self) -> tuple[Any, ...]:
+        """Indices of the non-zero elements; see :func:`shoal.array.nonzero`."""
+        return nonzero(self)
