@@ -301,6 +301,13 @@ class ArrayBase:
             out[index] = Delayed((self.name, *index), None, (), layer=graph)
         return out
 
+    def rechunk(self, chunks: Any = "auto", threshold: Any = None, block_size_limit: Any = None,
+                balance: bool = False, method: str | None = None) -> Any:
+        """The same array cut into new blocks; see :func:`shoal.array.rechunk`."""
+        from shoal.array._rechunk import rechunk  # _rechunk builds on this module
+
+        return rechunk(self, chunks, threshold, block_size_limit, balance, method)
+
     def compute_chunk_sizes(self) -> Any:
         """Compute the length of every block, so that ``nan`` chunks become known.
 

@@ -75,6 +75,14 @@ def _assemble(nested: Any, ndim: int, axis: int = 0) -> np.ndarray:
     return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=axis)
 
 
+def _nest(flat: list[Any], counts: list[int]) -> Any:
+    """Cut a C-ordered flat list into nested lists with ``counts`` entries per level."""
+    if len(counts) == 1:
+        return flat
+    step = len(flat) // counts[0]
+    return [_nest(flat[i * step:(i + 1) * step], counts[1:]) for i in range(counts[0])]
+
+
 def _take(block: np.ndarray, index: tuple[slice, ...]) -> np.ndarray:
     return block[index]
 
@@ -114,20 +122,17 @@ def rechunk(x: ArrayBase, chunks: Any = "auto", threshold: Any = None, block_siz
     if new == x.chunks:
         return x
     name = f"rechunk-{tokenize(x, new)}"
-    per_axis = [_pieces(old, n) for old, n in zip(x.chunks, new, strict=True)]
+    # Per axis and new block: (old block index, slice, whether the slice is the whole old block).
+    per_axis = [[[(i, sl, sl.start == 0 and sl.stop == old[i]) for i, sl in pieces] for pieces in _pieces(old, n)]
+                for old, n in zip(x.chunks, new, strict=True)]
+    ndim, xname = x.ndim, x.name
     layer = {}
     for out_index in product(*(range(len(n)) for n in new)):
         choices = [per_axis[axis][i] for axis, i in enumerate(out_index)]
-
-        def nest(axis: int, prefix: tuple[tuple[int, slice], ...]) -> Any:
-            if axis == x.ndim:
-                index = tuple(b for b, _ in prefix)
-                slices = tuple(s for _, s in prefix)
-                full = all(s.start == 0 and s.stop == x.chunks[a][index[a]] for a, s in enumerate(slices))
-                ref = Ref((x.name, *index))
-                return ref if full else Task(None, _take, ref, slices)
-            return [nest(axis + 1, (*prefix, piece)) for piece in choices[axis]]
-
+        flat = []
+        for combo in product(*choices):
+            ref = Ref((xname, *(c[0] for c in combo)))
+            flat.append(ref if all(c[2] for c in combo) else Task(None, _take, ref, tuple(c[1] for c in combo)))
         key = (name, *out_index)
-        layer[key] = Task(key, _assemble, nest(0, ()), x.ndim)
+        layer[key] = Task(key, _assemble, _nest(flat, [len(c) for c in choices]), ndim)
     return new_array(layer, name, new, x.dtype, deps=(x,), meta=x._meta)

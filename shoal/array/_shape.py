@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from shoal import config
 from shoal.array._base import ArrayBase
 from shoal.array._chunks import normalize_chunks
 from shoal.array._dispatch import implements
@@ -346,13 +347,18 @@ def reshape(x: Any, shape: Any, merge_chunks: bool = True, limit: int | str | No
     if limit is not None:
         limit_items = max(1, (parse_bytes(limit) if isinstance(limit, str) else int(limit)) // x.itemsize)
 
-    def group_target(dims: list[int]) -> int:
+    def group_target(dims: list[int], grow: bool = True) -> int:
         # The length of the largest block's run through the group; with limit=, what the bytes allow.
+        # Without limit=, blocks may grow up to the array.chunk-size setting, as in Dask: keeping them
+        # as small as tiny input blocks would cut every row into thousands of slivers.
         target = math.prod(largest[d] for d in dims)
+        others = max(1, math.prod(largest[d] for d in range(x.ndim) if d not in dims))
         if limit_items is not None:
-            others = math.prod(largest[d] for d in range(x.ndim) if d not in dims)
-            target = min(target, max(1, limit_items // max(others, 1)))
-        return target
+            return min(target, max(1, limit_items // others))
+        if not grow:
+            return target
+        setting = parse_bytes(config.get("array.chunk-size", "128MiB")) // max(x.itemsize, 1)
+        return max(target, setting // others)
 
     # Step 1: merge each group's input dimensions into one.
     in_chunks: list[Any] = list(x.chunks)
@@ -381,7 +387,7 @@ def reshape(x: Any, shape: Any, merge_chunks: bool = True, limit: int | str | No
             new_mid.append(mid.chunks[g])
             out_chunks.append(mid.chunks[g])
             continue
-        flat, outs = _split_plan(mid.chunks[g], [shape[d] for d in go], group_target(gi))
+        flat, outs = _split_plan(mid.chunks[g], [shape[d] for d in go], group_target(gi, grow=False))
         new_mid.append(flat)
         out_chunks.extend(outs)
     return _reshape_by_groups(rechunk(mid, tuple(new_mid)), out_chunks,
