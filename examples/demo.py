@@ -85,8 +85,41 @@ def main() -> None:
         print("sum of squares =", shoal.delayed(sum)(squares).compute(scheduler="processes"))
     print(f"profiled {len(prof.results)} tasks")
 
+    section("arrays: NumPy on a grid of chunks")
+    import numpy as np
+
+    import shoal.array as sa
+
+    x = sa.random.default_rng(42).random((4000, 4000), chunks=(1000, 1000))
+    print(x)
+    y = (x + x.T).mean(axis=0)
+    print("(x + x.T).mean(axis=0)[:3] =", y[:3].compute())
+    print("x.std() =", round(float(x.std().compute()), 6), " np.sum(x) stays lazy:", type(np.sum(x)).__name__)
+    u, s, v = sa.linalg.svd(sa.random.default_rng(0).random((20000, 10), chunks=(5000, 10)))
+    print("tall-skinny SVD, largest singular values:", np.round(s[:3].compute(), 3))
+    big = x[x > 0.99]
+    print("x[x > 0.99] has unknown chunk sizes:", big.chunks[0][:2], "-> computed:",
+          big.compute_chunk_sizes().shape)
+
+    section("bags: parallel lists of Python objects")
+    import json
+    import tempfile
+    from pathlib import Path
+
+    import shoal.bag as db
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for part in range(3):
+            lines = [json.dumps({"name": f"user{(part * 7 + i) % 5}", "count": i}) for i in range(20)]
+            Path(tmp, f"part-{part}.json").write_text("\n".join(lines) + "\n")
+        b = db.read_text(f"{tmp}/*.json").map(json.loads)
+        print(b)
+        print("take(2):", b.take(2))
+        print("count > 15:", b.filter(lambda r: r["count"] > 15).count().compute())
+        print("frequencies:", b.pluck("name").frequencies(sort=True).compute(scheduler="threads"))
+
     section("not built yet")
-    print("arrays, dataframes, bags, futures and the dashboard land with their issues; see README.md")
+    print("dataframes, futures on a cluster and the dashboard land with their issues; see README.md")
 
 
 if __name__ == "__main__":
