@@ -1,0 +1,1 @@
+"""Readers and writers: in-memory data and delayed values, CSV, Parquet."""

@@ -1,0 +1,300 @@
+"""``read_csv`` and ``to_csv``.
+
+Reading
+    Paths (a glob, a list, any fsspec URL) are expanded at build time. Each
+    uncompressed file is cut into ``blocksize`` byte ranges; a block owns the
+    lines that *start* inside its range, so a line cut by a boundary is read
+    whole by the block where it starts and skipped by the next one. Blocks
+    after the first are parsed with the file's header line put in front, so
+    every block parses with the same arguments. Compressed files (by
+    extension) can't be cut and are one block each. As in Dask, a quoted field
+    holding a newline can be cut in two by a block boundary: pass
+    ``blocksize=None`` for such files.
+
+Types
+    The structure comes from parsing a sample of the first file. When a later
+    block parses to a different dtype (an integer column that has a missing
+    value further down, for instance) the block fails with an error naming
+    the column, the file and the fix (``dtype=``), rather than returning
+    partitions that disagree with the metadata.
+
+Writing
+    One file per partition, written under a temporary name and renamed when
+    complete, so a failed write never leaves a file that looks finished.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import uuid
+from typing import Any
+
+import pandas as pd
+
+from shoal.base import compute as compute_collections
+from shoal.dataframe._core import new_collection
+from shoal.dataframe._expr import Blockwise, Expr
+from shoal.graph.task import Key, Task
+
+__all__ = ["read_csv", "to_csv"]
+
+_COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd", ".zip": "zip"}
+
+
+def _parse_blocksize(blocksize: Any) -> int | None:
+    if blocksize is None:
+        return None
+    if isinstance(blocksize, str):
+        text = blocksize.strip().upper().replace("IB", "B")
+        units = {"KB": 2**10, "MB": 2**20, "GB": 2**30, "B": 1}
+        for unit, factor in units.items():
+            if text.endswith(unit):
+                return int(float(text[: -len(unit)]) * factor)
+        return int(text)
+    return int(blocksize)
+
+
+def _compression_of(path: str, compression: Any) -> str | None:
+    if compression != "infer":
+        return compression  # type: ignore[no-any-return]
+    for ext, name in _COMPRESSIONS.items():
+        if path.endswith(ext):
+            return name
+    return None
+
+
+def _expand(urlpath: Any, storage_options: dict[str, Any] | None) -> tuple[Any, list[str]]:
+    import fsspec
+
+    paths = urlpath if isinstance(urlpath, list | tuple) else [urlpath]
+    fs, _, _ = fsspec.get_fs_token_paths(str(paths[0]), storage_options=storage_options or {})
+    found: list[str] = []
+    for p in paths:
+        p = str(p)
+        matches = sorted(fs.glob(p)) if any(ch in p for ch in "*?[") else [p]
+        if not matches:
+            raise FileNotFoundError(f"read_csv: no files match {p!r}")
+        for m in matches:
+            if not fs.exists(m):
+                raise FileNotFoundError(f"read_csv: file {m!r} does not exist")
+        found.extend(matches)
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    if protocol not in ("file", "local"):
+        found = [f if "://" in f else f"{protocol}://{f}" for f in found]
+    return fs, found
+
+
+def _read_block(fs: Any, path: str, start: int, stop: int, header: bytes, first: bool, compression: str | None
+                ) -> bytes:
+    """The bytes of the lines that start in ``[start, stop)`` (the whole file for compressed files)."""
+    if compression is not None:
+        with fs.open(path, "rb", compression=compression) as f:
+            return f.read()  # type: ignore[no-any-return]
+    with fs.open(path, "rb") as f:
+        if start > 0:
+            f.seek(start - 1)
+            f.readline()  # the rest of a line that started in the previous block
+        if f.tell() >= stop and start > 0:
+            return header
+        data = f.read(max(stop - f.tell(), 0))
+        if data and not data.endswith(b"\n"):
+            data += f.readline()
+    return data if first else header + data
+
+
+class ReadCSV(Blockwise):
+    """Blocks of CSV files; ``columns_`` (set by projection pushdown) becomes ``usecols``."""
+
+    _parameters = ("blocks", "kwargs", "meta", "columns_", "path_column", "paths")
+    _defaults = {"columns_": None, "path_column": None, "paths": ()}
+    _label = "read-csv"
+
+    @functools.cached_property
+    def _meta(self) -> Any:
+        meta = self.meta
+        return meta if self.columns_ is None else meta[self.columns_]
+
+    @functools.cached_property
+    def divisions(self) -> tuple[Any, ...]:
+        return (None,) * (len(self.blocks) + 1)
+
+    def _task(self, i: int, ctx: Any, key: Key | None) -> Task:
+        return Task(key, _parse_block, self.blocks[i], self.kwargs, self.meta, self.columns_, self.path_column,
+                    list(self.paths))
+
+    def _select_columns(self, columns: list[Any]) -> Expr | None:
+        keep = [c for c in self.meta.columns if c in set(columns)]
+        return ReadCSV(self.blocks, self.kwargs, self.meta, keep, self.path_column, self.paths)
+
+    def _select_partitions(self, indices: list[int]) -> Expr | None:
+        return ReadCSV([self.blocks[i] for i in indices], self.kwargs, self.meta, self.columns_, self.path_column,
+                       self.paths)
+
+
+def _parse_block(block: tuple[Any, ...], kwargs: dict[str, Any], meta: pd.DataFrame, columns: list[Any] | None,
+                 path_column: str | None, paths: list[str]) -> pd.DataFrame:
+    fs, path, start, stop, header, first, compression = block
+    data = _read_block(fs, path, start, stop, header, first, compression)
+    kw = dict(kwargs)
+    file_columns = [c for c in meta.columns if c != path_column]
+    wanted = None if columns is None else [c for c in columns if c != path_column]
+    if wanted is not None:
+        if not wanted:
+            wanted = file_columns[:1]  # pandas needs at least one column to count rows
+        kw["usecols"] = wanted
+        parse_dates = kw.get("parse_dates")
+        if isinstance(parse_dates, list):
+            kw["parse_dates"] = [c for c in parse_dates if c in wanted]
+        dtype = kw.get("dtype")
+        if isinstance(dtype, dict):
+            kw["dtype"] = {c: t for c, t in dtype.items() if c in wanted}
+    part = pd.read_csv(io.BytesIO(data), **kw)
+    expected = meta[wanted] if wanted is not None else meta[file_columns]
+    if len(part) == 0:
+        # A block holding no line start (a line longer than the block) parses to untyped columns.
+        part = expected.copy()
+    _check_dtypes(part, expected, path)
+    if path_column is not None:
+        part[path_column] = pd.Categorical([path] * len(part), categories=paths)
+    if columns is not None:
+        part = part[columns]
+    return part
+
+
+def _check_dtypes(part: pd.DataFrame, meta: pd.DataFrame, path: str) -> None:
+    bad = []
+    for col in meta.columns:
+        if col not in part.columns:
+            raise ValueError(f"read_csv: column {col!r} is missing from a block of {path!r}; every file must "
+                             f"have the same header (found {list(part.columns)}).")
+        want, got = meta.dtypes[col], part.dtypes[col]
+        if want == got:
+            continue
+        if want.kind == "f" and got.kind in "iu":
+            part[col] = part[col].astype(want)
+            continue
+        bad.append((col, str(want), str(got)))
+    if bad:
+        details = "; ".join(f"column {c!r}: expected {w}, found {g}" for c, w, g in bad)
+        fix = ", ".join(f"{c!r}: {'float64' if g.startswith('float') or w.startswith('int') else 'object'!r}"
+                        for c, w, g in bad)
+        raise ValueError(
+            f"read_csv: a block of {path!r} does not match the dtypes inferred from the first rows of the "
+            f"first file ({details}). The sample did not show all values. Pass dtype= for these columns, "
+            f"e.g. read_csv(..., dtype={{{fix}}})."
+        )
+
+
+def read_csv(urlpath: Any, blocksize: Any = "64MB", *, sample: int = 256_000, include_path_column: bool | str = False,
+             compression: Any = "infer", storage_options: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+    """Read CSV files into a DataFrame, one partition per ``blocksize`` bytes of each file.
+
+    Parameters
+    ----------
+    urlpath : str, path or list
+        A path, a glob (``"data/*.csv"``), or a list; local or any fsspec URL.
+    blocksize : int or str or None
+        Bytes per partition (``"64MB"``); ``None`` reads one file per partition.
+    sample : int
+        Bytes of the first file parsed to infer column dtypes.
+    include_path_column : bool or str
+        Add a categorical column (named ``"path"``, or this name) with each row's file.
+    compression : str
+        ``"infer"`` (from the extension) or a name; compressed files are not split.
+    **kwargs
+        Passed to :func:`pandas.read_csv` (``dtype=``, ``usecols=``, ``parse_dates=``, ``sep=``, ...).
+
+    Examples
+    --------
+    >>> import pandas as pd, shoal.dataframe as sd, tempfile, os
+    >>> d = tempfile.mkdtemp()
+    >>> pd.DataFrame({"x": [1, 2, 3]}).to_csv(os.path.join(d, "a.csv"), index=False)
+    >>> sd.read_csv(os.path.join(d, "*.csv")).x.sum().compute()
+    np.int64(6)
+    """
+    for bad in ("index_col", "chunksize", "iterator", "nrows", "skipfooter"):
+        if kwargs.get(bad) not in (None, False):
+            raise ValueError(f"read_csv does not support {bad}= on partitioned data; read, then use set_index/head")
+    if kwargs.get("header", "infer") not in ("infer", 0):
+        raise ValueError("read_csv supports header=0 (the default) only")
+    fs, paths = _expand(urlpath, storage_options)
+    size = _parse_blocksize(blocksize)
+    with fs.open(paths[0], "rb", compression=_compression_of(paths[0], compression)) as f:
+        head = f.read(sample)
+        if not head.endswith(b"\n"):
+            head += f.readline()
+    try:
+        sample_frame = pd.read_csv(io.BytesIO(head), **kwargs)
+    except Exception as exc:
+        raise ValueError(f"read_csv: could not parse the first {sample} bytes of {paths[0]!r}: {exc}") from exc
+    usecols = kwargs.get("usecols")
+    meta = sample_frame.iloc[:0]
+    path_column = None
+    if include_path_column:
+        path_column = "path" if include_path_column is True else str(include_path_column)
+        meta = meta.assign(**{path_column: pd.Categorical([], categories=paths)})
+    blocks = []
+    for path in paths:
+        comp = _compression_of(path, compression)
+        with fs.open(path, "rb", compression=comp) as f:
+            header = f.readline()
+        total = fs.size(path)
+        if comp is not None or size is None or total <= size:
+            blocks.append((fs, path, 0, total, header, True, comp))
+            continue
+        for start in range(0, total, size):
+            blocks.append((fs, path, start, min(start + size, total), header, start == 0, None))
+    kwargs = dict(kwargs)
+    if usecols is not None and not callable(usecols):
+        kwargs.pop("usecols")
+        kwargs["usecols"] = list(usecols)
+    return new_collection(ReadCSV(blocks, kwargs, meta, None, path_column, tuple(paths)))
+
+
+def _write_partition(part: pd.DataFrame, path: str, fs: Any, kwargs: dict[str, Any]) -> str:
+    tmp = f"{path}.{uuid.uuid4().hex}.tmp"
+    try:
+        with fs.open(tmp, "wb") as f:
+            part.to_csv(f, **kwargs)
+        fs.mv(tmp, path)
+    except BaseException:
+        if fs.exists(tmp):
+            fs.rm(tmp)
+        raise
+    return path
+
+
+def to_csv(df: Any, filename: Any, *, name_function: Any = None, compute: bool = True,
+           storage_options: dict[str, Any] | None = None, single_file: bool = False, **kwargs: Any) -> Any:
+    """Write one CSV file per partition (``*`` in ``filename`` becomes the partition number).
+
+    Returns the list of written paths (or the ``Delayed`` writes with ``compute=False``).
+    """
+    import fsspec
+
+    fs, _, _ = fsspec.get_fs_token_paths(str(filename), storage_options=storage_options or {})
+    name_function = name_function or str
+    from shoal.delayed import delayed
+
+    if single_file:
+        path = str(filename)
+        write = delayed(_write_partition, pure=False)(delayed(_concat_all)(df.to_delayed()), path, fs, kwargs)
+        return [write.compute()] if compute else [write]
+    filename = str(filename)
+    if "*" not in filename:
+        fs.makedirs(filename, exist_ok=True)
+        filename = filename.rstrip("/") + "/*.part"
+    else:
+        parent = filename.rsplit("/", 1)[0] if "/" in filename else "."
+        fs.makedirs(parent, exist_ok=True)
+    parts = df.to_delayed()
+    paths = [filename.replace("*", name_function(i)) for i in range(len(parts))]
+    writes = [delayed(_write_partition, pure=False)(p, path, fs, kwargs) for p, path in zip(parts, paths, strict=True)]
+    if not compute:
+        return writes
+    return list(compute_collections(*writes))
+
+
+def _concat_all(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    return pd.concat(parts)

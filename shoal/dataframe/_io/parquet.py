@@ -1,0 +1,265 @@
+"""``read_parquet`` and ``to_parquet`` with PyArrow.
+
+Reading
+    The dataset (files, directories, hive ``key=value`` layouts) is opened
+    with :mod:`pyarrow.dataset` at build time. ``filters=`` become a PyArrow
+    expression: files whose partition keys exclude it and row groups whose
+    statistics exclude it are dropped before any task exists, and the rows
+    that remain are filtered while reading. By default each file is a
+    partition; ``split_row_groups=True`` makes each row group one. Projection
+    pushdown narrows ``columns`` to what the plan uses.
+
+Writing
+    One file ``part.{i}.parquet`` per partition, written under a temporary name
+    and renamed when complete; ``partition_on=`` writes a hive layout.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from typing import Any
+
+import pandas as pd
+
+from shoal.base import compute as compute_collections
+from shoal.dataframe._core import new_collection
+from shoal.dataframe._expr import Blockwise, Expr
+from shoal.graph.task import Key, Task
+
+__all__ = ["read_parquet", "to_parquet"]
+
+
+def _filter_expression(filters: Any) -> Any:
+    import pyarrow.parquet as pq
+
+    if filters is None:
+        return None
+    if not isinstance(filters, list):
+        return filters  # already a pyarrow expression
+    return pq.filters_to_expression(filters)
+
+
+class ReadParquet(Blockwise):
+    """Fragments (files or row groups) of a Parquet dataset."""
+
+    _parameters = ("fragments", "meta", "columns_", "index_columns", "filters", "index", "token", "schema")
+    _defaults = {"index": None, "token": None, "schema": None}
+    _label = "read-parquet"
+
+    @functools.cached_property
+    def _name(self) -> str:
+        from shoal.graph.tokenize import tokenize
+        ids = [(f.path, tuple(rg.id for rg in f.row_groups) if f.row_groups else None) for f in self.fragments]
+        token = tokenize(self.token, ids, self.columns_, self.index_columns, repr(self.filters), self.index)
+        return f"read-parquet-{token}"
+
+    @functools.cached_property
+    def _meta(self) -> Any:
+        return self.meta if self.columns_ is None else self.meta[self.columns_]
+
+    @functools.cached_property
+    def divisions(self) -> tuple[Any, ...]:
+        return (None,) * (max(len(self.fragments), 1) + 1)
+
+    def _task(self, i: int, ctx: Any, key: Key | None) -> Task:
+        fragment = self.fragments[i] if self.fragments else None
+        return Task(key, _read_fragment, fragment, self.columns_, self.index_columns, self.filters, self.index,
+                    self._meta, self.schema)
+
+    def _select_columns(self, columns: list[Any]) -> Expr | None:
+        keep = [c for c in self.meta.columns if c in set(columns)]
+        return ReadParquet(self.fragments, self.meta, keep, self.index_columns, self.filters, self.index, self.token,
+                           self.schema)
+
+    def _push_filter(self, conditions: list[tuple[Any, str, Any]]) -> Expr | None:
+        if self.index is not None and any(c == self.index for c, _, _ in conditions):
+            return None
+        if any(c not in self.meta.columns for c, _, _ in conditions):
+            return None
+        filters = _and_filters(self.filters, conditions)
+        expression = _filter_expression(filters)
+        # Re-prune with the stronger filter: row groups it rules out are dropped now.
+        pieces = []
+        for fragment in self.fragments:
+            row_groups = fragment.split_by_row_group(filter=expression, schema=self.schema)
+            if row_groups:
+                pieces.append(fragment.format.make_fragment(
+                    fragment.path, fragment.filesystem, partition_expression=fragment.partition_expression,
+                    row_groups=[rg.id for rg in _row_group_infos(row_groups)]))
+        return ReadParquet(pieces, self.meta, self.columns_, self.index_columns, filters, self.index, self.token,
+                           self.schema)
+
+    def _select_partitions(self, indices: list[int]) -> Expr | None:
+        if not self.fragments:
+            return None
+        return ReadParquet([self.fragments[i] for i in indices], self.meta, self.columns_, self.index_columns,
+                           self.filters, self.index, self.token, self.schema)
+
+
+def _read_fragment(fragment: Any, columns: list[Any] | None, index_columns: list[str], filters: Any, index: Any,
+                   meta: pd.DataFrame, schema: Any) -> pd.DataFrame:
+    if fragment is None:
+        return meta
+    wanted = None
+    if columns is not None:
+        wanted = [*columns, *index_columns]
+        if index is not None and index not in wanted:
+            wanted.append(index)
+    # The dataset schema brings hive partition columns along with the file's own.
+    table = fragment.to_table(columns=wanted, filter=_filter_expression(filters), schema=schema)
+    part = table.to_pandas()
+    if index is not None:
+        part = part.set_index(index)
+    if columns is not None:
+        part = part[columns]
+    return part
+
+
+def read_parquet(path: Any, columns: Any = None, filters: Any = None, index: Any = None,
+                 split_row_groups: bool = False, storage_options: dict[str, Any] | None = None,
+                 engine: str = "pyarrow", **kwargs: Any) -> Any:
+    """Read a Parquet dataset (a file, a directory, a glob or a list) into a DataFrame.
+
+    Parameters
+    ----------
+    columns : str or list, optional
+        Columns to read (a string returns a Series).
+    filters : list of tuples, list of lists of tuples, or a pyarrow expression
+        ``[("x", ">", 5)]`` (AND) or ``[[...], [...]]`` (OR of ANDs). Files and
+        row groups whose statistics rule them out are never read.
+    index : str, optional
+        Column to use as the index.
+    split_row_groups : bool
+        One partition per row group instead of per file.
+
+    Examples
+    --------
+    >>> import pandas as pd, shoal.dataframe as sd, tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> _ = sd.from_pandas(pd.DataFrame({"x": range(6)}), npartitions=2).to_parquet(d)
+    >>> sd.read_parquet(d, filters=[("x", ">", 2)]).x.sum().compute()
+    np.int64(12)
+    """
+    import fsspec
+    import pyarrow.dataset as ds
+
+    if engine not in ("pyarrow", "auto"):
+        raise ValueError(f"read_parquet supports engine='pyarrow' only, got {engine!r}")
+    paths = path if isinstance(path, list | tuple) else [path]
+    fs, _, expanded = fsspec.get_fs_token_paths([str(p) for p in paths], storage_options=storage_options or {})
+    if len(expanded) == 1 and fs.isdir(expanded[0]):
+        source: Any = expanded[0]
+    else:
+        source = sorted(expanded) if len(expanded) > 1 else expanded
+        if not expanded:
+            raise FileNotFoundError(f"read_parquet: no files match {path!r}")
+    from pyarrow.fs import FSSpecHandler, PyFileSystem
+
+    arrow_fs = PyFileSystem(FSSpecHandler(fs)) if fs.protocol not in ("file", ("file", "local")) else None
+    dataset = ds.dataset(source, format="parquet", partitioning="hive", filesystem=arrow_fs,
+                         exclude_invalid_files=False)
+    expression = _filter_expression(filters)
+    fragments = sorted(dataset.get_fragments(filter=expression), key=lambda f: _natural_key(f.path))
+    pieces = []
+    for fragment in fragments:
+        row_groups = None
+        if expression is not None or split_row_groups:
+            # Row-group statistics rule out groups that cannot match the filter.
+            row_groups = fragment.split_by_row_group(filter=expression, schema=dataset.schema)
+        if row_groups is None:
+            pieces.append(fragment)
+        elif split_row_groups:
+            pieces.extend(row_groups)
+        elif row_groups:
+            pieces.append(fragment.format.make_fragment(fragment.path, fragment.filesystem,
+                                                        partition_expression=fragment.partition_expression,
+                                                        row_groups=[rg.id for rg in _row_group_infos(row_groups)]))
+    schema = dataset.schema
+    pandas_meta = schema.pandas_metadata or {}
+    index_columns = [c for c in pandas_meta.get("index_columns", []) if isinstance(c, str)]
+    meta = schema.empty_table().to_pandas()
+    if index is not None:
+        if index not in meta.columns:
+            raise KeyError(f"read_parquet: index column {index!r} not found. Available columns: {list(meta.columns)}")
+        meta = meta.set_index(index)
+    expr: Expr = ReadParquet(pieces, meta, None, index_columns, filters, index, str(source), schema)
+    out = new_collection(expr)
+    if columns is not None:
+        cols = [columns] if isinstance(columns, str) else list(columns)
+        missing = [c for c in cols if c not in meta.columns]
+        if missing:
+            raise KeyError(f"read_parquet: column(s) {missing} not found. Available columns: {list(meta.columns)}.")
+        out = out[columns]
+    return out
+
+
+def _and_filters(filters: Any, conditions: list[tuple[Any, str, Any]]) -> Any:
+    """``filters`` (DNF list or pyarrow expression) AND all ``conditions``."""
+    if filters is None:
+        return list(conditions)
+    if isinstance(filters, list) and filters and isinstance(filters[0], list):
+        return [[*conjunct, *conditions] for conjunct in filters]
+    if isinstance(filters, list):
+        return [*filters, *conditions]
+    return filters & _filter_expression(list(conditions))
+
+
+def _row_group_infos(fragments: list[Any]) -> list[Any]:
+    return [rg for frag in fragments for rg in frag.row_groups]
+
+
+def _natural_key(path: str) -> list[Any]:
+    import re
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path)]
+
+
+def _write_partition(part: pd.DataFrame, root: str, i: int, fs: Any, write_index: bool,
+                     partition_on: list[str] | None, kwargs: dict[str, Any]) -> str:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(part, preserve_index=write_index)
+    if partition_on:
+        from pyarrow.fs import FSSpecHandler, PyFileSystem
+        pq.write_to_dataset(table, root, partition_cols=partition_on, filesystem=PyFileSystem(FSSpecHandler(fs)),
+                            basename_template=f"part.{i}.{{i}}.parquet", **kwargs)
+        return root
+    path = f"{root.rstrip('/')}/part.{i}.parquet"
+    tmp = f"{path}.{uuid.uuid4().hex}.tmp"
+    try:
+        with fs.open(tmp, "wb") as f:
+            pq.write_table(table, f, **kwargs)
+        fs.mv(tmp, path)
+    except BaseException:
+        if fs.exists(tmp):
+            fs.rm(tmp)
+        raise
+    return path
+
+
+def to_parquet(df: Any, path: Any, *, write_index: bool = True, partition_on: Any = None, compute: bool = True,
+               storage_options: dict[str, Any] | None = None, engine: str = "pyarrow", **kwargs: Any) -> Any:
+    """Write one Parquet file per partition under the directory ``path``.
+
+    ``partition_on=`` writes a hive layout (``col=value/`` directories).
+    Returns the written paths, or the ``Delayed`` writes with ``compute=False``.
+    """
+    import fsspec
+
+    from shoal.delayed import delayed
+
+    fs, _, _ = fsspec.get_fs_token_paths(str(path), storage_options=storage_options or {})
+    root = str(path)
+    fs.makedirs(root, exist_ok=True)
+    if partition_on is not None:
+        partition_on = [partition_on] if isinstance(partition_on, str) else list(partition_on)
+        missing = [c for c in partition_on if c not in df.columns]
+        if missing:
+            raise KeyError(f"to_parquet: partition_on column(s) {missing} not found. Available: {list(df.columns)}")
+    parts = df.to_delayed()
+    writes = [delayed(_write_partition, pure=False)(p, root, i, fs, write_index, partition_on, kwargs)
+              for i, p in enumerate(parts)]
+    if not compute:
+        return writes
+    return list(compute_collections(*writes))

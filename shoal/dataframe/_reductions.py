@@ -1,0 +1,251 @@
+"""Reductions as tree reductions: per-partition partials, combined ``split_every`` at a time.
+
+Each reduction is a triple of pure functions ``(chunk, combine, aggregate)``
+handed to :class:`~shoal.dataframe._expr.TreeReduce`. Partials are small (one
+value per column, or per distinct value for ``value_counts``), so memory is
+bounded by the width of the tree. Variance uses the parallel algorithm of
+Chan, Golub and LeVeque (count, mean, sum of squared deviations per partial),
+which stays accurate where ``sum(x**2) - n*mean**2`` would cancel.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from shoal.dataframe._expr import Expr, TreeReduce
+from shoal.dataframe._meta import make_meta_nonempty, meta_from_output
+
+__all__ = ["Length", "reduction", "moment", "value_counts", "nunique", "quantile"]
+
+
+def _stack(parts: list[Any]) -> Any:
+    """Stack partials: Series (one per partition, indexed by column) become rows of a frame."""
+    if isinstance(parts[0], pd.Series):
+        return pd.DataFrame(parts)
+    return pd.Series(parts)
+
+
+def _apply_method(part: Any, method: str, kwargs: dict[str, Any]) -> Any:
+    return getattr(part, method)(**kwargs)
+
+
+def _stack_then(parts: list[Any], method: str, kwargs: dict[str, Any]) -> Any:
+    stacked = _stack(parts)
+    return getattr(stacked, method)(**kwargs)
+
+
+def _finalize_like(value: Any, meta: Any) -> Any:
+    # Partials may widen dtypes (an all-empty partition sums to float 0.0);
+    # give the result the dtype pandas would.
+    if isinstance(value, pd.Series) and isinstance(meta, pd.Series) and value.dtype != meta.dtype:
+        try:
+            return value.astype(meta.dtype)
+        except (TypeError, ValueError):
+            return value
+    if isinstance(meta, np.generic) and not isinstance(value, pd.Series):
+        try:
+            return type(meta)(value) if not (isinstance(value, float) and np.isnan(value)) else value
+        except (TypeError, ValueError):
+            return value
+    return value
+
+
+def _aggregate_then(parts: list[Any], method: str, kwargs: dict[str, Any], meta: Any) -> Any:
+    return _finalize_like(_stack_then(parts, method, kwargs), meta)
+
+
+def _reduction_meta(meta: Any, method: str, kwargs: dict[str, Any]) -> Any:
+    try:
+        return getattr(make_meta_nonempty(meta), method)(**kwargs)
+    except Exception:  # noqa: BLE001 - some dtypes don't reduce; the error surfaces at compute
+        return getattr(meta, method)(**kwargs)
+
+
+def reduction(expr: Expr, method: str, *, split_every: int | None = None, **kwargs: Any) -> TreeReduce:
+    """``sum``, ``min``, ``max``, ``prod``, ``any``, ``all``, ``count`` by stacking partials.
+
+    ``count`` partials are summed; the others reduce again with the same method.
+    """
+    meta = meta_from_output(_reduction_meta(expr._meta, method, kwargs))
+    again = "sum" if method == "count" else method
+    agg_kwargs = {k: v for k, v in kwargs.items() if k in ("skipna", "numeric_only") and method != "count"}
+    if method in ("sum", "prod") and "min_count" in kwargs:
+        agg_kwargs["min_count"] = kwargs["min_count"]
+    chunk_kwargs = dict(kwargs)
+    if method in ("sum", "prod"):
+        # min_count applies to the whole column, not to each partition.
+        chunk_kwargs.pop("min_count", None)
+    return TreeReduce(
+        [expr], _apply_method, functools.partial(_stack_then, method=again, kwargs=agg_kwargs),
+        functools.partial(_aggregate_then, method=again, kwargs=agg_kwargs, meta=meta), meta, method,
+        {"method": method, "kwargs": chunk_kwargs}, split_every,
+    )
+
+
+class Length(TreeReduce):
+    """``len(frame)``: needs no columns at all."""
+
+    def _needed_columns(self, needed: set[Any] | None) -> list[tuple[Expr, set[Any] | None]]:
+        return [(f, set()) for f in self.frames]
+
+
+def _sum_all(parts: list[int]) -> int:
+    return sum(parts)
+
+
+def length(expr: Expr, split_every: int | None = None) -> Length:
+    return Length([expr], len, _sum_all, _sum_all, 0, "len", None, split_every)
+
+
+# -- moments ------------------------------------------------------------------------------------
+
+def _moment_chunk(part: Any, skipna: bool = True, numeric_only: bool = False) -> tuple[Any, Any, Any]:
+    data = part.select_dtypes("number") if numeric_only and isinstance(part, pd.DataFrame) else part
+    data = data.astype("f8") if isinstance(data, pd.Series) and data.dtype == bool else data
+    n = data.count()
+    mean = data.mean(skipna=skipna)
+    m2 = ((data - mean) ** 2).sum(skipna=skipna)
+    return n, mean, m2
+
+
+def _zero_if_empty(value: Any, n: Any) -> Any:
+    if isinstance(value, pd.Series):
+        return value.where(n > 0, 0.0)
+    return value if n > 0 else 0.0
+
+
+def _moment_combine(parts: list[tuple[Any, Any, Any]]) -> tuple[Any, Any, Any]:
+    n, mean, m2 = parts[0]
+    mean, m2 = _zero_if_empty(mean, n), _zero_if_empty(m2, n)
+    for nb, mb, m2b in parts[1:]:
+        mb, m2b = _zero_if_empty(mb, nb), _zero_if_empty(m2b, nb)
+        total = n + nb
+        safe = total.where(total > 0, 1) if isinstance(total, pd.Series) else max(total, 1)
+        delta = mb - mean
+        mean = mean + delta * nb / safe
+        m2 = m2 + m2b + delta ** 2 * n * nb / safe
+        n = total
+    return n, mean, m2
+
+
+def _moment_aggregate(parts: list[tuple[Any, Any, Any]], kind: str, ddof: int, meta: Any) -> Any:
+    n, mean, m2 = _moment_combine(parts)
+    if kind == "mean":
+        out = mean.where(n > 0) if isinstance(n, pd.Series) else (mean if n > 0 else np.nan)
+    else:
+        denom = n - ddof
+        if isinstance(denom, pd.Series):
+            out = (m2 / denom.where(denom > 0)).astype("f8")
+        else:
+            out = m2 / denom if denom > 0 else np.nan
+        if kind == "std":
+            out = np.sqrt(out)
+    if isinstance(out, pd.Series):
+        return out.astype("f8")
+    return np.float64(out)
+
+
+def moment(expr: Expr, kind: str, *, ddof: int = 1, skipna: bool = True, numeric_only: bool = False,
+           split_every: int | None = None) -> TreeReduce:
+    """``mean``, ``var`` or ``std`` (``kind``)."""
+    kwargs: dict[str, Any] = {"skipna": skipna}
+    if isinstance(expr._meta, pd.DataFrame):
+        kwargs["numeric_only"] = numeric_only
+    if kind != "mean":
+        kwargs["ddof"] = ddof
+    meta = meta_from_output(_reduction_meta(expr._meta, kind, kwargs))
+    if isinstance(meta, pd.Series):
+        meta = meta.astype("f8")
+    return TreeReduce(
+        [expr], _moment_chunk, _moment_combine,
+        functools.partial(_moment_aggregate, kind=kind, ddof=ddof, meta=meta), meta, kind,
+        {"skipna": skipna, "numeric_only": numeric_only}, split_every,
+    )
+
+
+# -- distinct values ------------------------------------------------------------------------------
+
+def _value_counts_chunk(part: Any, dropna: bool = True) -> Any:
+    return part.value_counts(dropna=dropna, sort=False)
+
+
+def _value_counts_combine(parts: list[Any]) -> Any:
+    parts = [p for p in parts if len(p)] or parts[:1]
+    joined = pd.concat(parts) if len(parts) > 1 else parts[0]
+    return joined.groupby(level=list(range(joined.index.nlevels)), dropna=False, sort=False).sum()
+
+
+def _value_counts_aggregate(parts: list[Any], sort: bool, ascending: bool, normalize: bool, meta: Any) -> Any:
+    out = _value_counts_combine(parts)
+    out.index.names = meta.index.names
+    out.name = meta.name
+    if normalize:
+        out = out / out.sum()
+    if sort:
+        out = out.sort_values(ascending=ascending, kind="stable")
+    return out
+
+
+def value_counts(expr: Expr, *, sort: bool = True, ascending: bool = False, dropna: bool = True,
+                 normalize: bool = False, split_every: int | None = None) -> TreeReduce:
+    meta = expr._meta.value_counts(dropna=dropna, normalize=normalize)
+    return TreeReduce(
+        [expr], _value_counts_chunk, _value_counts_combine,
+        functools.partial(_value_counts_aggregate, sort=sort, ascending=ascending, normalize=normalize,
+                          meta=meta),
+        meta, "value-counts", {"dropna": dropna}, split_every,
+    )
+
+
+def _unique_chunk(part: Any, dropna: bool = True) -> Any:
+    return part.drop_duplicates() if not dropna else part.dropna().drop_duplicates()
+
+
+def _unique_combine(parts: list[Any]) -> Any:
+    parts = [p for p in parts if len(p)] or parts[:1]
+    return (pd.concat(parts) if len(parts) > 1 else parts[0]).drop_duplicates()
+
+
+def _nunique_aggregate(parts: list[Any]) -> Any:
+    return np.int64(len(_unique_combine(parts)))
+
+
+def nunique(expr: Expr, *, dropna: bool = True, split_every: int | None = None) -> TreeReduce:
+    return TreeReduce([expr], _unique_chunk, _unique_combine, _nunique_aggregate, np.int64(0), "nunique",
+                      {"dropna": dropna}, split_every)
+
+
+def _unique_aggregate(parts: list[Any]) -> Any:
+    out = _unique_combine(parts)
+    return out.reset_index(drop=True)
+
+
+def unique(expr: Expr, *, split_every: int | None = None) -> TreeReduce:
+    meta = expr._meta.iloc[:0].reset_index(drop=True)
+    return TreeReduce([expr], _unique_chunk, _unique_combine, _unique_aggregate, meta, "unique",
+                      {"dropna": False}, split_every)
+
+
+# -- quantiles (exact: the values are gathered; documented in Series.quantile) --------------------
+
+def _values_chunk(part: Any) -> Any:
+    return part.dropna()
+
+
+def _values_combine(parts: list[Any]) -> Any:
+    parts = [p for p in parts if len(p)] or parts[:1]
+    return pd.concat(parts) if len(parts) > 1 else parts[0]
+
+
+def _quantile_aggregate(parts: list[Any], q: Any) -> Any:
+    return _values_combine(parts).quantile(q)
+
+
+def quantile(expr: Expr, q: Any = 0.5, split_every: int | None = None) -> TreeReduce:
+    meta = meta_from_output(make_meta_nonempty(expr._meta).quantile(q))
+    return TreeReduce([expr], _values_chunk, _values_combine, functools.partial(_quantile_aggregate, q=q),
+                      meta, "quantile", None, split_every)
