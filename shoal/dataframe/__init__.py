@@ -56,3 +56,12 @@ __all__ = [
     "to_csv",
     "to_parquet",
 ]
+
+# Families being written (ordering/joins, windows, accessors, conversions) export through their __all__.
+from shoal.dataframe import _accessors, _convert, _ordering, _window  # noqa: E402
+
+for _module in (_accessors, _convert, _ordering, _window):
+    for _name in _module.__all__:
+        globals()[_name] = getattr(_module, _name)
+        __all__.append(_name)
+del _module

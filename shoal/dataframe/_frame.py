@@ -14,9 +14,13 @@ import numpy as np
 import pandas as pd
 
 from shoal.dataframe import _reductions as red
+from shoal.dataframe._accessors import AccessorMethods
+from shoal.dataframe._convert import ConvertMethods
 from shoal.dataframe._core import FrameBase, _unwrap, new_collection, register_collection_class
 from shoal.dataframe._expr import Assign, Filter, MapPartitions, Partitions, Projection
+from shoal.dataframe._ordering import OrderingMethods
 from shoal.dataframe._repr import frame_html, frame_repr
+from shoal.dataframe._window import WindowMethods
 
 __all__ = ["DataFrame", "Index", "Series"]
 
@@ -48,7 +52,7 @@ def _method(obj: FrameBase, method: str, *args: Any, columnwise: bool = False, k
     return new_collection(expr)
 
 
-class _Frame(FrameBase):
+class _Frame(OrderingMethods, WindowMethods, AccessorMethods, ConvertMethods, FrameBase):
     """Methods shared by DataFrame and Series."""
 
     @property
