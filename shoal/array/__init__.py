@@ -7,7 +7,7 @@ namespace re-exports every name in their ``__all__``.
 
 from __future__ import annotations
 
-from shoal.array import (
+from shoal.array import (  # noqa: F401 - linalg and random are public submodules
     _blockwise,
     _chunks,
     _creation,
@@ -25,7 +25,7 @@ from shoal.array import (
     linalg,
     random,
 )
-from shoal.array._core import Array
+from shoal.array._core import Array  # noqa: F401 - listed in __all__
 
 _FAMILIES = (_chunks, _rechunk, _blockwise, _from_array, _elementwise, _creation, _slicing, _join, _shape,
              _reductions, _routines, _overlap, _linalg, _io)

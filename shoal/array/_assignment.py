@@ -61,10 +61,10 @@ def _assign_lazy_mask(x: ArrayBase, mask: ArrayBase, value: Any) -> Any:
         )
     if mask.ndim < x.ndim:
         mask = getitem(mask, (Ellipsis,) + (None,) * (x.ndim - mask.ndim))  # masks whole trailing rows
-    size = value.size if isinstance(value, ArrayBase) else np.size(value)
-    if size != 1:
+    value_shape = tuple(value.shape) if isinstance(value, ArrayBase) else np.shape(value)
+    if math.prod(value_shape) != 1:
         raise NotImplementedError(
-            f"x[mask] = value with a lazy mask needs a scalar value (got shape {np.shape(value)}): the number of "
+            f"x[mask] = value with a lazy mask needs a scalar value (got shape {value_shape}): the number of "
             f"masked elements is unknown until computed. Use shoal.array.where(mask, value, x) for "
             f"element-wise values."
         )

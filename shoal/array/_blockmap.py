@@ -68,6 +68,8 @@ def normalize_axis_index(axis: Any, ndim: int, what: str) -> int:
 
 def normalize_axis_tuple(axis: Any, ndim: int, what: str) -> tuple[int, ...]:
     """A tuple of distinct non-negative axes (an int becomes a 1-tuple)."""
+    if not isinstance(axis, Integral | tuple | list):
+        raise TypeError(f"{what}: axis must be an int or a tuple of ints, got {axis!r}.")
     axes = (axis,) if isinstance(axis, Integral) else tuple(axis)
     out = tuple(normalize_axis_index(a, ndim, what) for a in axes)
     if len(set(out)) != len(out):

@@ -158,7 +158,8 @@ def blockwise(
         dtype = apply_infer_dtype(func, [a for a, _ in pairs], kwargs, funcname(func))
     if name is None:
         prefix = token or funcname(func).strip("_")
-        name = f"{prefix}-{tokenize(func, out_ind, *[(a, i) for a, i in pairs], kwargs, dtype, adjust_chunks, new_axes)}"
+        token_ = tokenize(func, out_ind, *[(a, i) for a, i in pairs], kwargs, dtype, adjust_chunks, new_axes)
+        name = f"{prefix}-{token_}"
 
     out_chunks = [index_chunks[letter] for letter in out_ind]
     if adjust_chunks:
@@ -221,6 +222,10 @@ def _block_argument(arr: ArrayBase, ind: tuple[Any, ...], where: dict[Any, int],
     return nested
 
 
+def _has_nan(chunks: tuple[Any, ...]) -> bool:
+    return any(c != c for c in chunks)  # NaN is the only value not equal to itself
+
+
 def _align(pairs: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
     """Rechunk array inputs so that every shared index letter has the same chunks."""
     wanted: dict[Any, list[tuple[Any, ...]]] = {}
@@ -236,6 +241,12 @@ def _align(pairs: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
     target: dict[Any, tuple[Any, ...]] = {}
     for letter, options in wanted.items():
         real = [c for c in options if c != (1,)] or options
+        if len(set(real)) > 1 and any(_has_nan(c) for c in real):
+            raise ValueError(
+                f"Cannot line up the blocks of arrays whose chunks along one dimension differ and are partly "
+                f"unknown (nan): {sorted(set(real), key=str)}. Their lengths are known only after computing; "
+                f"call x.compute_chunk_sizes() on the arrays with nan chunks first."
+            )
         target[letter] = common_chunks(real)
     out = []
     for arg, ind in pairs:

@@ -153,7 +153,8 @@ def normalize_chunks(
         else:
             spec = int(spec)
             if spec <= 0 and shape[i] > 0:
-                raise ValueError(f"Chunk length {spec} in chunks={chunks!r} must be positive (or -1 for a whole dimension).")
+                raise ValueError(
+                    f"Chunk length {spec} in chunks={chunks!r} must be positive (or -1 for a whole dimension).")
             resolved.append(spec)
             fixed[i] = spec
     if any(r == "auto" for r in resolved):
@@ -178,7 +179,8 @@ def normalize_chunks(
 
 def _check_sums(chunks: Chunks, shape: Sequence[Any]) -> None:
     if len(chunks) != len(shape):
-        raise ValueError(f"Chunks {chunks} have {len(chunks)} dimensions but the shape {tuple(shape)} has {len(shape)}.")
+        raise ValueError(
+            f"Chunks {chunks} have {len(chunks)} dimensions but the shape {tuple(shape)} has {len(shape)}.")
     for axis, (c, s) in enumerate(zip(chunks, shape, strict=True)):
         if any(isinstance(v, float) and math.isnan(v) for v in c) or (isinstance(s, float) and math.isnan(s)):
             continue

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 
 from shoal.array._base import ArrayBase, register_array_class
 from shoal.array._creation import CreationMethods
@@ -71,6 +70,19 @@ class Array(
         return impl(*args, **kwargs)
 
     __hash__ = object.__hash__
+
+    # -- the collection as a whole ----------------------------------------------------
+    @property
+    def dask(self) -> Any:
+        """The task graph (key -> task) that computes this array, as Dask's ``Array.dask``."""
+        return self.__dask_graph__()
+
+    def visualize(self, filename: str | None = "mydask", format: str | None = None, optimize_graph: bool = False,
+                  **kwargs: Any) -> Any:
+        """Draw the task graph with Graphviz; see :func:`shoal.visualize`."""
+        from shoal.base import visualize  # only drawing needs it
+
+        return visualize(self, filename=filename, format=format, optimize_graph=optimize_graph, **kwargs)
 
 
 register_array_class(Array)

@@ -24,7 +24,10 @@ from shoal.array._dispatch import implements
 from shoal.array._from_array import asarray
 from shoal.delayed import funcname
 
-__all__ = ["ElementwiseMethods", "elemwise", "map_blocks", "ufunc", "where"]
+__all__ = [
+    "ElementwiseMethods", "allclose", "angle", "around", "clip", "elemwise", "fix", "imag", "iscomplex", "isclose",
+    "isnull", "isreal", "map_blocks", "nan_to_num", "notnull", "real", "round", "ufunc", "where",
+]
 
 
 def _shape_for_broadcast(shape: tuple[Any, ...]) -> tuple[int, ...]:
@@ -79,8 +82,20 @@ def elemwise(op: Callable[..., Any], *args: Any, dtype: Any = None, name: str | 
         else:
             pairs.extend([a, None])
     if dtype is None:
-        dtype = apply_infer_dtype(op, converted, kwargs, funcname(op))
+        dtype = _infer_elemwise_dtype(op, converted, kwargs)
     return blockwise(op, out_ind, *pairs, dtype=dtype, name=name, token=funcname(op).strip("_"), **kwargs)
+
+
+def _infer_elemwise_dtype(op: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any]) -> np.dtype[Any]:
+    try:
+        return apply_infer_dtype(op, args, kwargs, funcname(op))
+    except ValueError as exc:
+        cause = exc.__cause__
+        if not isinstance(cause, TypeError):
+            raise
+        # A dtype NumPy cannot apply ``op`` to: raise NumPy's TypeError now, at build time, naming the dtypes.
+        dtypes = ", ".join(str(getattr(a, "dtype", type(a).__name__)) for a in args)
+        raise TypeError(f"{funcname(op)} on operands of dtype ({dtypes}): {cause}") from cause
 
 
 def _is_arraylike(a: Any) -> bool:
@@ -135,17 +150,124 @@ ufunc = {name: _ufunc(getattr(np, name)) for name in UFUNC_NAMES}
 
 
 def clip(a: Any, a_min: Any = None, a_max: Any = None, **kwargs: Any) -> Any:
-    """Limit the values of ``a`` to ``[a_min, a_max]``; mirrors ``numpy.clip``."""
-    return elemwise(np.clip, a, a_min, a_max)
+    """Limit the values of ``a`` to ``[a_min, a_max]``; mirrors ``numpy.clip``.
+
+    >>> import numpy as np, shoal.array as sa
+    >>> clip(sa.arange(6, chunks=4), 1, 3).compute()
+    array([1, 1, 2, 3, 3, 3])
+    """
+    a_min = kwargs.pop("min", a_min)
+    a_max = kwargs.pop("max", a_max)
+    if kwargs:
+        raise TypeError(f"clip got unexpected keyword arguments {sorted(kwargs)}")
+    return elemwise(np.clip, asarray(a), a_min, a_max)
 
 
 def around(a: Any, decimals: int = 0) -> Any:
-    """Round to ``decimals`` decimals; mirrors ``numpy.round``."""
-    return a.map_blocks(np.round, decimals=decimals, dtype=a.dtype)
+    """Round to ``decimals`` decimals; mirrors ``numpy.round``.
+
+    >>> import numpy as np, shoal.array as sa
+    >>> around(sa.from_array(np.array([1.234, 5.678]), chunks=1), 1).compute()
+    array([1.2, 5.7])
+    """
+    a = asarray(a)
+    return a.map_blocks(np.round, decimals=decimals, dtype=a.dtype, token="round")
+
+
+round = around  # noqa: A001 - NumPy's (and Dask's) name for the same function
+
+
+def isclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Any:
+    """Element-wise closeness test; mirrors ``numpy.isclose``."""
+    return elemwise(_isclose, a, b, rtol, atol, equal_nan, dtype=bool)
+
+
+def _isclose(a: Any, b: Any, rtol: float, atol: float, equal_nan: bool) -> Any:
+    return np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+
+def allclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Any:
+    """Whether all elements are close, as a lazy 0-d boolean array; mirrors ``numpy.allclose``.
+
+    >>> import numpy as np, shoal.array as sa
+    >>> bool(allclose(sa.ones(4, chunks=2), np.ones(4) + 1e-10))
+    True
+    """
+    return isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan).all()  # type: ignore[attr-defined]
+
+
+def isnull(values: Any) -> Any:
+    """Element-wise missing-value test (``NaN``, ``NaT``, ``None``); mirrors ``dask.array.isnull``."""
+    return elemwise(_isnull, asarray(values), dtype=bool)
+
+
+def _isnull(block: Any) -> Any:
+    kind = block.dtype.kind
+    if kind in "fc":
+        return np.isnan(block)
+    if kind in "mM":
+        return np.isnat(block)
+    if kind != "O":
+        return np.zeros(block.shape, dtype=bool)
+    import pandas as pd  # optional (the dataframe extra): only object blocks need it for None/NaN/NaT
+
+    return np.asarray(pd.isnull(block))
+
+
+def notnull(values: Any) -> Any:
+    """The negation of :func:`isnull`."""
+    return ~isnull(values)
+
+
+def real(val: Any) -> Any:
+    """The real part, element-wise; mirrors ``numpy.real``."""
+    return elemwise(np.real, asarray(val))
+
+
+def imag(val: Any) -> Any:
+    """The imaginary part, element-wise; mirrors ``numpy.imag``."""
+    return elemwise(np.imag, asarray(val))
+
+
+def angle(z: Any, deg: bool = False) -> Any:
+    """The angle of complex values, element-wise; mirrors ``numpy.angle``."""
+    return elemwise(np.angle, asarray(z), deg)
+
+
+def iscomplex(x: Any) -> Any:
+    """Element-wise test for a non-zero imaginary part; mirrors ``numpy.iscomplex``."""
+    return elemwise(np.iscomplex, asarray(x), dtype=bool)
+
+
+def isreal(x: Any) -> Any:
+    """Element-wise test for a zero imaginary part; mirrors ``numpy.isreal``."""
+    return elemwise(np.isreal, asarray(x), dtype=bool)
+
+
+def fix(x: Any) -> Any:
+    """Round towards zero, element-wise; mirrors ``numpy.fix``."""
+    x = asarray(x)
+    return x.map_blocks(np.fix, dtype=np.fix(np.ones(1, dtype=x.dtype)).dtype, token="fix")
+
+
+def nan_to_num(x: Any, copy: bool = True, nan: float = 0.0, posinf: float | None = None,
+               neginf: float | None = None) -> Any:
+    """Replace NaN and infinities by finite numbers; mirrors ``numpy.nan_to_num``."""
+    x = asarray(x)
+    return x.map_blocks(np.nan_to_num, nan=nan, posinf=posinf, neginf=neginf, dtype=x.dtype, token="nan_to_num")
 
 
 implements(np.clip)(clip)
 implements(np.round, np.around)(around)
+implements(np.isclose)(isclose)
+implements(np.allclose)(allclose)
+implements(np.real)(real)
+implements(np.imag)(imag)
+implements(np.angle)(angle)
+implements(np.iscomplex)(iscomplex)
+implements(np.isreal)(isreal)
+implements(np.fix)(fix)
+implements(np.nan_to_num)(nan_to_num)
 
 
 def map_blocks(
@@ -195,11 +317,17 @@ def map_blocks(
         raise TypeError(f"map_blocks({funcname(func)}, ...) needs at least one shoal array argument.")
     base = max(arrays, key=lambda a: a.ndim)
     ndim = base.ndim
-    drop = [d % ndim for d in ([drop_axis] if isinstance(drop_axis, int) else list(drop_axis or []))]
+    drops = [drop_axis] if isinstance(drop_axis, int) else list(drop_axis or [])
+    if any(not -ndim <= d < ndim for d in drops):
+        raise ValueError(f"map_blocks: drop_axis={drop_axis} is out of range for {ndim}-d input (shape {base.shape}).")
+    drop = [d % ndim for d in drops]
     out_ind: list[Any] = [i for i in range(ndim) if i not in drop]
     adds = [new_axis] if isinstance(new_axis, int) else list(new_axis or [])
     new_axes: dict[Any, Any] = {}
     out_ndim = len(out_ind) + len(adds)
+    if any(not -out_ndim <= a < out_ndim for a in adds):
+        raise ValueError(f"map_blocks: new_axis={new_axis} is out of range for {out_ndim}-d output "
+                         f"(input shape {base.shape}, drop_axis={drop_axis}).")
     for position in sorted(a % out_ndim for a in adds):
         letter = f"new{position}"
         out_ind.insert(position, letter)
@@ -310,7 +438,8 @@ def _block_info_maker(args: Sequence[Any], ndim: int, out_ind: list[Any], wants_
                     "shape": tuple(sum(c) for c in out_chunks),
                     "num-chunks": tuple(len(c) for c in out_chunks),
                     "chunk-location": out_index,
-                    "array-location": [(starts[d][i], starts[d][i] + out_chunks[d][i]) for d, i in enumerate(out_index)],
+                    "array-location": [(starts[d][i], starts[d][i] + out_chunks[d][i])
+                                       for d, i in enumerate(out_index)],
                     "chunk-shape": tuple(out_chunks[d][i] for d, i in enumerate(out_index)),
                     "dtype": np.dtype(dtype),
                 }
@@ -322,6 +451,26 @@ def _block_info_maker(args: Sequence[Any], ndim: int, out_ind: list[Any], wants_
 
 def _astype(block: np.ndarray, dtype: Any, casting: str) -> np.ndarray:
     return block.astype(dtype, casting=casting)
+
+
+def _view(block: np.ndarray, dtype: Any) -> np.ndarray:
+    return np.ascontiguousarray(block).view(dtype)
+
+
+def _outer(np_ufunc: np.ufunc, a: Any, b: Any) -> Any:
+    return np_ufunc.outer(a, b)
+
+
+def _ufunc_outer(np_ufunc: np.ufunc, a: Any, b: Any) -> Any:
+    """``ufunc.outer(a, b)``: shape ``a.shape + b.shape``, one block per pair of blocks."""
+    if np_ufunc.nin != 2 or np_ufunc.nout != 1:
+        raise ValueError(f"{np_ufunc.__name__}.outer needs a ufunc with two inputs and one output.")
+    a, b = asarray(a), asarray(b)
+    dtype = apply_infer_dtype(np_ufunc, [a, b], {}, np_ufunc.__name__)
+    a_ind = tuple(range(a.ndim))
+    b_ind = tuple(range(a.ndim, a.ndim + b.ndim))
+    return blockwise(_outer, a_ind + b_ind, np_ufunc, None, a, a_ind, b, b_ind, dtype=dtype,
+                     token=f"{np_ufunc.__name__}-outer")
 
 
 _BINARY = {
@@ -354,6 +503,8 @@ class ElementwiseMethods:
     __slots__ = ()
 
     def __array_ufunc__(self, numpy_ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        if method == "outer" and not kwargs:
+            return _ufunc_outer(numpy_ufunc, *inputs)
         if method != "__call__":
             return NotImplemented
         if kwargs.get("out") is not None:
@@ -381,6 +532,45 @@ class ElementwiseMethods:
 
     def round(self, decimals: int = 0) -> Any:
         return around(self, decimals)
+
+    def __round__(self, ndigits: int | None = None) -> Any:
+        return around(self, ndigits or 0)
+
+    def __divmod__(self, other: Any) -> Any:
+        return ufunc["divmod"](self, other)
+
+    def __rdivmod__(self, other: Any) -> Any:
+        return ufunc["divmod"](other, self)
+
+    def copy(self) -> Any:
+        """A new array object with the same values (blocks are immutable, so no data is copied)."""
+        return type(self)(self._layer, self.name, self._chunks, self._meta, self._deps)  # type: ignore[attr-defined]
+
+    def view(self, dtype: Any = None, order: str = "C") -> Any:
+        """The same bytes seen as another dtype; mirrors ``numpy.ndarray.view``.
+
+        With a different item size the last axis changes length, so each of its
+        chunks must hold a whole number of new items.
+        """
+        if order != "C":
+            raise NotImplementedError("view supports order='C' only.")
+        if dtype is None:
+            return self.copy()
+        dtype = np.dtype(dtype)
+        old = self.dtype.itemsize  # type: ignore[attr-defined]
+        if dtype.itemsize == old:
+            return map_blocks(_view, self, dtype, dtype=dtype, token="view")
+        if not self.ndim:  # type: ignore[attr-defined]
+            raise ValueError("Changing the dtype of a 0d array is only supported if the itemsize is unchanged")
+        last = self.chunks[-1]  # type: ignore[attr-defined]
+        if any((c * old) % dtype.itemsize for c in last):
+            raise ValueError(
+                f"view as {dtype}: every chunk along the last axis must hold a multiple of {dtype.itemsize} "
+                f"bytes, but the chunks there are {last} items of {old} bytes; rechunk the last axis first."
+            )
+        new_last = tuple(c * old // dtype.itemsize for c in last)
+        return map_blocks(_view, self, dtype, dtype=dtype, token="view",
+                          chunks=(*self.chunks[:-1], new_last))  # type: ignore[attr-defined]
 
     def conj(self) -> Any:
         return elemwise(np.conj, self)

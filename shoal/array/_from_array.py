@@ -104,16 +104,22 @@ def from_array(x: Any, chunks: Any = "auto", name: str | bool | None = None, loc
 def asarray(a: Any, dtype: Any = None, order: Any = None, *, like: Any = None, chunks: Any = "auto") -> Any:
     """Return ``a`` as a shoal array (unchanged if it already is one).
 
+    A list holding shoal arrays is stacked lazily along a new first axis.
+
     >>> asarray([1, 2, 3]).compute()
     array([1, 2, 3])
+    >>> x = asarray([1, 2, 3])
+    >>> asarray([x, x]).shape
+    (2, 3)
     """
     if isinstance(a, ArrayBase):
         return a if dtype is None or a.dtype == np.dtype(dtype) else a.astype(dtype)  # type: ignore[attr-defined]
     if isinstance(a, list | tuple) and any(isinstance(item, ArrayBase) for item in a):
-        raise TypeError(
-            "asarray was given a list holding shoal arrays; combine them lazily with "
-            "shoal.array.stack(...) or shoal.array.concatenate(...)."
-        )
+        from shoal.array._join import stack  # _join builds on this module
+
+        # As NumPy (and Dask) do for a list of arrays: stack them along a new first axis, lazily.
+        out = stack([item if isinstance(item, ArrayBase) else asarray(item) for item in a])
+        return out if dtype is None or out.dtype == np.dtype(dtype) else out.astype(dtype)
     data = np.asarray(a, dtype=dtype, order=order)
     return from_array(data, chunks=chunks if data.ndim else ())
 

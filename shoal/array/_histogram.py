@@ -35,8 +35,9 @@ from shoal.array._base import ArrayBase, new_array
 from shoal.array._dispatch import implements
 from shoal.array._elementwise import map_blocks
 from shoal.array._from_array import asarray
-from shoal.array._layout import need_known_chunks, ravel_c_order
+from shoal.array._blockmap import require_known
 from shoal.array._rechunk import common_chunks, rechunk
+from shoal.array._shape import ravel
 from shoal.array._reductions import normalize_axis
 from shoal.array._reductions import sum as _sum
 from shoal.graph.task import Ref, Task
@@ -58,7 +59,7 @@ def _lazy_or_value(value: Any) -> tuple[Any, tuple[Any, ...]]:
     """A task argument for ``value``: a reference to one block if it is a shoal array."""
     if isinstance(value, ArrayBase):
         if value.npartitions != 1:
-            need_known_chunks(value, range(value.ndim), "histogram")
+            require_known(value, range(value.ndim), "histogram")
             value = rechunk(value, -1)
         return Ref((value.name, *(0,) * value.ndim)), (value,)
     return value, ()
@@ -97,7 +98,7 @@ def histogram(a: Any, bins: Any = None, range: Any = None, normed: Any = False, 
     elif isinstance(bins, ArrayBase):
         if bins.ndim != 1:
             raise ValueError(f"bins must be 1-d, got shape {bins.shape}.")
-        need_known_chunks(bins, (0,), "histogram")
+        require_known(bins, (0,), "histogram")
         edges, nbins = bins, int(bins.shape[0]) - 1
     else:
         edges = np.asarray(bins)
@@ -404,7 +405,7 @@ def _percentile(a: Any, q: Any, method: str, axis: Any, keepdims: bool, max_poin
     dtype = np.asarray(np_func(np.zeros(2, dtype=a.dtype), q, method=method)).dtype
     if axis is not None:
         (ax,) = normalize_axis(axis, a.ndim, "percentile")
-        need_known_chunks(a, (ax,), "percentile")
+        require_known(a, (ax,), "percentile")
         whole = rechunk(a, {ax: -1}) if a.numblocks[ax] != 1 else a
         q_dims = q_arr.ndim
         kept = tuple((1,) if d == ax else c for d, c in enumerate(whole.chunks) if keepdims or d != ax)
@@ -412,8 +413,8 @@ def _percentile(a: Any, q: Any, method: str, axis: Any, keepdims: bool, max_poin
         new_axis = list(range(q_dims))
         return map_blocks(_percentile_along, whole, q, ax, method, keepdims, nan, chunks=chunks, dtype=dtype,
                           drop_axis=[] if keepdims else [ax], new_axis=new_axis or None)
-    flat = ravel_c_order(a)
-    need_known_chunks(flat, (0,), "percentile")
+    flat = ravel(a)
+    require_known(flat, (0,), "percentile")
     if flat.shape[0] == 0:
         raise ValueError("percentile of an empty array is undefined (NumPy raises IndexError on it).")
     token = tokenize(flat, q_arr, method, max_points, nan)

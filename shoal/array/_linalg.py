@@ -681,7 +681,7 @@ def einsum(subscripts: Any, *operands: Any, dtype: Any = None, optimize: Any = F
 
 # -- Array methods -----------------------------------------------------------------------------------------------
 
-_MATMUL_OPERANDS = (ArrayBase, np.ndarray, np.generic, list, tuple)
+_MATMUL_OPERANDS = (ArrayBase, np.ndarray, np.generic, list, tuple, int, float, complex)
 
 
 class LinalgMethods:

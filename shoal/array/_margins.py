@@ -41,7 +41,7 @@ import numpy as np
 
 from shoal.array._base import ArrayBase, new_array
 from shoal.array._chunks import chunk_offsets
-from shoal.array._layout import need_known_chunks
+from shoal.array._blockmap import require_known
 from shoal.graph.task import Ref, Task
 from shoal.graph.tokenize import tokenize
 
@@ -155,7 +155,7 @@ def _read_range(x: ArrayBase, axis: int, block_index: tuple[int, ...], start: in
 
 def _extend_axis(x: ArrayBase, axis: int, left: int, right: int, mode: Any) -> tuple[Any, list[tuple[int, int]]]:
     """Extend the blocks of ``x`` along one axis; also return what each block gained on each side."""
-    need_known_chunks(x, (axis,), "overlap")
+    require_known(x, (axis,), "overlap")
     length = int(x.shape[axis])
     if mode in ("reflect", "periodic") and max(left, right) > length:
         raise ValueError(f"overlap depth ({left}, {right}) along axis {axis} is larger than the axis ({length}); "

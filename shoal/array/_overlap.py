@@ -17,14 +17,16 @@ from typing import Any
 import numpy as np
 
 from shoal.array._base import ArrayBase, new_array
+from shoal.array._blockmap import require_known
 from shoal.array._chunks import chunk_offsets
 from shoal.array._dispatch import implements
 from shoal.array._elementwise import map_blocks
 from shoal.array._from_array import asarray, from_array
-from shoal.array._layout import concat_along_axis, need_known_chunks, ravel_c_order
+from shoal.array._join import concatenate
 from shoal.array._margins import normalize_boundary, normalize_depth, overlap_with_margins, trim_margins
 from shoal.array._rechunk import common_chunks, rechunk
 from shoal.array._reductions import normalize_axis
+from shoal.array._shape import ravel
 from shoal.graph.task import Ref, Task
 from shoal.graph.tokenize import tokenize
 
@@ -261,7 +263,7 @@ def sliding_window_view(x: Any, window_shape: Any, axis: Any = None, *, subok: b
         normalize_axis(raw, x.ndim, "sliding_window_view")
     if any(w < 0 for w in window):
         raise ValueError(f"window_shape cannot contain negative values, got {window}.")
-    need_known_chunks(x, axes, "sliding_window_view")
+    require_known(x, axes, "sliding_window_view")
     for a, w in zip(axes, window, strict=True):
         if w > x.shape[a]:
             raise ValueError(f"window shape cannot be larger than input array shape: window {w} along axis {a} of "
@@ -337,10 +339,10 @@ def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = 
     (axis,) = normalize_axis(axis, a.ndim, "diff")
     pieces = [p for p in (prepend, a, append) if p is not None]
     if len(pieces) > 1:
-        a = concat_along_axis([p if p is a else _as_edge(p, a, axis) for p in pieces], axis)
+        a = concatenate([p if p is a else _as_edge(p, a, axis) for p in pieces], axis)
     if n == 0:
         return a
-    need_known_chunks(a, (axis,), "diff")
+    require_known(a, (axis,), "diff")
     ext, _ = overlap_with_margins(a, {axis: (0, n)}, dict.fromkeys(range(a.ndim), "none"))
     dtype = np.diff(np.zeros((2,) * a.ndim, dtype=a.dtype), axis=axis).dtype
     name = f"diff-{tokenize(ext, n, axis)}"
@@ -361,7 +363,7 @@ def ediff1d(ary: Any, to_end: Any = None, to_begin: Any = None) -> Any:
     >>> ediff1d(sa.from_array(np.array([1, 2, 4, 7]), chunks=2), to_begin=-99).compute()
     array([-99,   1,   2,   3])
     """
-    flat = ravel_c_order(asarray(ary))
+    flat = ravel(asarray(ary))
     out = diff(flat) if flat.shape[0] else flat
     parts = []
     for value, is_data in ((to_begin, False), (out, True), (to_end, False)):
@@ -373,7 +375,7 @@ def ediff1d(ary: Any, to_end: Any = None, to_begin: Any = None) -> Any:
                 raise TypeError(f"dtype of to_begin/to_end ({edge.dtype}) must be compatible with input ary's "
                                 f"dtype ({out.dtype}) under the 'same_kind' rule.")
             parts.append(from_array(edge.astype(out.dtype), chunks=-1))
-    return concat_along_axis(parts, 0) if len(parts) > 1 else out
+    return concatenate(parts, 0) if len(parts) > 1 else out
 
 
 def _gradient_block(block: np.ndarray, spacing: Any, axis: int, edge_order: int) -> np.ndarray:
@@ -414,7 +416,7 @@ def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> An
     else:
         raise TypeError(f"gradient got {len(varargs)} spacings for {len(axes)} axes; give none, one scalar or one "
                         f"per axis.")
-    need_known_chunks(f, axes, "gradient")
+    require_known(f, axes, "gradient")
     dtype = np.gradient(np.zeros((edge_order + 2,) * f.ndim, dtype=f.dtype), axis=0).dtype
     results = []
     for a, spacing in zip(axes, spacings, strict=True):

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from shoal.array._base import ArrayBase, new_array
+from shoal.array._blockmap import require_known
 from shoal.array._chunks import chunk_offsets
 from shoal.array._dispatch import implements
 from shoal.array._elementwise import elemwise, map_blocks
@@ -41,10 +42,10 @@ from shoal.array._from_array import asarray, from_array
 from shoal.array._histogram import (
     bincount, digitize, histogram, histogram2d, histogramdd, nanpercentile, percentile, quantile,
 )
-from shoal.array._layout import need_known_chunks, ravel_c_order, rows_in_c_order
 from shoal.array._rechunk import rechunk
 from shoal.array._reductions import _reduce, normalize_axis
 from shoal.array._reductions import sum as _sum
+from shoal.array._shape import ravel
 from shoal.graph.task import Ref, Task
 from shoal.graph.tokenize import tokenize
 
@@ -114,7 +115,7 @@ def _topk_setup(a: Any, k: Any, axis: Any, what: str) -> tuple[Any, int]:
     if not isinstance(k, Integral) or k == 0:
         raise ValueError(f"{what}: k must be a non-zero int (negative for the smallest), got {k!r}.")
     (ax,) = normalize_axis(axis, a.ndim, what)
-    need_known_chunks(a, (ax,), what)
+    require_known(a, (ax,), what)
     if abs(k) > a.shape[ax]:
         raise ValueError(f"{what}: |k| = {abs(k)} is larger than the length {a.shape[ax]} of axis {ax}.")
     return a, ax
@@ -243,7 +244,7 @@ def unique(ar: Any, return_index: bool = False, return_inverse: bool = False, re
         raise NotImplementedError("unique(equal_nan=False) is not supported on shoal arrays.")
     ar = asarray(ar)
     if return_index:
-        need_known_chunks(ar, range(ar.ndim), "unique(return_index=True)")
+        require_known(ar, range(ar.ndim), "unique(return_index=True)")
     token = tokenize(ar, "unique", return_index)
     block_name, merged = f"unique-chunk-{token}", f"unique-merge-{token}"
     layer: dict[Any, Any] = {}
@@ -287,9 +288,9 @@ def _isin_block(block: np.ndarray, test: np.ndarray, assume_unique: bool, invert
 def _single_block_ref(values: Any) -> tuple[Any, tuple[Any, ...]]:
     """A task argument holding all of ``values`` (flattened when lazy), and the collections it reads."""
     if isinstance(values, ArrayBase):
-        flat = ravel_c_order(values)
+        flat = ravel(values)
         if flat.numblocks[0] != 1:
-            need_known_chunks(flat, (0,), "this operation")
+            require_known(flat, (0,), "this operation")
             flat = rechunk(flat, -1)
         return Ref((flat.name, 0)), (flat,)
     return np.asarray(values), ()
@@ -386,7 +387,7 @@ def apply_along_axis(func1d: Callable[..., Any], axis: int, arr: Any, *args: Any
     """
     arr = asarray(arr)
     (axis,) = normalize_axis(axis, arr.ndim, "apply_along_axis")
-    need_known_chunks(arr, (axis,), "apply_along_axis")
+    require_known(arr, (axis,), "apply_along_axis")
     if shape is None or dtype is None:
         probe = np.asarray(func1d(np.ones(int(arr.shape[axis]), dtype=arr.dtype), *args, **kwargs))
         shape = probe.shape if shape is None else shape
@@ -461,6 +462,14 @@ def _column(block: np.ndarray, i: int) -> np.ndarray:
     return block[:, i]
 
 
+def _rows_in_c_order(x: ArrayBase) -> Any:
+    """``x`` with one block along every axis but the first, so that its blocks follow C order."""
+    require_known(x, range(1, x.ndim), "this operation")
+    if all(len(c) == 1 for c in x.chunks[1:]):
+        return x
+    return rechunk(x, (x.chunks[0], *((-1,) * (x.ndim - 1))))
+
+
 @implements(np.argwhere)
 def argwhere(a: Any) -> Any:
     """Indices of the non-zero elements, one row each, in C order; mirrors ``numpy.argwhere``.
@@ -476,8 +485,8 @@ def argwhere(a: Any) -> Any:
            [1, 0]])
     """
     a = asarray(a)
-    rows = rows_in_c_order(a) if a.ndim else a
-    need_known_chunks(rows, (0,) if a.ndim else (), "argwhere")
+    rows = _rows_in_c_order(a) if a.ndim else a
+    require_known(rows, (0,) if a.ndim else (), "argwhere")
     name = f"argwhere-{tokenize(rows)}"
     layer = {}
     if a.ndim == 0:
@@ -526,7 +535,7 @@ def flatnonzero(a: Any) -> Any:
     >>> flatnonzero(sa.from_array(np.array([[0, 3], [4, 0]]), chunks=1)).compute()
     array([1, 2])
     """
-    return _columns(argwhere(ravel_c_order(asarray(a))), 1)[0]
+    return _columns(argwhere(ravel(asarray(a))), 1)[0]
 
 
 # -- coarsen -----------------------------------------------------------------------------------------------------
@@ -583,7 +592,7 @@ def coarsen(reduction: Callable[..., Any], x: Any, axes: dict[int, int], trim_ex
         if not isinstance(factor, Integral) or factor < 1:
             raise ValueError(f"coarsen factor for axis {axis} must be a positive int, got {factor!r}.")
         factors[a] = int(factor)
-    need_known_chunks(x, [a for a, f in enumerate(factors) if f > 1], "coarsen")
+    require_known(x, [a for a, f in enumerate(factors) if f > 1], "coarsen")
     usable = []
     for a, f in enumerate(factors):
         length = int(x.shape[a]) if f > 1 else 0
@@ -626,3 +635,7 @@ class RoutineMethods:
     def nonzero(self) -> tuple[Any, ...]:
         """Indices of the non-zero elements; see :func:`shoal.array.nonzero`."""
         return nonzero(self)
+
+    def choose(self, choices: Sequence[Any]) -> Any:
+        """Pick each element from ``choices[self]``; see :func:`shoal.array.choose`."""
+        return choose(self, choices)

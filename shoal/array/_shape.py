@@ -292,6 +292,10 @@ def _reshape_by_groups(x: ArrayBase, out_chunks: list[tuple[int, ...]], groups: 
                           layout=groups)
 
 
+def _as_tuple(shape: Any) -> Any:
+    return tuple(shape) if isinstance(shape, tuple | list) else (shape,)
+
+
 @implements(np.reshape)
 def _np_reshape(a: Any, shape: Any = None, order: str = "C", *, newshape: Any = None, copy: Any = None) -> Any:
     if order != "C":
@@ -332,6 +336,8 @@ def reshape(x: Any, shape: Any, merge_chunks: bool = True, limit: int | str | No
     (8, 3)
     """
     x = as_array(x)
+    if x.ndim == 1 and _as_tuple(shape) in ((-1,), tuple(x.shape)):
+        return x  # nothing to do, even when the length is unknown (nan)
     if any(isinstance(s, float) and math.isnan(s) for s in x.shape):
         require_known(x, range(x.ndim), "reshape")
     shape = _normalize_shape(shape, x)

@@ -24,23 +24,33 @@ def _materialize(a: Any, check_chunks: bool, check_meta: bool, label: str) -> An
         )
     shape = tuple(a.shape)
     if not any(isinstance(s, float) and math.isnan(s) for s in shape) and np.shape(result) != shape:
-        raise AssertionError(f"{label}: the lazy shape says {shape} but the computed result has shape {np.shape(result)}")
+        raise AssertionError(
+            f"{label}: the lazy shape says {shape} but the computed result has shape {np.shape(result)}")
     if check_chunks:
         _check_blocks(a, label)
     return result
 
 
 def _check_blocks(a: ArrayBase, label: str) -> None:
-    """Every computed block has the shape its chunks promise (skipped where unknown)."""
-    if any(any(isinstance(c, float) and math.isnan(c) for c in dim) for dim in a.chunks):
-        return
+    """Every computed block has the dimensions, dtype and shape its metadata promise.
+
+    Shapes are checked only along axes whose chunks are known (not nan).
+    """
+    if a._meta.ndim != a.ndim:
+        raise AssertionError(f"{label}: the meta has {a._meta.ndim} dimensions but the array has {a.ndim}")
     graph = a.__dask_graph__()
     keys = [(a.name, *index) if index else (a.name,) for index in product(*(range(n) for n in a.numblocks))]
     blocks = get_sync(graph, keys)
     for key, block in zip(keys, blocks, strict=True):
         expected = tuple(a.chunks[d][i] for d, i in enumerate(key[1:]))
-        if np.shape(block) != expected:
-            raise AssertionError(f"{label}: block {key} has shape {np.shape(block)} but its chunks say {expected}")
+        shape = np.shape(block)
+        if len(shape) != len(expected) or any(
+            not (isinstance(e, float) and math.isnan(e)) and s != e for s, e in zip(shape, expected, strict=True)
+        ):
+            raise AssertionError(f"{label}: block {key} has shape {shape} but its chunks say {expected}")
+        block_dtype = getattr(block, "dtype", None)
+        if block_dtype is not None and block_dtype != a.dtype:
+            raise AssertionError(f"{label}: block {key} has dtype {block_dtype} but the array says {a.dtype}")
 
 
 def assert_eq(a: Any, b: Any, check_shape: bool = True, check_graph: bool = True, check_meta: bool = True,
@@ -48,7 +58,8 @@ def assert_eq(a: Any, b: Any, check_shape: bool = True, check_graph: bool = True
     """Assert that two arrays (shoal, NumPy or scalars) hold the same values.
 
     Shoal arrays are computed on the sync scheduler; their lazy dtype and
-    shape, and the shape of each block, must match what computing gives.
+    shape, and the shape, dimensions and dtype of each block (its chunk
+    metadata), must match what computing gives.
 
     Examples
     --------
