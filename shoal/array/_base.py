@@ -351,7 +351,7 @@ class ArrayBase:
         rows = [
             ("Bytes", size, block),
             ("Shape", _fmt_shape(self.shape), _fmt_shape(self.chunksize)),
-            ("Dask graph", f"{self.npartitions} chunks in {self._task_count()} tasks", ""),
+            ("Task graph", f"{self.npartitions} chunks in {self._task_count()} tasks", ""),
             ("Data type", f"{self.dtype} {type(self._meta).__module__.split('.')[0]}.{type(self._meta).__name__}", ""),
         ]
         body = "".join(f"<tr><th>{a}</th><td>{b}</td><td>{c}</td></tr>" for a, b, c in rows)

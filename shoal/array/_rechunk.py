@@ -36,6 +36,11 @@ def common_chunks(options: Sequence[tuple[Any, ...]]) -> tuple[Any, ...]:
         return first
     totals = {sum(o) for o in options}
     if len(totals) != 1:
+        if any(_isnan(c) for o in options for c in o):
+            raise ValueError(
+                f"Arrays along one dimension have chunks {list(options)}, some of unknown (nan) length, so they "
+                f"cannot be lined up block by block. Call x.compute_chunk_sizes() on the arrays first."
+            )
         raise ValueError(
             f"Arrays along one dimension have different lengths {sorted(totals)} (chunks {list(options)}); "
             f"they cannot be combined block by block. Check the shapes."
@@ -73,6 +78,37 @@ def _assemble(nested: Any, ndim: int, axis: int = 0) -> np.ndarray:
         return nested[0] if len(nested) == 1 else np.concatenate(nested, axis=axis)
     parts = [_assemble(n, ndim, axis + 1) for n in nested]
     return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=axis)
+
+
+def _isnan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _normalize_with_unknown(x: ArrayBase, chunks: Any, unknown: list[int], limit: Any) -> Chunks:
+    """New chunks for an array whose ``unknown`` axes have nan lengths: those axes must stay as they are."""
+    ndim = x.ndim
+    if isinstance(chunks, dict):
+        spec = [chunks.get(axis) for axis in range(ndim)]
+    elif isinstance(chunks, (tuple, list)) and len(chunks) == ndim:
+        spec = list(chunks)
+    else:
+        spec = [chunks] * ndim
+    for axis in unknown:
+        wanted = spec[axis]
+        if wanted is None or wanted == x.chunks[axis] or (wanted == "auto" and not isinstance(chunks, dict)):
+            continue
+        raise ValueError(
+            f"Cannot rechunk axis {axis} of {x.name!r} to {wanted!r}: its chunk sizes are unknown (nan) after an "
+            f"operation whose output size depends on the data. Call x.compute_chunk_sizes() first."
+        )
+    known = [axis for axis in range(ndim) if axis not in unknown]
+    sub = normalize_chunks(tuple(spec[a] if spec[a] is not None else x.chunks[a] for a in known),
+                           tuple(x.shape[a] for a in known), limit=limit, dtype=x.dtype,
+                           previous_chunks=tuple(x.chunks[a] for a in known)) if known else ()
+    out = list(x.chunks)
+    for axis, c in zip(known, sub, strict=True):
+        out[axis] = c
+    return tuple(out)
 
 
 def _nest(flat: list[Any], counts: list[int]) -> Any:
@@ -113,17 +149,15 @@ def rechunk(x: ArrayBase, chunks: Any = "auto", threshold: Any = None, block_siz
         for axis in chunks:
             if not 0 <= axis < x.ndim:
                 raise ValueError(f"rechunk: axis {axis} is out of range for an array with {x.ndim} dimensions.")
-    if any(any(isinstance(c, float) and math.isnan(c) for c in dim) for dim in x.chunks):
-        raise ValueError(
-            f"Cannot rechunk {x.name!r}: its chunk sizes are unknown (nan). Call x.compute_chunk_sizes() first."
-        )
-    new: Chunks = normalize_chunks(chunks, x.shape, limit=block_size_limit, dtype=x.dtype,
-                                   previous_chunks=x.chunks)
+    unknown = [axis for axis, dim in enumerate(x.chunks) if any(_isnan(c) for c in dim)]
+    new: Chunks = _normalize_with_unknown(x, chunks, unknown, block_size_limit) if unknown else normalize_chunks(
+        chunks, x.shape, limit=block_size_limit, dtype=x.dtype, previous_chunks=x.chunks)
     if new == x.chunks:
         return x
     name = f"rechunk-{tokenize(x, new)}"
     # Per axis and new block: (old block index, slice, whether the slice is the whole old block).
-    per_axis = [[[(i, sl, sl.start == 0 and sl.stop == old[i]) for i, sl in pieces] for pieces in _pieces(old, n)]
+    per_axis = [[[(i, slice(None), True)] for i in range(len(old))] if old == n else
+                [[(i, sl, sl.start == 0 and sl.stop == old[i]) for i, sl in pieces] for pieces in _pieces(old, n)]
                 for old, n in zip(x.chunks, new, strict=True)]
     ndim, xname = x.ndim, x.name
     layer = {}

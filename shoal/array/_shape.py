@@ -410,7 +410,21 @@ def ravel(array_like: Any, order: str = "C") -> Any:
     """
     if order != "C":
         raise NotImplementedError(f"ravel: only order='C' is supported by shoal arrays, got order={order!r}.")
-    return reshape(as_array(array_like), (-1,))
+    x = as_array(array_like)
+    if x.ndim > 1 and _unknown_rows_only(x):
+        # Rows of unknown count still flatten block by block once every other axis is one block.
+        rows = x.rechunk({axis: -1 for axis in range(1, x.ndim)})
+        inner = math.prod(int(s) for s in x.shape[1:])
+        return map_each_block(rows, np.reshape, (tuple(c * inner for c in rows.chunks[0]),), "ravel",
+                              source=lambda index: (index[0], *(0,) * (x.ndim - 1)), args=(-1,), layout="rows")
+    return reshape(x, (-1,))
+
+
+def _unknown_rows_only(x: Any) -> bool:
+    def unknown(dim: tuple[Any, ...]) -> bool:
+        return any(isinstance(c, float) and math.isnan(c) for c in dim)
+
+    return unknown(x.chunks[0]) and not any(unknown(d) for d in x.chunks[1:])
 
 
 flatten = ravel

@@ -212,3 +212,16 @@ def test_fused_graph_has_one_task_per_block_for_elementwise_chains():
     graph = expr.__dask_optimize__(expr.__dask_graph__(), [k for k in expr._key_array.flat])
     computing = [k for k in graph if isinstance(k, tuple)]
     assert len(computing) == 4  # one fused task per block
+
+
+def test_rechunk_keeps_unknown_axes_and_changes_known_ones():
+    a = np.random.default_rng(0).random((20, 6))
+    x = sa.from_array(a, chunks=(5, 2))
+    masked = x[x[:, 0] > 0.5]
+    expected = a[a[:, 0] > 0.5]
+    r = masked.rechunk({1: 3})
+    assert r.chunks[1] == (3, 3) and all(np.isnan(c) for c in r.chunks[0])
+    np.testing.assert_array_equal(r.compute(), expected)
+    with pytest.raises(ValueError, match="compute_chunk_sizes"):
+        masked.rechunk((4, 3))
+    np.testing.assert_array_equal(masked.ravel().compute(), expected.ravel())
