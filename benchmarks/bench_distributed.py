@@ -1,0 +1,170 @@
+"""shoal.distributed against dask.distributed on a LocalCluster of 2 worker processes x 1 thread.
+
+Cases (issue 6):
+
+- ``client.map(inc, range(20000))`` then ``client.gather``: tasks per second;
+- a 50,000-task graph (25,000 ``inc`` and a binary tree of ``add``) built with
+  ``delayed`` and run through ``client.compute``: tasks per second;
+- the median round trip of ``client.submit(inc, i, pure=False).result()``;
+- moving a 200 MB NumPy array from one worker to another, against the
+  loopback TCP bandwidth measured in the same run.
+
+Dask/distributed runs the same code in the same process when it is importable.
+"""
+
+from __future__ import annotations
+
+import socket
+import statistics
+import threading
+import time
+from operator import add
+from typing import Any
+
+from common import optional, report
+
+N_MAP = 20_000
+N_LEAVES = 25_000
+N_ROUND_TRIPS = 300
+TRANSFER_BYTES = 200 * 2**20
+
+
+def inc(x: int) -> int:
+    return x + 1
+
+
+def make_array(nbytes: int) -> Any:
+    import numpy as np
+
+    return np.ones(nbytes // 8)
+
+
+def nbytes_of(x: Any) -> int:
+    return int(x.nbytes)
+
+
+def map_rate(client: Any) -> float:
+    start = time.perf_counter()
+    futures = client.map(inc, range(N_MAP))
+    results = client.gather(futures)
+    took = time.perf_counter() - start
+    assert results[-1] == N_MAP
+    del futures
+    time.sleep(0.5)  # let the releases drain before the next case
+    return N_MAP / took
+
+
+def tree(delayed: Any) -> tuple[Any, int]:
+    level = [delayed(inc)(i) for i in range(N_LEAVES)]
+    ntasks = len(level)
+    while len(level) > 1:
+        level = [delayed(add)(level[i], level[i + 1]) if i + 1 < len(level) else level[i]
+                 for i in range(0, len(level), 2)]
+        ntasks += len(level) - (1 if len(level) % 2 else 0)
+    return level[0], ntasks
+
+
+def graph_rate(client: Any, delayed: Any) -> float:
+    total, _ = tree(delayed)
+    ntasks = len(dict(total.__dask_graph__()))
+    start = time.perf_counter()
+    result = client.compute(total).result()
+    took = time.perf_counter() - start
+    assert result == sum(range(1, N_LEAVES + 1))
+    time.sleep(0.5)
+    return ntasks / took
+
+
+def round_trip_ms(client: Any) -> float:
+    times = []
+    for i in range(N_ROUND_TRIPS):
+        start = time.perf_counter()
+        client.submit(inc, i, pure=False).result()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def transfer_mb_s(client: Any) -> float:
+    workers = sorted(client.scheduler_info()["workers"])
+    source = client.submit(make_array, TRANSFER_BYTES, workers=[workers[0]], pure=False)
+    client.gather(client.submit(nbytes_of, source, workers=[workers[0]], pure=False))
+    start = time.perf_counter()
+    moved = client.submit(nbytes_of, source, workers=[workers[1]], pure=False).result()
+    took = time.perf_counter() - start
+    assert moved == TRANSFER_BYTES
+    return TRANSFER_BYTES / 2**20 / took
+
+
+def loopback_mb_s() -> float:
+    """Plain socket bandwidth on 127.0.0.1 for the same number of bytes."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    payload = memoryview(bytearray(8 * 2**20))
+
+    def sink() -> None:
+        conn, _ = server.accept()
+        buf = bytearray(8 * 2**20)
+        got = 0
+        while got < TRANSFER_BYTES:
+            n = conn.recv_into(buf)
+            if not n:
+                break
+            got += n
+        conn.sendall(b"x")
+        conn.close()
+
+    thread = threading.Thread(target=sink)
+    thread.start()
+    sock = socket.create_connection(("127.0.0.1", port))
+    start = time.perf_counter()
+    sent = 0
+    while sent < TRANSFER_BYTES:
+        sock.sendall(payload)
+        sent += len(payload)
+    sock.recv(1)
+    took = time.perf_counter() - start
+    sock.close()
+    thread.join()
+    server.close()
+    return TRANSFER_BYTES / 2**20 / took
+
+
+def run_cases(client: Any, delayed: Any) -> dict[str, float]:
+    client.submit(inc, 0).result()  # warm up: workers import and connect
+    return {
+        "map": map_rate(client),
+        "graph": graph_rate(client, delayed),
+        "round_trip": round_trip_ms(client),
+        "transfer": transfer_mb_s(client),
+    }
+
+
+def main() -> None:
+    import shoal
+    from shoal.distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster, \
+            Client(cluster, set_as_default=False) as client:
+        ours = run_cases(client, shoal.delayed)
+    theirs: dict[str, float | None] = dict.fromkeys(ours)
+    distributed = optional("distributed")
+    dask = optional("dask")
+    if distributed is not None and dask is not None:
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                      dashboard_address=None) as cluster, \
+                distributed.Client(cluster, set_as_default=False) as client:
+            theirs = run_cases(client, dask.delayed)  # type: ignore[assignment]
+    loopback = loopback_mb_s()
+    report("distributed: LocalCluster 2 processes x 1 thread", [
+        (f"client.map(inc, range({N_MAP:,})) + gather", ours["map"], theirs["map"], "tasks/s"),
+        (f"{N_LEAVES * 2 - 1:,}-task graph via client.compute", ours["graph"], theirs["graph"], "tasks/s"),
+        ("median submit().result() round trip", ours["round_trip"], theirs["round_trip"], "ms"),
+        (f"move {TRANSFER_BYTES >> 20} MB array between workers", ours["transfer"], theirs["transfer"], "MB/s"),
+        ("loopback TCP bandwidth (same run)", loopback, None, "MB/s"),
+    ])
+
+
+if __name__ == "__main__":
+    main()

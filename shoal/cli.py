@@ -1,0 +1,157 @@
+"""The ``shoal`` command line: ``shoal scheduler`` and ``shoal worker ADDRESS``.
+
+Both print the address they serve at and shut down cleanly on SIGINT or
+SIGTERM. ``shoal-scheduler`` and ``shoal-worker`` are the same commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main", "scheduler_main", "worker_main"]
+
+
+def _scheduler_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8786, help="TCP port (default 8786; 0 picks a free port)")
+    parser.add_argument("--dashboard-address", default=None, help="accepted for compatibility; not served yet")
+    parser.add_argument("--log-level", default="info")
+
+
+def _worker_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("address", help="the scheduler, e.g. tcp://127.0.0.1:8786")
+    parser.add_argument("--nthreads", type=int, default=0, help="threads per worker (default: cores / nworkers)")
+    parser.add_argument("--nworkers", type=int, default=1, help="worker processes to start")
+    parser.add_argument("--memory-limit", default="auto", help="bytes per worker, e.g. 4GiB; 'auto' or 0")
+    parser.add_argument("--name", default=None)
+    parser.add_argument("--host", default="127.0.0.1", help="interface the worker listens on")
+    parser.add_argument("--resources", action="append", default=[], help="NAME=AMOUNT, repeatable")
+    parser.add_argument("--nanny", dest="nanny", action="store_true", default=False,
+                        help="accepted for compatibility")
+    parser.add_argument("--no-nanny", dest="nanny", action="store_false")
+    parser.add_argument("--death-timeout", type=float, default=60.0,
+                        help="seconds to keep trying to reach the scheduler before exiting")
+    parser.add_argument("--no-reconnect", dest="reconnect", action="store_false", default=True,
+                        help="exit when the scheduler goes away instead of reconnecting")
+    parser.add_argument("--parent-pid", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--log-level", default="info")
+
+
+def _install_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - not the main thread / Windows
+            pass
+
+
+async def _run_scheduler(args: argparse.Namespace) -> int:
+    from shoal.distributed.server.scheduler import SchedulerServer
+
+    stop = asyncio.Event()
+    _install_signals(stop)
+    server = await SchedulerServer(f"tcp://{args.host}:{args.port}").start()
+    print(f"Scheduler at: {server.address}", flush=True)
+    await stop.wait()
+    print("Scheduler closing", flush=True)
+    await server.close()
+    return 0
+
+
+async def _run_worker(args: argparse.Namespace) -> int:
+    from shoal.distributed.server.worker import WorkerServer
+
+    stop = asyncio.Event()
+    _install_signals(stop)
+    resources = {}
+    for item in args.resources:
+        for part in item.replace(",", " ").split():
+            name, _, amount = part.partition("=")
+            resources[name] = float(amount)
+    nthreads = args.nthreads or max(1, (os.cpu_count() or 1) // max(args.nworkers, 1))
+    memory = args.memory_limit
+    if memory == "auto":
+        try:
+            import psutil
+
+            memory = psutil.virtual_memory().total // max(args.nworkers, 1)
+        except Exception:  # noqa: BLE001
+            memory = 0
+    address = args.address if "://" in args.address else f"tcp://{args.address}"
+    worker = WorkerServer(address, nthreads=nthreads, listen_address=f"tcp://{args.host}:0", name=args.name,
+                          memory_limit=memory or 0, resources=resources, death_timeout=args.death_timeout,
+                          reconnect=args.reconnect)
+    await worker.start()
+    print(f"Worker at: {worker.address}", flush=True)
+    waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(worker.finished())]
+    if args.parent_pid:
+        waits.append(asyncio.ensure_future(_watch_parent(args.parent_pid)))
+    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    for w in waits:
+        w.cancel()
+    await worker.close()
+    return 0
+
+
+async def _watch_parent(pid: int) -> None:
+    while os.getppid() == pid:
+        await asyncio.sleep(0.5)
+
+
+def _spawn_many(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """``--nworkers N``: run N single-worker processes and forward signals to them."""
+    child_argv = [a for a in argv]
+    i = child_argv.index("--nworkers") if "--nworkers" in child_argv else -1
+    if i >= 0:
+        del child_argv[i:i + 2]
+    child_argv = [a for a in child_argv if not a.startswith("--nworkers=")]
+    procs = [subprocess.Popen([sys.executable, "-m", "shoal.cli", *child_argv, "--parent-pid", str(os.getpid())])
+             for _ in range(args.nworkers)]
+
+    def forward(signum: int, frame: object) -> None:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signum)
+
+    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGTERM, forward)
+    return max(p.wait() for p in procs)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``shoal`` command."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="shoal", description="shoal command line")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _scheduler_parser(sub.add_parser("scheduler", help="start a scheduler"))
+    _worker_parser(sub.add_parser("worker", help="start a worker connected to a scheduler"))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=getattr(logging, str(args.log_level).upper(), logging.INFO),
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if args.command == "scheduler":
+        return asyncio.run(_run_scheduler(args))
+    if args.nworkers > 1:
+        return _spawn_many(args, argv)
+    return asyncio.run(_run_worker(args))
+
+
+def scheduler_main() -> int:
+    """Entry point of ``shoal-scheduler``."""
+    return main(["scheduler", *sys.argv[1:]])
+
+
+def worker_main() -> int:
+    """Entry point of ``shoal-worker``."""
+    return main(["worker", *sys.argv[1:]])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

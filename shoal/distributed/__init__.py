@@ -1,0 +1,63 @@
+"""shoal.distributed: a scheduler, workers and a client for many processes or hosts.
+
+Mirrors ``dask.distributed``: start a :class:`Client` (which, without an
+address, starts a :class:`LocalCluster`), submit functions and collections,
+and get :class:`Future` objects back.
+
+>>> from shoal.distributed import Client
+>>> with Client(processes=False, n_workers=1, set_as_default=False) as client:
+...     client.submit(pow, 2, 10).result()
+1024
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from shoal import config as _config
+
+with open(Path(__file__).with_name("distributed.yaml")) as _f:
+    _config.update_defaults(yaml.safe_load(_f))
+
+from shoal.distributed._exceptions import (  # noqa: E402
+    CancelledError,
+    CommClosedError,
+    FutureCancelledError,
+    KilledWorker,
+    SchedulerUnreachableError,
+    WorkerStartError,
+)
+from shoal.distributed.client import Client, default_client, fire_and_forget, futures_of  # noqa: E402
+from shoal.distributed.cluster import LocalCluster  # noqa: E402
+from shoal.distributed.coordination import Event, Lock, Queue, Variable  # noqa: E402
+from shoal.distributed.future import Future  # noqa: E402
+from shoal.distributed.wait import as_completed, wait  # noqa: E402
+from shoal.distributed.worker_api import get_client, get_worker, rejoin, secede, worker_client  # noqa: E402
+
+__all__ = [
+    "CancelledError",
+    "Client",
+    "CommClosedError",
+    "Event",
+    "Future",
+    "FutureCancelledError",
+    "KilledWorker",
+    "LocalCluster",
+    "Lock",
+    "Queue",
+    "SchedulerUnreachableError",
+    "Variable",
+    "WorkerStartError",
+    "as_completed",
+    "default_client",
+    "fire_and_forget",
+    "futures_of",
+    "get_client",
+    "get_worker",
+    "rejoin",
+    "secede",
+    "wait",
+    "worker_client",
+]

@@ -1,0 +1,149 @@
+"""Helpers of the client: packing calls and graphs into tasks, and results back into structures."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from shoal.base import is_dask_collection
+from shoal.distributed.comm.serialization import pickle_value, unpickle_value
+from shoal.distributed.future import Future
+from shoal.graph.task import DataNode, Key, Ref
+from shoal.graph.tokenize import tokenize
+
+__all__ = ["futures_of"]
+
+
+class _CachedFunction:
+    """A function pickled once, unpickled once per worker process (cached by its bytes)."""
+
+    __slots__ = ("blob",)
+
+    def __init__(self, blob: bytes) -> None:
+        self.blob = blob
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return _load_function(self.blob)(*args, **kwargs)
+
+    def __reduce__(self) -> Any:
+        return (_CachedFunction, (self.blob,))
+
+
+@functools.lru_cache(maxsize=512)
+def _load_function(blob: bytes) -> Callable[..., Any]:
+    return unpickle_value(blob)  # type: ignore[no-any-return]
+
+
+_PRIMITIVES = frozenset({int, float, str, bytes, bool, type(None)})
+
+
+def _call_token(fn_token: str, call: tuple[Any, ...]) -> str:
+    """``tokenize(fn_token, call)``, with a fast path for calls on plain numbers and strings."""
+    if all(type(a) in _PRIMITIVES for a in call):
+        # The repr of these types is exact and the same in every process: hash it directly.
+        return hashlib.md5(f"{fn_token}{call!r}".encode(), usedforsecurity=False).hexdigest()
+    return tokenize(fn_token, call)
+
+
+def _funcname(func: Any) -> str:
+    name = getattr(func, "__name__", None) or type(func).__name__
+    return "lambda" if name == "<lambda>" else name
+
+
+def _replace_futures(obj: Any, found: dict[Key, Future]) -> Any:
+    """``obj`` with every Future (also inside lists, tuples, sets and dicts) replaced by a Ref."""
+    typ = type(obj)
+    if typ is Future:
+        found[obj.key] = obj
+        return Ref(obj.key)
+    if typ in (list, tuple, set, frozenset):
+        items = [_replace_futures(x, found) for x in obj]
+        return items if typ is list else typ(items)
+    if typ is dict:
+        return {k: _replace_futures(v, found) for k, v in obj.items()}
+    return obj
+
+
+def _finalize(finalize: Callable[..., Any], results: Any, *extra: Any) -> Any:
+    return finalize(results, *extra)
+
+
+def _refs(keys: Any) -> Any:
+    return [_refs(k) for k in keys] if type(keys) is list else Ref(keys)
+
+
+def futures_of(obj: Any) -> list[Future]:
+    """The futures inside ``obj``: a future, a collection of them, or a persisted collection."""
+    out: list[Future] = []
+    seen: set[int] = set()
+    stack = [obj]
+    while stack:
+        x = stack.pop()
+        if id(x) in seen:
+            continue
+        seen.add(id(x))
+        if isinstance(x, Future):
+            out.append(x)
+        elif isinstance(x, (list, tuple, set, frozenset)):
+            stack.extend(x)
+        elif isinstance(x, dict):
+            stack.extend(x.values())
+        elif isinstance(x, DataNode):
+            stack.append(x.value)
+        elif is_dask_collection(x):
+            stack.extend(x.__dask_graph__().values())
+    return out[::-1]
+
+
+_SKIP = object()
+
+
+def _identity(x: Any) -> Any:
+    return x
+
+
+def _may_hold_futures(values: Iterable[Any]) -> bool:
+    return any(type(v) in (Future, list, tuple, dict, set) for v in values)
+
+
+@functools.lru_cache(maxsize=256)
+def _pickled_function_cached(func: Any) -> bytes:
+    return pickle_value(func)
+
+
+def _pickled_function(func: Any) -> bytes:
+    try:
+        return _pickled_function_cached(func)
+    except TypeError:  # unhashable callable
+        return pickle_value(func)
+
+
+def _first_key(keys: Any) -> Any:
+    while type(keys) is list and keys:
+        keys = keys[0]
+    return keys
+
+
+def _rebuild(structure: Any, values: dict[Key, Any], errors: str) -> Any:
+    if isinstance(structure, Future):
+        return values[structure.key]
+    if isinstance(structure, (list, tuple, set, frozenset)):
+        items = [_rebuild(x, values, errors) for x in structure]
+        items = [x for x in items if x is not _SKIP]
+        return items if type(structure) is list else type(structure)(items)
+    if isinstance(structure, dict):
+        out = {k: _rebuild(v, values, errors) for k, v in structure.items()}
+        return {k: v for k, v in out.items() if v is not _SKIP}
+    if isinstance(structure, Iterator):
+        return [_rebuild(x, values, errors) for x in structure]
+    return structure
+
+
+def _scatter_result(data: Any, futures: list[Future]) -> Any:
+    if isinstance(data, dict):
+        return dict(zip(data.keys(), futures, strict=True))
+    if isinstance(data, (list, tuple, set, frozenset)):
+        return type(data)(futures) if not isinstance(data, (set, frozenset)) else list(futures)
+    return futures[0]

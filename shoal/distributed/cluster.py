@@ -1,0 +1,264 @@
+"""LocalCluster: a scheduler and workers on this machine.
+
+The scheduler runs in this process (on the background event loop). Workers
+run either as separate processes started with ``python -m shoal.cli worker``
+(``processes=True``, the default), talking TCP on 127.0.0.1, or as
+:class:`~shoal.distributed.server.worker.WorkerServer` objects on the same
+event loop (``processes=False``), talking through in-process comms. Worker
+processes watch this process and exit when it goes away, so a crashed
+parent leaves no orphans.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from shoal.distributed._exceptions import WorkerStartError
+from shoal.distributed._loop import get_loop, run_sync
+from shoal.distributed.server.scheduler import SchedulerServer
+from shoal.distributed.server.worker import WorkerServer
+from shoal.utils import format_bytes, parse_bytes
+
+__all__ = ["LocalCluster"]
+
+
+def _total_memory() -> int:
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().total)
+    except Exception:  # noqa: BLE001
+        return 8 << 30
+
+
+def _default_layout(processes: bool) -> tuple[int, int]:
+    cores = os.cpu_count() or 1
+    if not processes:
+        return 1, cores
+    if cores <= 4:
+        return cores, 1
+    workers = max(1, int(math.sqrt(cores)))
+    while cores % workers:
+        workers -= 1
+    return workers, cores // workers
+
+
+class LocalCluster:
+    """A scheduler and ``n_workers`` workers on this machine.
+
+    Parameters
+    ----------
+    n_workers : int, optional
+        Workers to start; chosen from the number of cores by default.
+    threads_per_worker : int, optional
+        Threads per worker.
+    processes : bool
+        Workers as separate processes (True) or as threads in this process.
+    memory_limit : str or int
+        Per worker: ``"auto"`` (machine memory / workers), bytes, or ``"4GiB"``.
+    scheduler_port : int
+        TCP port of the scheduler; 0 picks a free one (with ``processes=True``).
+    dashboard_address : str or None
+        Accepted for compatibility; the dashboard is not served yet.
+    host : str
+        Interface to listen on.
+    resources : dict, optional
+        Abstract resources of every worker.
+    """
+
+    def __init__(self, n_workers: int | None = None, threads_per_worker: int | None = None, processes: bool = True,
+                 memory_limit: str | int | float | None = "auto", scheduler_port: int = 0,
+                 dashboard_address: str | None = None, host: str = "127.0.0.1", asynchronous: bool = False,
+                 resources: dict[str, float] | None = None, worker_timeout: float = 60.0, validate: bool = False,
+                 silence_logs: Any = None, **kwargs: Any) -> None:
+        if kwargs:
+            raise TypeError(f"LocalCluster got unexpected keyword arguments {sorted(kwargs)}.")
+        default_workers, default_threads = _default_layout(processes)
+        if n_workers is None:
+            n_workers = default_workers if threads_per_worker is None else max(
+                1, (os.cpu_count() or 1) // threads_per_worker)
+        if threads_per_worker is None:
+            threads_per_worker = max(1, (os.cpu_count() or 1) // max(n_workers, 1)) if n_workers else default_threads
+        if n_workers < 0 or threads_per_worker < 1:
+            raise ValueError(f"LocalCluster needs n_workers >= 0 and threads_per_worker >= 1, got n_workers="
+                             f"{n_workers}, threads_per_worker={threads_per_worker}.")
+        self.n_workers = n_workers
+        self.threads_per_worker = threads_per_worker
+        self.processes = processes
+        if memory_limit in ("auto", None):
+            self.memory_limit = _total_memory() // max(n_workers, 1) if memory_limit == "auto" else 0
+        else:
+            self.memory_limit = parse_bytes(memory_limit)  # type: ignore[arg-type]
+        self.host = host
+        self.scheduler_port = scheduler_port
+        self.dashboard_address = dashboard_address
+        self.resources = resources
+        self.worker_timeout = worker_timeout
+        self.validate = validate
+        self.asynchronous = asynchronous
+        self.scheduler: SchedulerServer | None = None
+        #: Workers by name: a Popen for processes, a WorkerServer for threads.
+        self.workers: dict[str, Any] = {}
+        self._next_name = 0
+        self.status = "created"
+        if not asynchronous:
+            run_sync(self._start(), worker_timeout + 30)
+
+    @property
+    def scheduler_address(self) -> str:
+        return self.scheduler.address if self.scheduler is not None else ""
+
+    @property
+    def dashboard_link(self) -> str | None:
+        return None
+
+    def __await__(self) -> Any:
+        return self._start().__await__()
+
+    async def _start(self) -> LocalCluster:
+        if self.status == "running":
+            return self
+        address = f"tcp://{self.host}:{self.scheduler_port}" if self.processes else "inproc://"
+        self.scheduler = await SchedulerServer(address, validate=self.validate).start()
+        self.status = "running"
+        await self._scale(self.n_workers)
+        return self
+
+    # ------------------------------------------------------------------ workers
+
+    async def _start_worker(self) -> None:
+        name = str(self._next_name)
+        self._next_name += 1
+        assert self.scheduler is not None
+        if self.processes:
+            cmd = [sys.executable, "-m", "shoal.cli", "worker", self.scheduler.address, "--nthreads",
+                   str(self.threads_per_worker), "--name", name, "--memory-limit", str(self.memory_limit),
+                   "--parent-pid", str(os.getpid()), "--death-timeout", "10", "--no-reconnect",
+                   "--log-level", "error"]
+            for res, amount in (self.resources or {}).items():
+                cmd += ["--resources", f"{res}={amount}"]
+            # Workers import what this process can (as multiprocessing's spawn does): functions from modules on
+            # our sys.path then unpickle by reference in the workers too.
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+            self.workers[name] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=env)
+        else:
+            worker = WorkerServer(self.scheduler.address, nthreads=self.threads_per_worker, listen_address="inproc://",
+                                  name=name, memory_limit=self.memory_limit, resources=self.resources,
+                                  reconnect=False, validate=self.validate)
+            self.workers[name] = worker
+            await worker.start()
+
+    def _live_names(self) -> list[str]:
+        return [n for n, w in self.workers.items() if (w.poll() is None if self.processes else w.status == "running")]
+
+    async def _scale(self, n: int) -> None:
+        assert self.scheduler is not None
+        names = self._live_names()
+        if n > len(names):
+            for _ in range(n - len(names)):
+                await self._start_worker()
+        elif n < len(names):
+            doomed = names[n:]
+            by_name = {ws.name: ws.address for ws in self.scheduler.state.workers.values()}
+            addresses = [by_name[d] for d in doomed if d in by_name]
+            await self.scheduler.rpc_retire_workers(addresses)
+            for name in doomed:
+                await self._stop_worker(name)
+        await self._wait_for_workers(n)
+
+    async def _wait_for_workers(self, n: int) -> None:
+        assert self.scheduler is not None
+        deadline = time.monotonic() + self.worker_timeout
+        while len(self.scheduler.state.workers) < n:
+            if self.processes:
+                dead = [name for name, p in self.workers.items() if p.poll() is not None]
+                if dead and len(self.workers) - len(dead) < n:
+                    codes = {name: self.workers[name].returncode for name in dead}
+                    raise WorkerStartError(f"Worker processes {codes} exited before registering with the scheduler "
+                                           f"at {self.scheduler.address}. Run `python -m shoal.cli worker "
+                                           f"{self.scheduler.address}` by hand to see why.")
+            if time.monotonic() > deadline:
+                raise WorkerStartError(f"Only {len(self.scheduler.state.workers)} of {n} workers registered with "
+                                       f"the scheduler within {self.worker_timeout}s. Raise worker_timeout= or "
+                                       f"start fewer workers.")
+            await asyncio.sleep(0.02)
+
+    async def _stop_worker(self, name: str) -> None:
+        worker = self.workers.pop(name, None)
+        if worker is None:
+            return
+        if self.processes:
+            await _stop_process(worker)
+        else:
+            await worker.close()
+
+    def scale(self, n: int) -> Any:
+        """Run ``n`` workers: start new ones or retire the most recent ones."""
+        if self.asynchronous:
+            return self._scale(n)
+        run_sync(self._scale(n), self.worker_timeout + 30)
+        return None
+
+    async def _close(self) -> None:
+        if self.status == "closed":
+            return
+        self.status = "closed"
+        if self.scheduler is not None:
+            await self.scheduler.close(close_workers=True)
+        await asyncio.gather(*(self._stop_worker(name) for name in list(self.workers)), return_exceptions=True)
+
+    def close(self, timeout: float | None = None) -> Any:
+        """Stop every worker and the scheduler."""
+        if self.asynchronous:
+            return self._close()
+        if self.status != "closed":
+            run_sync(self._close(), timeout or 60)
+        return None
+
+    def __enter__(self) -> LocalCluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> LocalCluster:
+        return await self._start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._close()
+
+    def __del__(self) -> None:
+        if getattr(self, "status", "closed") == "running" and not self.asynchronous:
+            try:
+                get_loop()
+                self.close(timeout=10)
+            except Exception:  # noqa: BLE001 - interpreter shutdown
+                pass
+
+    def __repr__(self) -> str:
+        kind = "processes" if self.processes else "threads"
+        return (f"LocalCluster({self.scheduler_address!r}, workers={len(self.workers)}, threads="
+                f"{len(self.workers) * self.threads_per_worker}, {kind}, memory={format_bytes(self.memory_limit)} "
+                f"per worker)")
+
+
+async def _stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL after a grace period; always reaps the process."""
+    if proc.poll() is None:
+        try:
+            proc.send_signal(signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + 5
+    while proc.poll() is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    if proc.poll() is None:
+        proc.kill()
+        await asyncio.get_running_loop().run_in_executor(None, proc.wait)

@@ -1,0 +1,126 @@
+"""Lock, Event, Variable and Queue: named, shared through the scheduler.
+
+Every client and task that names the same primitive shares it, as with
+Dask's ``distributed.Lock`` and friends. Inside tasks they use the worker's
+client (:func:`~shoal.distributed.get_client`). Values put in a Variable or
+Queue must be picklable; Futures cannot be stored (store their keys, or
+their results).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from shoal.distributed._loop import run_sync
+from shoal.distributed.comm.serialization import pickle_value, unpickle_value
+
+__all__ = ["Event", "Lock", "Queue", "Variable"]
+
+
+class _Named:
+    def __init__(self, name: str | None, client: Any, kind: str) -> None:
+        if client is None:
+            from shoal.distributed.worker_api import get_client
+
+            client = get_client()
+        self.client = client
+        self.name = name or f"{kind}-{uuid.uuid4().hex}"
+
+    def _call(self, op: str, **kwargs: Any) -> Any:
+        coro = self.client._scheduler_call(op, name=self.name, **kwargs)
+        return coro if self.client.asynchronous else run_sync(coro, None)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: {self.name}>"
+
+
+class Lock(_Named):
+    """A cluster-wide lock.
+
+    >>> from shoal.distributed import Client, Lock
+    >>> with Client(processes=False, n_workers=1, set_as_default=False) as client:
+    ...     lock = Lock("resource", client=client)
+    ...     with lock:
+    ...         lock.locked()
+    True
+    """
+
+    def __init__(self, name: str | None = None, client: Any = None) -> None:
+        super().__init__(name, client, "lock")
+        self.id = uuid.uuid4().hex
+
+    def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
+        """Take the lock; return False when ``timeout`` (or, with ``blocking=False``, at once) passes."""
+        if not blocking:
+            timeout = 0
+        return self._call("lock_acquire", id=self.id, timeout=timeout)  # type: ignore[no-any-return]
+
+    def release(self) -> None:
+        self._call("lock_release", id=self.id)
+
+    def locked(self) -> bool:
+        return self._call("lock_locked")  # type: ignore[no-any-return]
+
+    def __enter__(self) -> Lock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+class Event(_Named):
+    """A cluster-wide event flag, as ``threading.Event``."""
+
+    def __init__(self, name: str | None = None, client: Any = None) -> None:
+        super().__init__(name, client, "event")
+
+    def set(self) -> None:
+        self._call("event_set")
+
+    def clear(self) -> None:
+        self._call("event_clear")
+
+    def is_set(self) -> bool:
+        return self._call("event_is_set")  # type: ignore[no-any-return]
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until set; return False if ``timeout`` passed first."""
+        return self._call("event_wait", timeout=timeout)  # type: ignore[no-any-return]
+
+
+class Variable(_Named):
+    """A cluster-wide variable holding one picklable value."""
+
+    def __init__(self, name: str | None = None, client: Any = None) -> None:
+        super().__init__(name, client, "variable")
+
+    def set(self, value: Any) -> None:
+        self._call("variable_set", value=pickle_value(value))
+
+    def get(self, timeout: float | None = None) -> Any:
+        """The value; waits for a first ``set`` (``TimeoutError`` after ``timeout``)."""
+        return unpickle_value(self._call("variable_get", timeout=timeout))
+
+    def delete(self) -> None:
+        self._call("variable_delete")
+
+
+class Queue(_Named):
+    """A cluster-wide FIFO queue of picklable values."""
+
+    def __init__(self, name: str | None = None, client: Any = None, maxsize: int = 0) -> None:
+        super().__init__(name, client, "queue")
+        self._call("queue_create", maxsize=maxsize)
+
+    def put(self, value: Any, timeout: float | None = None) -> None:
+        self._call("queue_put", value=pickle_value(value), timeout=timeout)
+
+    def get(self, timeout: float | None = None, batch: bool | int = False) -> Any:
+        """The next value (a list of them with ``batch=True`` or ``batch=n``)."""
+        got = self._call("queue_get", timeout=timeout, batch=batch)
+        return [unpickle_value(v) for v in got] if batch else unpickle_value(got)
+
+    def qsize(self) -> int:
+        return self._call("queue_qsize")  # type: ignore[no-any-return]

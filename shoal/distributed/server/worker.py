@@ -1,0 +1,506 @@
+"""The worker's asyncio server: runs tasks in threads, serves data to peers.
+
+A :class:`WorkerServer` holds a :class:`~..state.worker.WorkerStateMachine`
+and performs its actions:
+
+- ``Execute``: run the task in a thread pool; the result comes back to the
+  event loop as an event. Completions are drained in batches (one
+  ``call_soon_threadsafe`` per burst, not per task).
+- ``Fetch``: a ``get_data`` request to the peer, through a connection pool.
+- ``SendToScheduler``: onto the batched stream to the scheduler.
+
+It listens for requests from peers and clients (``get_data``,
+``update_data``, ``run``, ``identity``), sends heartbeats with CPU and memory
+figures, and reconnects (keeping its data) when the scheduler restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+import time
+import traceback
+from collections import deque
+import queue
+from typing import Any
+
+from shoal import config
+from shoal.distributed._exceptions import CommClosedError
+from shoal.distributed._sizeof import sizeof
+from shoal.distributed._traceback import pack_traceback
+from shoal.distributed.comm.core import Comm, Listener, connect, listen
+from shoal.distributed.comm.pool import ConnectionPool
+from shoal.distributed.comm.serialization import pickle_value, unpickle_value
+from shoal.distributed.server.batched import BatchedStream, read_batches
+from shoal.distributed.state.actions import Execute, Fetch, SendToScheduler
+from shoal.distributed.state.events import (
+    ComputeRequested,
+    ExecuteFailed,
+    ExecuteSucceeded,
+    FetchFailed,
+    FetchSucceeded,
+    FreeKeysRequested,
+    StealRequested,
+)
+from shoal.distributed.spill import SpillBuffer
+from shoal.distributed.state.worker import WorkerStateMachine
+from shoal.utils import parse_bytes, parse_timedelta
+
+__all__ = ["WorkerServer", "current_key", "current_worker"]
+
+logger = logging.getLogger("shoal.distributed.worker")
+
+_thread_state = threading.local()
+
+
+def current_worker() -> WorkerServer | None:
+    """The worker whose task is running in this thread, if any."""
+    return getattr(_thread_state, "worker", None)
+
+
+def current_key() -> Any:
+    """The key of the task running in this thread, if any."""
+    return getattr(_thread_state, "key", None)
+
+
+class TaskThreads:
+    """The threads that run tasks: ``nthreads`` runners taking jobs from one queue.
+
+    :meth:`secede` lets the calling runner finish its current task outside the
+    count: a new runner starts at once, and the seceded thread exits when its
+    task returns. (``concurrent.futures.ThreadPoolExecutor`` cannot grow, so a
+    task waiting on other tasks would deadlock a one-thread worker.)
+    """
+
+    def __init__(self, nthreads: int) -> None:
+        self.queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._local = threading.local()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        for _ in range(nthreads):
+            self._start_runner()
+
+    def _start_runner(self) -> None:
+        thread = threading.Thread(target=self._runner, name="shoal-worker", daemon=True)
+        with self._lock:
+            self._threads = [t for t in self._threads if t.is_alive()]
+            self._threads.append(thread)
+        thread.start()
+
+    def _runner(self) -> None:
+        self._local.seceded = False
+        while True:
+            job = self.queue.get()
+            if job is None:
+                return
+            fn, args = job
+            fn(*args)
+            if self._local.seceded:
+                return
+
+    def submit(self, fn: Any, *args: Any) -> None:
+        self.queue.put((fn, args))
+
+    def secede(self) -> None:
+        """Called from a runner: release its slot to a new runner."""
+        if getattr(self._local, "seceded", True):
+            return  # not a runner, or already seceded
+        self._local.seceded = True
+        self._start_runner()
+
+    def shutdown(self) -> None:
+        with self._lock:
+            count = len(self._threads)
+        for _ in range(count):
+            self.queue.put(None)
+
+
+class WorkerServer:
+    """One worker; see the module docstring.
+
+    Parameters
+    ----------
+    scheduler_address : str
+        The scheduler to register with.
+    nthreads : int
+        Threads that run tasks.
+    listen_address : str
+        Where peers reach this worker (``tcp://127.0.0.1:0``, ``inproc://``).
+    name : str, optional
+        A name usable in ``workers=`` restrictions.
+    memory_limit : int or str
+        Bytes this worker may use (reported; 0 means no limit).
+    resources : dict, optional
+        Abstract resources, e.g. ``{"GPU": 2}``.
+    death_timeout : float, optional
+        Give up and close when the scheduler cannot be reached for this long.
+    """
+
+    def __init__(self, scheduler_address: str, *, nthreads: int = 1, listen_address: str = "tcp://127.0.0.1:0",
+                 name: str | None = None, memory_limit: int | str = 0, resources: dict[str, float] | None = None,
+                 death_timeout: float | None = 60.0, reconnect: bool = True, validate: bool = False) -> None:
+        self.scheduler_address = scheduler_address
+        self.nthreads = nthreads
+        self.listen_address = listen_address
+        self.name = name
+        self.memory_limit = parse_bytes(memory_limit) if memory_limit else 0
+        self.resources = dict(resources or {})
+        self.death_timeout = death_timeout
+        self.reconnect = reconnect
+        self.validate = validate
+        self.address = ""
+        self.state: WorkerStateMachine | None = None
+        self.listener: Listener | None = None
+        self.stream: BatchedStream | None = None
+        self.pool = ConnectionPool(timeout=5.0)
+        self.executor = TaskThreads(nthreads)
+        self.status = "created"
+        self.inline_limit = parse_bytes(config.get("distributed.scheduler.inline-result-limit", "4KiB"))
+        self.heartbeat_interval = parse_timedelta(config.get("distributed.worker.heartbeat-interval", "1s"))
+        self._done: deque[Any] = deque()
+        self._drain_scheduled = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closed: asyncio.Event | None = None  # created on start: it needs the loop
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.scheduler_id = ""
+        self.spill: SpillBuffer | None = None
+        self.in_process = scheduler_address.startswith("inproc://")
+
+    # ------------------------------------------------------------------ life cycle
+
+    async def start(self) -> WorkerServer:
+        self.loop = asyncio.get_running_loop()
+        self._closed = asyncio.Event()
+        self.listener = await listen(self.listen_address, self._on_comm)
+        self.address = self.listener.address
+        if self.name is None:
+            self.name = self.address
+        data: Any = None
+        target = config.get("distributed.worker.memory.target", 0.6)
+        if self.memory_limit and target:
+            data = self.spill = SpillBuffer(int(self.memory_limit * float(target)),
+                                            config.get("temporary-directory", None))
+        self.state = WorkerStateMachine(self.address, self.nthreads, resources=self.resources, data=data,
+                                        connections=int(config.get("distributed.worker.connections", 4)))
+        await self._register()
+        self.status = "running"
+        self._spawn(self._heartbeats())
+        return self
+
+    async def _register(self) -> None:
+        timeout = self.death_timeout if self.death_timeout else 30.0
+        comm = await connect(self.scheduler_address, timeout=timeout)
+        assert self.state is not None
+        holding = {k: self.state.tasks[k].nbytes if k in self.state.tasks else 0 for k in self.state.data}
+        await comm.write({"op": "register_worker", "address": self.address, "name": self.name,
+                          "nthreads": self.nthreads, "memory_limit": self.memory_limit,
+                          "resources": self.resources, "holding": holding, "metrics": self.metrics(),
+                          "services": {}})
+        reply = await comm.read()
+        if reply.get("status") != "OK":
+            comm.abort()
+            raise RuntimeError(f"The scheduler at {self.scheduler_address} refused worker {self.address}: "
+                               f"{reply.get('text')}")
+        self.scheduler_id = reply.get("id", "")
+        self.stream = BatchedStream(comm, interval=0.002)
+        self._spawn(self._listen_to_scheduler(comm))
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def close(self, *, report: bool = True) -> None:
+        if self.status in ("closing", "closed"):
+            return
+        self.status = "closing"
+        if self.listener is not None:
+            self.listener.stop()
+        if self.stream is not None and not self.stream.closed:
+            if report:
+                self.stream.send({"op": "unregister"})
+            try:
+                await asyncio.wait_for(self.stream.close(), 5)
+            except (TimeoutError, CommClosedError, OSError):
+                self.stream.abort()
+        for task in list(self._tasks):
+            if task is not asyncio.current_task():
+                task.cancel()
+        await self.pool.close()
+        self.executor.shutdown()
+        if self.spill is not None:
+            self.spill.close()
+        self.status = "closed"
+        if self._closed is not None:
+            self._closed.set()
+
+    async def finished(self) -> None:
+        """Wait until the worker has closed."""
+        assert self._closed is not None
+        await self._closed.wait()
+
+    async def __aenter__(self) -> WorkerServer:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # ------------------------------------------------------------------ scheduler stream
+
+    async def _listen_to_scheduler(self, comm: Comm) -> None:
+        try:
+            await read_batches(comm, self._on_scheduler_batch)
+        except CommClosedError:
+            pass
+        except Exception:  # noqa: BLE001
+            logger.exception("worker %s: error handling messages from the scheduler", self.address)
+        if self.status != "running":
+            return
+        logger.warning("worker %s lost its scheduler %s", self.address, self.scheduler_address)
+        if not self.reconnect:
+            await self.close(report=False)
+            return
+        self._forget_work()
+        try:
+            await self._register()
+            logger.info("worker %s reconnected to %s", self.address, self.scheduler_address)
+        except Exception as exc:  # noqa: BLE001
+            logger.error("worker %s could not reconnect to the scheduler (%s); closing", self.address, exc)
+            await self.close(report=False)
+
+    def _forget_work(self) -> None:
+        """The scheduler that assigned our tasks is gone: keep data, drop everything else."""
+        assert self.state is not None
+        state = self.state
+        keep = set(state.data)
+        state.handle(FreeKeysRequested(tuple(k for k in list(state.tasks) if k not in keep), "scheduler-lost"))
+        for ts in state.tasks.values():
+            ts.computed_here = True
+
+    def _on_scheduler_batch(self, batch: list[dict[str, Any]]) -> None:
+        events: list[Any] = []
+        for msg in batch:
+            op = msg.get("op")
+            if op == "compute_task":
+                events.append(ComputeRequested(msg["key"], msg["run_spec"], tuple(msg["priority"]), msg["who_has"],
+                                               msg["nbytes"], msg["stimulus_id"], msg.get("inline", False),
+                                               msg.get("resources")))
+            elif op == "free_keys":
+                events.append(FreeKeysRequested(tuple(msg["keys"]), msg["stimulus_id"]))
+            elif op == "steal_request":
+                events.append(StealRequested(msg["key"], msg["stimulus_id"]))
+            elif op == "close":
+                self._spawn(self.close(report=True))
+            else:
+                logger.warning("worker %s ignored unknown op %r from the scheduler", self.address, op)
+        if events:
+            self.handle(*events)
+
+    # ------------------------------------------------------------------ performing actions
+
+    def handle(self, *events: Any) -> None:
+        assert self.state is not None
+        actions = self.state.handle(*events)
+        if self.validate:
+            self.state.validate_state()
+        for action in actions:
+            typ = type(action)
+            if typ is Execute:
+                self._execute(action.key)
+            elif typ is SendToScheduler:
+                if self.stream is not None:
+                    self.stream.send(action.msg)
+            elif typ is Fetch:
+                self._spawn(self._fetch(action.peer, action.keys, action.stimulus_id))
+
+    def _execute(self, key: Any) -> None:
+        assert self.state is not None
+        ts = self.state.tasks[key]
+        data = self.state.data
+        try:
+            values = {dts.key: data[dts.key] for dts in ts.dependencies}
+        except KeyError as exc:  # an input vanished: report it as the task's failure
+            self._completed(_failure(key, KeyError(f"input {exc.args[0]!r} of {key!r} is missing on "
+                                                   f"{self.address}"), 0.0))
+            return
+        inline = self.inline_limit if ts.inline_result else 0
+        self.executor.submit(self._run, key, ts.run_spec, values, inline)
+
+    def _run(self, key: Any, run_spec: bytes, values: dict[Any, Any], inline_limit: int) -> None:
+        """In a pool thread: run one task and hand the outcome to the loop."""
+        _thread_state.worker = self
+        _thread_state.key = key
+        start = time.time()
+        try:
+            node = unpickle_value(run_spec) if type(run_spec) is bytes else run_spec
+            value = node(values)
+        except BaseException as exc:  # noqa: BLE001 - any task failure is data for the client
+            self._completed(_failure(key, exc, start))
+            return
+        stop = time.time()
+        nbytes = sizeof(value)
+        inline = None
+        if inline_limit and nbytes <= inline_limit:
+            if self.in_process:
+                inline = (value,)  # nothing crosses a process: hand the object itself
+            else:
+                inline = _try_pickle(value)
+        self._completed(ExecuteSucceeded(key, value, nbytes, _type_name(value), start, stop,
+                                         f"task-finished-{time.time()}", threading.get_ident(), inline))
+
+    def post(self, event: Any) -> None:
+        """Hand an event from a task's thread to the event loop."""
+        self._completed(event)
+
+    def _completed(self, event: Any) -> None:
+        self._done.append(event)
+        if not self._drain_scheduled:
+            self._drain_scheduled = True
+            assert self.loop is not None
+            try:
+                self.loop.call_soon_threadsafe(self._drain)
+            except RuntimeError:  # loop closed: the worker is gone
+                pass
+
+    def _drain(self) -> None:
+        self._drain_scheduled = False
+        events = []
+        done = self._done
+        while done:
+            events.append(done.popleft())
+        if events and self.status in ("running", "created"):
+            self.handle(*events)
+
+    async def _fetch(self, peer: str, keys: tuple[Any, ...], stimulus_id: str) -> None:
+        try:
+            reply = await self.pool.call(peer, {"op": "get_data", "keys": list(keys)})
+            event: Any = FetchSucceeded(peer, reply["data"], f"fetched-{stimulus_id}")
+        except (TimeoutError, OSError, CommClosedError) as exc:
+            logger.info("worker %s could not fetch %d keys from %s: %s", self.address, len(keys), peer, exc)
+            event = FetchFailed(peer, keys, f"fetch-failed-{stimulus_id}", peer_gone=True)
+        if self.status == "running":
+            self.handle(event)
+
+    async def _heartbeats(self) -> None:
+        while self.status == "running":
+            await asyncio.sleep(self.heartbeat_interval)
+            if self.stream is not None and not self.stream.closed:
+                self.stream.send({"op": "heartbeat", "metrics": self.metrics()})
+
+    def metrics(self) -> dict[str, Any]:
+        """CPU, memory and task counts, as sent with heartbeats."""
+        state = self.state
+        out: dict[str, Any] = {"time": time.time()}
+        if state is not None:
+            out.update(executing=len(state.executing), ready=len(state.ready), in_memory=len(state.data),
+                       in_flight=len(state.in_flight),
+                       spilled_bytes=self.spill.spilled_bytes if self.spill is not None else 0,
+                       managed_bytes=self.spill.fast_bytes if self.spill is not None else 0)
+        try:
+            import psutil
+
+            proc = psutil.Process()
+            out["cpu"] = proc.cpu_percent(interval=None)
+            out["memory"] = proc.memory_info().rss
+            out["num_fds"] = proc.num_fds() if hasattr(proc, "num_fds") else 0
+        except Exception:  # noqa: BLE001 - metrics are best effort
+            pass
+        return out
+
+    # ------------------------------------------------------------------ requests from peers and clients
+
+    async def _on_comm(self, comm: Comm) -> None:
+        try:
+            while True:
+                msg = await comm.read()
+                op = msg.get("op") if isinstance(msg, dict) else None
+                handler = getattr(self, f"rpc_{op}", None)
+                if handler is None:
+                    await comm.write({"status": "error", "text": f"unknown operation {op!r}"})
+                    continue
+                try:
+                    result = handler(**{k: v for k, v in msg.items() if k != "op"})
+                    if asyncio.iscoroutine(result):
+                        result = await result
+                except Exception as exc:  # noqa: BLE001 - reported to the caller
+                    result = {"status": "error", "exception": exc, "text": f"{type(exc).__name__}: {exc}"}
+                await comm.write(result)
+        except CommClosedError:
+            pass
+        except Exception:  # noqa: BLE001
+            logger.exception("worker %s: error serving %s", self.address, comm.peer_address)
+        finally:
+            comm.abort()
+
+    def rpc_get_data(self, keys: list[Any]) -> dict[str, Any]:
+        assert self.state is not None
+        data = self.state.data
+        return {"status": "OK", "data": {k: data[k] for k in keys if k in data}}
+
+    def rpc_update_data(self, data: dict[Any, Any]) -> dict[str, Any]:
+        """Store scattered data as if computed here."""
+        assert self.state is not None
+        from shoal.distributed.state.tasks import WorkerTaskRecord
+
+        info = {}
+        for key, value in data.items():
+            ts = self.state.tasks.get(key)
+            if ts is None:
+                ts = self.state.tasks[key] = WorkerTaskRecord(key)
+            self.state.data[key] = value
+            ts.status = "memory"
+            ts.computed_here = True
+            ts.nbytes = sizeof(value)
+            ts.type_name = _type_name(value)
+            info[key] = (ts.nbytes, ts.type_name)
+        return {"status": "OK", "info": info}
+
+    def rpc_identity(self) -> dict[str, Any]:
+        return {"status": "OK", "type": "Worker", "address": self.address, "name": self.name,
+                "nthreads": self.nthreads, "pid": os.getpid()}
+
+    async def rpc_run(self, function: bytes) -> dict[str, Any]:
+        fn, args, kwargs = unpickle_value(function)
+        _thread_state.worker = self
+        try:
+            import inspect
+
+            params = inspect.signature(fn).parameters
+            if "dask_worker" in params:
+                kwargs = {**kwargs, "dask_worker": self}
+            result = fn(*args, **kwargs)
+            if inspect.isawaitable(result):
+                result = await result
+        except Exception as exc:  # noqa: BLE001 - sent back as data
+            exc.add_note(f"shoal: raised by {getattr(fn, '__name__', fn)!r} on worker {self.address}")
+            return {"status": "OK", "ok": False, "exception": pickle_value(exc), "text": traceback.format_exc()}
+        return {"status": "OK", "ok": True, "result": pickle_value(result)}
+
+
+def _try_pickle(value: Any) -> bytes | None:
+    try:
+        return pickle_value(value)
+    except Exception:  # noqa: BLE001 - the client will fetch it instead
+        return None
+
+
+def _type_name(value: Any) -> str:
+    return type(value).__name__
+
+
+def _failure(key: Any, exc: BaseException, start: float) -> ExecuteFailed:
+    exc.add_note(f"shoal: raised while computing {key!r}") if hasattr(exc, "add_note") else None
+    text = "".join(traceback.format_exception(exc))
+    tb = pack_traceback(exc.__traceback__)
+    try:
+        blob = pickle_value(exc)
+        # An exception that pickles but cannot be unpickled would break the client later.
+        unpickle_value(blob)
+    except Exception:  # noqa: BLE001 - replace with something that travels
+        blob = pickle_value(RuntimeError(f"{type(exc).__name__}: {exc} (the original exception could not be "
+                                         f"pickled)"))
+    return ExecuteFailed(key, blob, tb, text, start, time.time(), f"task-erred-{time.time()}",
+                         threading.get_ident())

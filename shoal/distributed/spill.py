@@ -1,0 +1,140 @@
+"""A mapping that keeps the most recently used values in memory and spills the rest to disk.
+
+Workers hold results in a :class:`SpillBuffer`. While the values in memory
+add up to more than ``target`` bytes (``distributed.worker.memory.target`` of
+the memory limit), the least recently used ones are pickled to files in a
+private directory; reading a spilled key loads it back (and may spill
+others). A value that cannot be pickled stays in memory.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import tempfile
+from collections import OrderedDict
+from collections.abc import Iterator, MutableMapping
+from typing import Any
+
+from shoal.distributed._sizeof import sizeof
+from shoal.distributed.comm.serialization import pickle_value, unpickle_value
+
+__all__ = ["SpillBuffer"]
+
+
+class SpillBuffer(MutableMapping[Any, Any]):
+    """LRU memory up to ``target`` bytes, disk beyond; see the module docstring.
+
+    >>> buf = SpillBuffer(target=100)
+    >>> buf["a"] = b"x" * 80
+    >>> buf["b"] = b"y" * 80          # over target: "a" goes to disk
+    >>> sorted(buf.slow), buf["a"][:1]  # reading "a" brings it back (and spills "b")
+    (['a'], b'x')
+    >>> sorted(buf.slow)
+    ['b']
+    >>> buf.close()
+    """
+
+    def __init__(self, target: int, directory: str | None = None) -> None:
+        self.target = target
+        self._dir_arg = directory
+        self._dir: str | None = None
+        #: Values in memory, least recently used first, with their sizes.
+        self.fast: OrderedDict[Any, Any] = OrderedDict()
+        self.fast_sizes: dict[Any, int] = {}
+        self.fast_bytes = 0
+        #: Spilled keys: (file path, size in bytes).
+        self.slow: dict[Any, tuple[str, int]] = {}
+        self.spilled_bytes = 0
+        #: Totals for metrics.
+        self.spill_count = 0
+        self.unspill_count = 0
+        self._names = itertools.count()
+
+    def _directory(self) -> str:
+        if self._dir is None:
+            self._dir = tempfile.mkdtemp(prefix="shoal-spill-", dir=self._dir_arg)
+        return self._dir
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        if key in self:
+            del self[key]
+        size = sizeof(value)
+        self.fast[key] = value
+        self.fast_sizes[key] = size
+        self.fast_bytes += size
+        self._evict(keep=key)
+
+    def _evict(self, keep: Any) -> None:
+        skipped: list[Any] = []
+        while self.fast_bytes > self.target and len(self.fast) > 1 + len(skipped):
+            key = next(k for k in self.fast if k != keep and k not in skipped)
+            if not self._spill(key):
+                skipped.append(key)
+
+    def _spill(self, key: Any) -> bool:
+        value = self.fast[key]
+        try:
+            blob = pickle_value(value)
+        except Exception:  # noqa: BLE001 - unpicklable values stay in memory
+            return False
+        path = os.path.join(self._directory(), f"{next(self._names)}.pkl")
+        with open(path, "wb") as f:
+            f.write(blob)
+        size = self.fast_sizes.pop(key)
+        del self.fast[key]
+        self.fast_bytes -= size
+        self.slow[key] = (path, size)
+        self.spilled_bytes += size
+        self.spill_count += 1
+        return True
+
+    def __getitem__(self, key: Any) -> Any:
+        if key in self.fast:
+            self.fast.move_to_end(key)
+            return self.fast[key]
+        path, size = self.slow[key]
+        with open(path, "rb") as f:
+            value = unpickle_value(f.read())
+        del self.slow[key]
+        self.spilled_bytes -= size
+        os.unlink(path)
+        self.unspill_count += 1
+        self.fast[key] = value
+        self.fast_sizes[key] = size
+        self.fast_bytes += size
+        self._evict(keep=key)
+        return value
+
+    def __delitem__(self, key: Any) -> None:
+        if key in self.fast:
+            del self.fast[key]
+            self.fast_bytes -= self.fast_sizes.pop(key)
+            return
+        path, size = self.slow.pop(key)
+        self.spilled_bytes -= size
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.fast or key in self.slow
+
+    def __iter__(self) -> Iterator[Any]:
+        yield from list(self.fast)
+        yield from list(self.slow)
+
+    def __len__(self) -> int:
+        return len(self.fast) + len(self.slow)
+
+    def close(self) -> None:
+        """Forget everything and remove the spill directory."""
+        self.fast.clear()
+        self.fast_sizes.clear()
+        self.slow.clear()
+        self.fast_bytes = self.spilled_bytes = 0
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None

@@ -1,0 +1,1 @@
+"""The pure state machines of shoal.distributed: events in, actions out, no I/O."""

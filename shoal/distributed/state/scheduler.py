@@ -1,0 +1,854 @@
+"""The scheduler's state machine: task records, worker records, placement. No I/O.
+
+:meth:`SchedulerState.handle` takes events (:mod:`.events`) and returns
+actions (:mod:`.actions`): messages for workers and clients. The asyncio
+server around it (:mod:`shoal.distributed.server.scheduler`) only decodes
+messages into events and sends the actions' messages.
+
+Model
+-----
+Every key the cluster knows has a :class:`~.tasks.SchedulerTaskRecord` with a
+status (see :mod:`.tasks`). A task is *needed* while a client holds a future
+for it (``who_wants``) or a dependent still has to read it (``waiters``).
+Needed tasks move ``released -> waiting -> processing -> memory``; tasks no
+longer needed move to ``released`` (their data is freed on the workers) and
+are forgotten once nothing refers to them.
+
+Transitions are small methods looked up by ``(start, finish)`` in a table.
+Each returns *recommendations* (``{key: finish}``) that the loop in
+:meth:`_transition_all` drains; an illegal move raises
+:class:`InvalidTransition` carrying the task's story. Every transition is
+logged with the ``stimulus_id`` of the event that caused it, so
+:meth:`story` explains where a task is and why.
+
+Placement (:meth:`decide_worker`): among the workers allowed by the task's
+restrictions and resources, pick the one that minimises the estimated start
+time: the work already queued on it (tasks per thread times the average
+duration of tasks) plus the time to fetch the dependencies it lacks. So a
+task runs where its inputs are, unless that worker is much busier.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from shoal.distributed._exceptions import KilledWorker
+from shoal.distributed.comm.serialization import pickle_value
+from shoal.distributed.state.actions import SendToClient, SendToWorker
+from shoal.distributed.state.events import (
+    BalanceRequested,
+    ClientJoined,
+    ClientLeft,
+    DataScattered,
+    GraphSubmitted,
+    KeysCancelled,
+    KeysReleased,
+    StealResponded,
+    TaskErred,
+    TaskFinished,
+    TaskMissing,
+    WorkerJoined,
+    WorkerLeft,
+)
+from shoal.distributed.state.tasks import ClientRecord, SchedulerTaskRecord, TaskStatus, WorkerRecord
+from shoal.graph.task import Key, key_split
+
+__all__ = ["FIRE_AND_FORGET", "InvalidTransition", "SchedulerState"]
+
+#: The pseudo-client that wants keys passed to ``fire_and_forget`` until they finish.
+FIRE_AND_FORGET = "fire-and-forget"
+
+Action = SendToClient | SendToWorker
+Recs = dict[Key, TaskStatus]
+
+#: Assumed bandwidth between workers (bytes/s) when weighing transfers against queueing.
+_BANDWIDTH = 100e6
+#: Assumed duration of a task whose prefix has not finished once yet (seconds).
+_DEFAULT_DURATION = 0.0005
+#: Tasks whose inputs add up to more than this are not stolen: moving the data would cost more.
+_STEAL_MAX_INPUT = 1 << 20
+
+
+class InvalidTransition(RuntimeError):
+    """A task was asked to move between two statuses that have no transition."""
+
+    def __init__(self, key: Key, start: str, finish: str, story: list[tuple[Any, ...]]) -> None:
+        super().__init__(key, start, finish, story)
+        self.key, self.start, self.finish, self.story = key, start, finish, story
+
+    def __str__(self) -> str:
+        lines = "\n".join(f"  {entry}" for entry in self.story[-10:])
+        return f"Task {self.key!r} cannot go from {self.start!r} to {self.finish!r}. Its last transitions:\n{lines}"
+
+
+class SchedulerState:
+    """All the scheduler knows; see the module docstring.
+
+    Parameters
+    ----------
+    allowed_failures : int
+        Workers a task may see die under it before it errs with KilledWorker.
+    log_length : int
+        Entries kept in the transition log and in the task stream.
+    """
+
+    def __init__(self, *, allowed_failures: int = 3, log_length: int = 100_000, work_stealing: bool = True) -> None:
+        #: Every key not forgotten.
+        self.tasks: dict[Key, SchedulerTaskRecord] = {}
+        #: Connected workers by address.
+        self.workers: dict[str, WorkerRecord] = {}
+        self.clients: dict[str, ClientRecord] = {}
+        #: Tasks ready to run that no current worker can take (restrictions, or no workers at all).
+        self.unrunnable: set[SchedulerTaskRecord] = set()
+        self.allowed_failures = allowed_failures
+        #: (key, start, finish, stimulus_id) for the last transitions.
+        self.log: deque[tuple[Any, ...]] = deque(maxlen=log_length)
+        #: Finished or failed executions, newest last (the task stream).
+        self.task_stream: deque[dict[str, Any]] = deque(maxlen=log_length)
+        #: Average duration of tasks by prefix (exponentially weighted).
+        self.durations: dict[str, float] = {}
+        #: Names of workers, for restrictions given by name.
+        self.aliases: dict[str, str] = {}
+        self.work_stealing = work_stealing
+        #: Keys with a steal request out, and the worker each would move to.
+        self.stealing: dict[Key, str] = {}
+        self._generation = itertools.count()
+        self._stimulus = ""
+        self._actions: list[Action] = []
+        self._table: dict[tuple[str, str], Callable[[SchedulerTaskRecord], Recs]] = {
+            ("released", "waiting"): self._released_waiting,
+            ("released", "forgotten"): self._released_forgotten,
+            ("released", "erred"): self._any_erred,
+            ("waiting", "processing"): self._waiting_processing,
+            ("waiting", "released"): self._waiting_released,
+            ("waiting", "erred"): self._any_erred,
+            ("waiting", "no-worker"): self._waiting_no_worker,
+            ("no-worker", "processing"): self._no_worker_processing,
+            ("no-worker", "released"): self._no_worker_released,
+            ("no-worker", "erred"): self._any_erred,
+            ("processing", "released"): self._processing_released,
+            ("processing", "erred"): self._any_erred,
+            ("memory", "released"): self._memory_released,
+            ("erred", "released"): self._erred_released,
+            ("erred", "forgotten"): self._released_forgotten,
+        }
+
+    # ------------------------------------------------------------------ entry point
+
+    def handle(self, *events: Any) -> list[Action]:
+        """Apply ``events`` in order; return the messages to send."""
+        self._actions = actions = []
+        for event in events:
+            self._stimulus = event.stimulus_id
+            handler = _HANDLERS[type(event)]
+            recs = handler(self, event)
+            if recs:
+                self._transition_all(recs)
+        self._actions = []
+        return actions
+
+    def _transition_all(self, recs: Recs) -> None:
+        table = self._table
+        tasks = self.tasks
+        log = self.log
+        stim = self._stimulus
+        while recs:
+            key, finish = recs.popitem()
+            ts = tasks.get(key)
+            if ts is None:
+                continue
+            start = ts.status
+            if start == finish:
+                continue
+            method = table.get((start, finish))
+            if method is None:
+                # Two-step moves through "released" keep the table small.
+                if finish not in ("released", "forgotten") and start != "released" and (start, "released") in table:
+                    more = table[(start, "released")](ts)
+                    log.append((key, start, "released", stim))
+                    more[key] = finish
+                    recs.update(more)
+                    continue
+                raise InvalidTransition(key, start, finish, self.story(key))
+            more = method(ts)
+            log.append((key, start, ts.status, stim))
+            if more:
+                recs.update(more)
+
+    # ------------------------------------------------------------------ events
+
+    def _on_graph_submitted(self, ev: GraphSubmitted) -> Recs:
+        client = self._client(ev.client)
+        generation = next(self._generation)
+        tasks = self.tasks
+        recs: Recs = {}
+        new: list[SchedulerTaskRecord] = []
+        for key, run_spec in ev.tasks.items():
+            ts = tasks.get(key)
+            if ts is not None:
+                if ts.run_spec is None and ts.status == "released":
+                    ts.run_spec = run_spec  # a lost scattered key re-submitted as a task
+                continue
+            note = ev.annotations.get(key)
+            priority = ev.user_priority if note is None else note.get("priority", ev.user_priority)
+            ts = SchedulerTaskRecord(key, run_spec, (-priority, generation, ev.order.get(key, 0)))
+            ts.prefix = key_split(key)
+            ts.retries = ev.retries if note is None else note.get("retries", ev.retries)
+            ts.workers = ev.workers if note is None or "workers" not in note else frozenset(note["workers"])
+            ts.allow_other_workers = ev.allow_other_workers
+            ts.resources = ev.resources if note is None else note.get("resources", ev.resources)
+            tasks[key] = ts
+            new.append(ts)
+        for ts in new:
+            for dep in ev.dependencies.get(ts.key, ()):
+                dts = tasks.get(dep)
+                if dts is None:
+                    # The client refers to a key nobody has: the graph is broken, or a future was lost.
+                    exc = KeyError(f"Task {ts.key!r} depends on {dep!r}, which the scheduler does not know: the "
+                                   f"future it came from was released or cancelled. Submit that work again.")
+                    self._set_error(ts, pickle_value(exc), None, str(exc), ts)
+                    ts.status = "erred"
+                    continue
+                ts.dependencies.add(dts)
+                dts.dependents.add(ts)
+        for key in ev.wanted:
+            ts = tasks.get(key)
+            if ts is None:
+                continue
+            ts.who_wants.add(client)
+            client.wants_what.add(ts)
+            if ts.status == "memory":
+                self._report_memory(ts, None, clients=(client,))
+            elif ts.status == "erred":
+                self._report_erred(ts, clients=(client,))
+            elif ts.status == "released":
+                recs[key] = "waiting"
+        return recs
+
+    def _on_task_finished(self, ev: TaskFinished) -> Recs:
+        ts = self.tasks.get(ev.key)
+        ws = self.workers.get(ev.worker)
+        if ws is None:
+            return {}
+        self.task_stream.append({"key": ev.key, "worker": ev.worker, "thread": ev.thread, "start": ev.start,
+                                 "stop": ev.stop, "status": "OK", "nbytes": ev.nbytes})
+        if ts is None or ts.processing_on is not ws:
+            if ts is not None and ts.status == "memory":
+                self._add_replica(ts, ws)
+            else:
+                self._actions.append(SendToWorker(ev.worker, {"op": "free_keys", "keys": [ev.key],
+                                                              "stimulus_id": self._stimulus}))
+            return {}
+        if ts.steal_to is not None:
+            ts.steal_to = None
+            self.stealing.pop(ts.key, None)
+        if ev.stop > ev.start:
+            old = self.durations.get(ts.prefix)
+            took = ev.stop - ev.start
+            self.durations[ts.prefix] = took if old is None else 0.5 * old + 0.5 * took
+        self.log.append((ts.key, "processing", "memory", self._stimulus))
+        ws.processing.discard(ts)
+        ts.processing_on = None
+        ts.status = "memory"
+        ts.nbytes = ev.nbytes
+        ts.type_name = ev.type_name
+        self._add_replica(ts, ws)
+        recs: Recs = {}
+        for dts in ts.dependencies:
+            dts.waiters.discard(ts)
+            if not dts.waiters and not dts.who_wants and dts.status == "memory":
+                recs[dts.key] = "released"
+        for dts in ts.dependents:
+            if dts.status == "waiting":
+                dts.waiting_on.discard(ts)
+                if not dts.waiting_on:
+                    recs[dts.key] = "processing"
+        if ts.who_wants:
+            self._report_memory(ts, ev.inline)
+            self._drop_fire_and_forget(ts, recs)
+        elif not ts.waiters:
+            recs[ts.key] = "released"
+        return recs
+
+    def _drop_fire_and_forget(self, ts: SchedulerTaskRecord, recs: Recs) -> None:
+        """A fire-and-forget key is done: that pseudo-client stops wanting it."""
+        faf = self.clients.get(FIRE_AND_FORGET)
+        if faf is not None and faf in ts.who_wants:
+            recs.update(self._release_wanted(faf, [ts.key]))
+
+    def _on_task_erred(self, ev: TaskErred) -> Recs:
+        ts = self.tasks.get(ev.key)
+        ws = self.workers.get(ev.worker)
+        self.task_stream.append({"key": ev.key, "worker": ev.worker, "thread": ev.thread, "start": ev.start,
+                                 "stop": ev.stop, "status": "error", "nbytes": 0})
+        if ts is None or ws is None or ts.processing_on is not ws:
+            return {}
+        if ts.retries > 0:
+            ts.retries -= 1
+            self.log.append((ts.key, "processing", "released", self._stimulus))
+            recs = self._processing_released(ts)
+            recs[ts.key] = "waiting"
+            return recs
+        self._set_error(ts, ev.exception, ev.traceback, ev.text, ts)
+        ts.erred_on = ev.worker
+        return {ts.key: "erred"}
+
+    def _on_task_missing(self, ev: TaskMissing) -> Recs:
+        """A worker found ``holder`` without ``key``: forget that replica; recompute if it was the last."""
+        ts = self.tasks.get(ev.key)
+        ws = self.workers.get(ev.holder)
+        if ts is None or ws is None or ws not in ts.who_has:
+            return {}
+        self._remove_replica(ts, ws)
+        return self._lost_if_no_replica(ts)
+
+    def _on_worker_joined(self, ev: WorkerJoined) -> Recs:
+        ws = WorkerRecord(ev.address, ev.name, ev.nthreads, ev.memory_limit, ev.resources, ev.now)
+        self.workers[ev.address] = ws
+        if ev.name:
+            self.aliases[str(ev.name)] = ev.address
+        for key, nbytes in ev.holding.items():
+            ts = self.tasks.get(key)
+            if ts is not None and ts.status == "memory":
+                ts.nbytes = nbytes
+                self._add_replica(ts, ws)
+            else:
+                self._actions.append(SendToWorker(ev.address, {"op": "free_keys", "keys": [key],
+                                                               "stimulus_id": self._stimulus}))
+        recs: Recs = {}
+        for ts in list(self.unrunnable):
+            if self._valid_workers(ts) is not None:
+                recs[ts.key] = "processing"
+        return recs
+
+    def _on_worker_left(self, ev: WorkerLeft) -> Recs:
+        ws = self.workers.pop(ev.address, None)
+        if ws is None:
+            return {}
+        if self.aliases.get(str(ws.name)) == ev.address:
+            del self.aliases[str(ws.name)]
+        recs: Recs = {}
+        for ts in list(ws.processing):
+            ws.processing.discard(ts)
+            ts.processing_on = None
+            if ts.steal_to is not None:
+                ts.steal_to = None
+                self.stealing.pop(ts.key, None)
+            ts.status = "released"  # processing -> released without a message: the worker is gone
+            self.log.append((ts.key, "processing", "released", self._stimulus))
+            if ev.died:
+                ts.suspicious += 1
+                if ts.suspicious > self.allowed_failures:
+                    exc = KilledWorker(ts.key, ev.address, self.allowed_failures)
+                    self._set_error(ts, pickle_value(exc), None, str(exc), ts)
+                    recs[ts.key] = "erred"
+                    continue
+            recs[ts.key] = "waiting"
+        for ts in list(ws.has_what):
+            self._remove_replica(ts, ws)
+            recs.update(self._lost_if_no_replica(ts))
+        # Waiting tasks may have only the departed worker left that satisfies their restrictions.
+        return recs
+
+    def _on_balance(self, ev: BalanceRequested) -> Recs:
+        """Work stealing: ask saturated workers to give queued tasks to idle ones.
+
+        A task is only requested, not moved: the victim may already be running
+        it. It moves when the victim confirms (:meth:`_on_steal_responded`).
+        Restricted tasks and tasks with large inputs stay where they are.
+        """
+        if not self.work_stealing or len(self.workers) < 2:
+            return {}
+        pending: dict[str, int] = defaultdict(int)
+        for thief in self.stealing.values():
+            pending[thief] += 1
+        idle = [ws for ws in self.workers.values() if len(ws.processing) + pending[ws.address] < ws.nthreads]
+        if not idle:
+            return {}
+        busy = sorted((ws for ws in self.workers.values() if len(ws.processing) > 2 * ws.nthreads),
+                      key=lambda ws: -len(ws.processing) / ws.nthreads)
+        for thief in idle:
+            room = thief.nthreads - len(thief.processing) - pending[thief.address]
+            for victim in busy:
+                if room <= 0:
+                    break
+                spare = len(victim.processing) - 2 * victim.nthreads
+                candidates = [ts for ts in victim.processing if ts.steal_to is None and ts.workers is None
+                              and not ts.resources
+                              and sum(max(d.nbytes, 0) for d in ts.dependencies) <= _STEAL_MAX_INPUT]
+                # The tasks the victim would run last.
+                for ts in sorted(candidates, reverse=True)[:min(room, spare)]:
+                    ts.steal_to = thief.address
+                    self.stealing[ts.key] = thief.address
+                    self._actions.append(SendToWorker(victim.address, {"op": "steal_request", "key": ts.key,
+                                                                       "stimulus_id": self._stimulus}))
+                    room -= 1
+        return {}
+
+    def _on_steal_responded(self, ev: StealResponded) -> Recs:
+        thief_address = self.stealing.pop(ev.key, None)
+        ts = self.tasks.get(ev.key)
+        if ts is None:
+            return {}
+        ts.steal_to = None
+        victim = self.workers.get(ev.worker)
+        if not ev.ok or ts.status != "processing" or victim is None or ts.processing_on is not victim:
+            return {}
+        victim.processing.discard(ts)
+        ts.processing_on = None
+        thief = self.workers.get(thief_address) if thief_address is not None else None
+        if thief is None:
+            thief = self.decide_worker(ts)
+        if thief is None:
+            ts.status = "no-worker"
+            self.unrunnable.add(ts)
+            return {}
+        self.log.append((ts.key, "processing", "processing", self._stimulus))
+        self._send_compute(ts, thief)
+        return {}
+
+    def _on_client_joined(self, ev: ClientJoined) -> Recs:
+        self._client(ev.client)
+        return {}
+
+    def _on_client_left(self, ev: ClientLeft) -> Recs:
+        client = self.clients.pop(ev.client, None)
+        if client is None:
+            return {}
+        return self._release_wanted(client, [ts.key for ts in client.wants_what])
+
+    def _on_keys_released(self, ev: KeysReleased) -> Recs:
+        client = self.clients.get(ev.client)
+        if client is None:
+            return {}
+        return self._release_wanted(client, ev.keys)
+
+    def _on_keys_cancelled(self, ev: KeysCancelled) -> Recs:
+        client = self.clients.get(ev.client)
+        if client is None:
+            return {}
+        recs = self._release_wanted(client, ev.keys)
+        self._actions.append(SendToClient(ev.client, {"op": "cancelled_keys", "keys": list(ev.keys)}))
+        return recs
+
+    def _on_data_scattered(self, ev: DataScattered) -> Recs:
+        client = self._client(ev.client)
+        generation = next(self._generation)
+        for key, (addresses, nbytes, type_name) in ev.placed.items():
+            ts = self.tasks.get(key)
+            if ts is None:
+                ts = SchedulerTaskRecord(key, None, (0, generation, 0))
+                ts.prefix = key_split(key)
+                self.tasks[key] = ts
+            elif ts.status != "memory":
+                continue  # a task already computing this key wins; the copies get freed when reported
+            ts.status = "memory"
+            ts.nbytes = nbytes
+            ts.type_name = type_name
+            for address in addresses:
+                ws = self.workers.get(address)
+                if ws is not None:
+                    self._add_replica(ts, ws)
+            ts.who_wants.add(client)
+            client.wants_what.add(ts)
+            self.log.append((key, "released", "memory", self._stimulus))
+            if not ts.who_has:
+                ts.status = "released"
+                exc = KeyError(f"Scattered data {key!r} did not reach any worker; scatter it again.")
+                self._set_error(ts, pickle_value(exc), None, str(exc), ts)
+                ts.status = "erred"
+                self._report_erred(ts)
+        return {}
+
+    # ------------------------------------------------------------------ transitions
+
+    def _released_waiting(self, ts: SchedulerTaskRecord) -> Recs:
+        if ts.run_spec is None:
+            exc = KeyError(f"The data of {ts.key!r} was lost (its worker left) and cannot be recomputed because it "
+                           f"was scattered, not computed. Scatter it again.")
+            self._set_error(ts, pickle_value(exc), None, str(exc), ts)
+            return {ts.key: "erred"}
+        ts.status = "waiting"
+        recs: Recs = {}
+        waiting_on = ts.waiting_on
+        waiting_on.clear()
+        for dts in ts.dependencies:
+            status = dts.status
+            if status == "memory":
+                dts.waiters.add(ts)
+                continue
+            if status == "erred":
+                self._set_error(ts, dts.exception, dts.traceback, dts.exception_text, dts.exception_blame or dts)
+                recs.clear()
+                recs[ts.key] = "erred"
+                return recs
+            waiting_on.add(dts)
+            dts.waiters.add(ts)
+            if status == "released":
+                recs[dts.key] = "waiting"
+        if not waiting_on:
+            recs[ts.key] = "processing"
+        return recs
+
+    def _waiting_processing(self, ts: SchedulerTaskRecord) -> Recs:
+        ws = self.decide_worker(ts)
+        if ws is None:
+            return {ts.key: "no-worker"}
+        self._send_compute(ts, ws)
+        return {}
+
+    def _no_worker_processing(self, ts: SchedulerTaskRecord) -> Recs:
+        ws = self.decide_worker(ts)
+        if ws is None:
+            return {}
+        self.unrunnable.discard(ts)
+        self._send_compute(ts, ws)
+        return {}
+
+    def _waiting_no_worker(self, ts: SchedulerTaskRecord) -> Recs:
+        ts.status = "no-worker"
+        self.unrunnable.add(ts)
+        return {}
+
+    def _send_compute(self, ts: SchedulerTaskRecord, ws: WorkerRecord) -> None:
+        ts.status = "processing"
+        ts.processing_on = ws
+        ws.processing.add(ts)
+        who_has = {}
+        nbytes = {}
+        for dts in ts.dependencies:
+            who_has[dts.key] = [w.address for w in dts.who_has]
+            nbytes[dts.key] = dts.nbytes
+        msg = {"op": "compute_task", "key": ts.key, "run_spec": ts.run_spec, "priority": ts.priority,
+               "who_has": who_has, "nbytes": nbytes, "inline": bool(ts.who_wants),
+               "stimulus_id": self._stimulus}
+        if ts.resources:
+            msg["resources"] = ts.resources
+        self._actions.append(SendToWorker(ws.address, msg))
+
+    def _waiting_released(self, ts: SchedulerTaskRecord) -> Recs:
+        ts.status = "released"
+        recs = self._drop_waiting(ts)
+        return recs
+
+    def _no_worker_released(self, ts: SchedulerTaskRecord) -> Recs:
+        self.unrunnable.discard(ts)
+        return self._waiting_released(ts)
+
+    def _processing_released(self, ts: SchedulerTaskRecord) -> Recs:
+        ws = ts.processing_on
+        if ws is not None:
+            ws.processing.discard(ts)
+            self._actions.append(SendToWorker(ws.address, {"op": "free_keys", "keys": [ts.key],
+                                                           "stimulus_id": self._stimulus}))
+        ts.processing_on = None
+        ts.status = "released"
+        return self._drop_waiting(ts)
+
+    def _memory_released(self, ts: SchedulerTaskRecord) -> Recs:
+        for ws in ts.who_has:
+            ws.has_what.discard(ts)
+            ws.nbytes -= max(ts.nbytes, 0)
+            self._actions.append(SendToWorker(ws.address, {"op": "free_keys", "keys": [ts.key],
+                                                           "stimulus_id": self._stimulus}))
+        ts.who_has.clear()
+        ts.status = "released"
+        recs: Recs = {}
+        if ts.who_wants or ts.waiters:
+            # Lost while still needed: compute it again.
+            for dts in ts.dependents:
+                if dts.status == "waiting":
+                    dts.waiting_on.add(ts)
+            recs[ts.key] = "waiting"
+        elif self._is_forgettable(ts):
+            recs[ts.key] = "forgotten"
+        return recs
+
+    def _erred_released(self, ts: SchedulerTaskRecord) -> Recs:
+        ts.status = "released"
+        ts.exception = ts.traceback = None
+        ts.exception_text = ""
+        ts.exception_blame = None
+        recs: Recs = {}
+        for dts in ts.dependents:
+            if dts.status == "erred":
+                recs[dts.key] = "released"
+        if self._is_forgettable(ts):
+            recs[ts.key] = "forgotten"
+        return recs
+
+    def _any_erred(self, ts: SchedulerTaskRecord) -> Recs:
+        ws = ts.processing_on
+        if ws is not None:
+            ws.processing.discard(ts)
+            ts.processing_on = None
+        self.unrunnable.discard(ts)
+        ts.waiting_on.clear()
+        recs = self._release_deps(ts)
+        ts.status = "erred"
+        blame = ts.exception_blame or ts
+        for dts in ts.dependents:
+            if dts.status in ("waiting", "no-worker"):
+                self._set_error(dts, ts.exception, ts.traceback, ts.exception_text, blame)
+                recs[dts.key] = "erred"
+        if ts.who_wants:
+            self._report_erred(ts)
+            self._drop_fire_and_forget(ts, recs)
+        return recs
+
+    def _released_forgotten(self, ts: SchedulerTaskRecord) -> Recs:
+        ts.status = "forgotten"
+        del self.tasks[ts.key]
+        recs: Recs = {}
+        for dts in ts.dependencies:
+            dts.dependents.discard(ts)
+            dts.waiters.discard(ts)
+            if dts.status in ("released", "erred") and self._is_forgettable(dts):
+                recs[dts.key] = "forgotten"
+            elif dts.status == "memory" and not dts.waiters and not dts.who_wants:
+                recs[dts.key] = "released"
+        for dts in ts.dependents:
+            dts.dependencies.discard(ts)
+        return recs
+
+    # ------------------------------------------------------------------ helpers
+
+    def _drop_waiting(self, ts: SchedulerTaskRecord) -> Recs:
+        """``ts`` left waiting/processing: run it again if still needed, else let its inputs go."""
+        ts.waiting_on.clear()
+        if ts.who_wants or ts.waiters:
+            return {ts.key: "waiting"}  # keeps its claim on its dependencies
+        recs = self._release_deps(ts)
+        if self._is_forgettable(ts):
+            recs[ts.key] = "forgotten"
+        return recs
+
+    def _release_deps(self, ts: SchedulerTaskRecord) -> Recs:
+        """``ts`` will not read its dependencies any more; release those nobody else needs."""
+        recs: Recs = {}
+        for dts in ts.dependencies:
+            dts.waiters.discard(ts)
+            if not dts.waiters and not dts.who_wants and dts.status not in ("released", "erred"):
+                recs[dts.key] = "released"
+        return recs
+
+    @staticmethod
+    def _is_forgettable(ts: SchedulerTaskRecord) -> bool:
+        # Dependents keep the record alive: they may need it recomputed if their results are lost.
+        return not ts.who_wants and not ts.waiters and not ts.dependents
+
+    def _release_wanted(self, client: ClientRecord, keys: Iterable[Key]) -> Recs:
+        recs: Recs = {}
+        for key in keys:
+            ts = self.tasks.get(key)
+            if ts is None or client not in ts.who_wants:
+                continue
+            ts.who_wants.discard(client)
+            client.wants_what.discard(ts)
+            if ts.who_wants or ts.waiters:
+                continue
+            if ts.status == "released":
+                if self._is_forgettable(ts):
+                    recs[key] = "forgotten"
+            elif ts.status == "erred":
+                if self._is_forgettable(ts):
+                    recs[key] = "forgotten"
+            else:
+                recs[key] = "released"
+        return recs
+
+    def _lost_if_no_replica(self, ts: SchedulerTaskRecord) -> Recs:
+        if ts.who_has or ts.status != "memory":
+            return {}
+        ts.status = "released"
+        self.log.append((ts.key, "memory", "released", self._stimulus))
+        for client in ts.who_wants:
+            self._actions.append(SendToClient(client.id, {"op": "lost_key", "key": ts.key}))
+        recs: Recs = {}
+        # Dependents already assigned elsewhere cannot fetch it any more: start them again.
+        for dts in ts.dependents:
+            if dts.status == "processing":
+                self.log.append((dts.key, "processing", "released", self._stimulus))
+                recs.update(self._processing_released(dts))
+            elif dts.status == "waiting":
+                dts.waiting_on.add(ts)
+        if ts.who_wants or ts.waiters or any(d.status in ("waiting", "processing") for d in ts.dependents):
+            recs[ts.key] = "waiting"
+        elif self._is_forgettable(ts):
+            recs[ts.key] = "forgotten"
+        return recs
+
+    def _add_replica(self, ts: SchedulerTaskRecord, ws: WorkerRecord) -> None:
+        if ws not in ts.who_has:
+            ts.who_has.add(ws)
+            ws.has_what.add(ts)
+            ws.nbytes += max(ts.nbytes, 0)
+
+    def _remove_replica(self, ts: SchedulerTaskRecord, ws: WorkerRecord) -> None:
+        if ws in ts.who_has:
+            ts.who_has.discard(ws)
+            ws.has_what.discard(ts)
+            ws.nbytes -= max(ts.nbytes, 0)
+
+    def _set_error(self, ts: SchedulerTaskRecord, exception: bytes | None, traceback: bytes | None, text: str,
+                   blame: SchedulerTaskRecord) -> None:
+        ts.exception = exception
+        ts.traceback = traceback
+        ts.exception_text = text
+        ts.exception_blame = blame
+
+    def _client(self, client_id: str) -> ClientRecord:
+        client = self.clients.get(client_id)
+        if client is None:
+            client = self.clients[client_id] = ClientRecord(client_id)
+        return client
+
+    def _report_memory(self, ts: SchedulerTaskRecord, inline: bytes | None,
+                       clients: Iterable[ClientRecord] | None = None) -> None:
+        msg = {"op": "key_in_memory", "key": ts.key, "type": ts.type_name}
+        if inline is not None:
+            msg["inline"] = inline
+        for client in clients if clients is not None else ts.who_wants:
+            self._actions.append(SendToClient(client.id, msg))
+
+    def _report_erred(self, ts: SchedulerTaskRecord, clients: Iterable[ClientRecord] | None = None) -> None:
+        blame = ts.exception_blame or ts
+        msg = {"op": "task_erred", "key": ts.key, "exception": ts.exception, "traceback": ts.traceback,
+               "text": ts.exception_text, "blame": blame.key}
+        for client in clients if clients is not None else ts.who_wants:
+            self._actions.append(SendToClient(client.id, msg))
+
+    # ------------------------------------------------------------------ placement
+
+    def _valid_workers(self, ts: SchedulerTaskRecord) -> list[WorkerRecord] | None:
+        """Workers allowed to run ``ts``; None when none is (all when unrestricted)."""
+        workers: Iterable[WorkerRecord] = self.workers.values()
+        if ts.workers is not None:
+            wanted = {self.aliases.get(w, w) for w in ts.workers}
+            restricted = [ws for ws in workers if ws.address in wanted or _host(ws.address) in wanted]
+            if restricted or not ts.allow_other_workers:
+                workers = restricted
+        if ts.resources:
+            need = ts.resources
+            workers = [ws for ws in workers if all(ws.resources.get(r, 0) >= n for r, n in need.items())]
+        listed = list(workers)
+        return listed or None
+
+    def decide_worker(self, ts: SchedulerTaskRecord) -> WorkerRecord | None:
+        """The worker that can start ``ts`` soonest (see the module docstring), or None."""
+        if ts.workers is None and not ts.resources:
+            pool: Iterable[WorkerRecord] = self.workers.values()
+            if not self.workers:
+                return None
+        else:
+            valid = self._valid_workers(ts)
+            if valid is None:
+                return None
+            pool = valid
+        duration = self.durations.get(ts.prefix, _DEFAULT_DURATION)
+        deps = ts.dependencies
+        if not deps:
+            # Root task: the least loaded worker (ties to the one holding least data).
+            return min(pool, key=lambda ws: (len(ws.processing) / ws.nthreads, ws.nbytes))
+        best = None
+        best_cost = float("inf")
+        for ws in pool:
+            missing = 0
+            for dts in deps:
+                if ws not in dts.who_has:
+                    missing += max(dts.nbytes, 0)
+            cost = len(ws.processing) / ws.nthreads * duration + missing / _BANDWIDTH
+            if cost < best_cost:
+                best, best_cost = ws, cost
+        return best
+
+    # ------------------------------------------------------------------ queries
+
+    def heartbeat(self, address: str, metrics: dict[str, Any], now: float) -> None:
+        """Record a worker's latest measurements (no transitions)."""
+        ws = self.workers.get(address)
+        if ws is not None:
+            ws.metrics = metrics
+            ws.last_seen = now
+
+    def story(self, *keys: Key) -> list[tuple[Any, ...]]:
+        """The logged transitions of ``keys``, oldest first: (key, start, finish, stimulus_id)."""
+        wanted = set(keys)
+        return [entry for entry in self.log if entry[0] in wanted]
+
+    def who_has(self, keys: Iterable[Key] | None = None) -> dict[Key, list[str]]:
+        tasks = self.tasks
+        chosen = tasks.keys() if keys is None else keys
+        return {k: sorted(ws.address for ws in tasks[k].who_has) if k in tasks else [] for k in chosen}
+
+    def has_what(self, workers: Iterable[str] | None = None) -> dict[str, list[Key]]:
+        chosen = self.workers.keys() if workers is None else workers
+        return {w: [ts.key for ts in self.workers[w].has_what] if w in self.workers else [] for w in chosen}
+
+    def prefix_counts(self) -> dict[str, dict[str, int]]:
+        """``{prefix: {status: count}}`` over every known task."""
+        counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for ts in self.tasks.values():
+            counts[ts.prefix][ts.status] += 1
+        return {p: dict(c) for p, c in counts.items()}
+
+    # ------------------------------------------------------------------ validation
+
+    def validate_state(self) -> None:
+        """Check the cross-record invariants of :mod:`.tasks`; raise AssertionError on the first broken one."""
+        for key, ts in self.tasks.items():
+            assert ts.key == key
+            assert ts.status != "forgotten", ts
+            assert bool(ts.who_has) == (ts.status == "memory"), (ts, ts.who_has)
+            assert (ts.processing_on is not None) == (ts.status == "processing"), ts
+            if ts.processing_on is not None:
+                assert ts in ts.processing_on.processing, ts
+                assert ts.processing_on.address in self.workers, ts
+            if ts.status == "waiting":
+                for dts in ts.waiting_on:
+                    assert dts.status != "memory", (ts, dts)
+                    assert ts in dts.waiters, (ts, dts)
+            if ts.status in ("processing",):
+                for dts in ts.dependencies:
+                    assert dts.status == "memory", (ts, dts)
+            for dts in ts.dependencies:
+                assert ts in dts.dependents, (ts, dts)
+                assert dts.key in self.tasks, (ts, dts)
+            for ws in ts.who_has:
+                assert ts in ws.has_what, (ts, ws)
+            for client in ts.who_wants:
+                assert ts in client.wants_what
+            assert (ts in self.unrunnable) == (ts.status == "no-worker"), ts
+        for ws in self.workers.values():
+            for ts in ws.processing:
+                assert ts.processing_on is ws, (ts, ws)
+            for ts in ws.has_what:
+                assert ws in ts.who_has, (ts, ws)
+        for client in self.clients.values():
+            for ts in client.wants_what:
+                assert client in ts.who_wants
+
+
+def _host(address: str) -> str:
+    location = address.partition("://")[2] or address
+    return location.rpartition(":")[0]
+
+
+_HANDLERS: dict[type, Callable[[SchedulerState, Any], Recs]] = {
+    GraphSubmitted: SchedulerState._on_graph_submitted,
+    TaskFinished: SchedulerState._on_task_finished,
+    TaskErred: SchedulerState._on_task_erred,
+    TaskMissing: SchedulerState._on_task_missing,
+    WorkerJoined: SchedulerState._on_worker_joined,
+    WorkerLeft: SchedulerState._on_worker_left,
+    ClientJoined: SchedulerState._on_client_joined,
+    ClientLeft: SchedulerState._on_client_left,
+    KeysReleased: SchedulerState._on_keys_released,
+    KeysCancelled: SchedulerState._on_keys_cancelled,
+    DataScattered: SchedulerState._on_data_scattered,
+    BalanceRequested: SchedulerState._on_balance,
+    StealResponded: SchedulerState._on_steal_responded,
+}
