@@ -118,8 +118,26 @@ def main() -> None:
         print("count > 15:", b.filter(lambda r: r["count"] > 15).count().compute())
         print("frequencies:", b.pluck("name").frequencies(sort=True).compute(scheduler="threads"))
 
-    section("not built yet")
-    print("dataframes, futures on a cluster and the dashboard land with their issues; see README.md")
+    section("dataframes: partitioned pandas")
+    import pandas as pd
+
+    import shoal.dataframe as sd
+
+    pdf = pd.DataFrame({"name": [f"n{i % 4}" for i in range(1000)], "x": np.arange(1000.0),
+                        "y": np.arange(1000) % 7})
+    df = sd.from_pandas(pdf, npartitions=4)
+    print(df[df.x > 100].groupby("name").x.mean().compute())
+
+    section("futures on a local cluster (2 worker processes)")
+    from shoal.distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1) as cluster, Client(cluster) as client:
+        print("scheduler:", cluster.scheduler_address, " dashboard:", client.dashboard_link)
+        futures = client.map(pow, range(10), [2] * 10)
+        print("squares:", client.gather(futures))
+        total = client.submit(sum, futures)
+        print(total, "->", total.result())
+        print("array sum on the cluster:", float(x.sum().compute()))
 
 
 if __name__ == "__main__":
