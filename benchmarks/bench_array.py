@@ -108,9 +108,7 @@ def bandwidth_floor(nbytes: int) -> float:
     """Seconds of the fastest of three ``np.copyto`` of ``nbytes`` (pages touched beforehand)."""
     src = np.ones(nbytes // 8)
     dst = np.zeros_like(src)
-    seconds = best_of(lambda: np.copyto(dst, src), 3)
-    del src, dst
-    return seconds
+    return best_of(lambda: np.copyto(dst, src), 3)
 
 
 def time_matmul(lib: str, side: int, chunk: int) -> float | None:

@@ -57,7 +57,7 @@ __all__ = [
     "to_parquet",
 ]
 
-# Families being written (ordering/joins, windows, accessors, conversions) export through their __all__.
+# The method families (ordering/joins, windows, accessors, conversions) export through their __all__.
 from shoal.dataframe import _accessors, _convert, _ordering, _window  # noqa: E402
 
 for _module in (_accessors, _convert, _ordering, _window):
@@ -65,3 +65,5 @@ for _module in (_accessors, _convert, _ordering, _window):
         globals()[_name] = getattr(_module, _name)
         __all__.append(_name)
 del _module
+globals().pop("_name", None)
+__all__.sort()

@@ -116,6 +116,9 @@ class _Frame(OrderingMethods, WindowMethods, AccessorMethods, ConvertMethods, Fr
         return _method(self, "clip", lower=lower, upper=upper, columnwise=True)
 
     def replace(self, to_replace: Any = None, value: Any = None, **kwargs: Any) -> Any:
+        # pandas refuses value=None beside a nested dict, so pass it only when given.
+        if value is None:
+            return _method(self, "replace", to_replace, **kwargs)
         return _method(self, "replace", to_replace, value, **kwargs)
 
     def copy(self, deep: bool = False) -> Any:
@@ -425,6 +428,19 @@ def _partitions_for(divisions: tuple[Any, ...], start: Any, stop: Any) -> list[i
     return out
 
 
+def _label_bound(divisions: tuple[Any, ...], label: Any, end: bool) -> Any:
+    """``label`` comparable with the divisions: a date string on a datetime index covers its whole period."""
+    if not isinstance(label, str) or not isinstance(divisions[0], pd.Timestamp):
+        return label
+    try:
+        period = pd.Period(label)
+    except (ValueError, TypeError):
+        return None  # unparseable here: let pandas judge it, partition by partition
+    bound = period.end_time if end else period.start_time
+    tz = divisions[0].tz
+    return bound.tz_localize(tz) if tz is not None else bound
+
+
 def _slice_loc(part: Any, start: Any, stop: Any) -> Any:
     return part.loc[start:stop]
 
@@ -432,7 +448,8 @@ def _slice_loc(part: Any, start: Any, stop: Any) -> Any:
 def _loc_slice(obj: _Frame, start: Any, stop: Any) -> Any:
     expr = obj._expr
     if obj.known_divisions:
-        indices = _partitions_for(obj.divisions, start, stop) or [0]
+        lo, hi = _label_bound(obj.divisions, start, False), _label_bound(obj.divisions, stop, True)
+        indices = _partitions_for(obj.divisions, lo, hi) or [0]
         if len(indices) < obj.npartitions:
             expr = Partitions(expr, indices)
     out = MapPartitions(expr, _slice_loc, (start, stop), None, None, "loc", True, True)

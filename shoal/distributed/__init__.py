@@ -31,7 +31,8 @@ from shoal.distributed._exceptions import (  # noqa: E402
 )
 from shoal.distributed.client import Client, default_client, fire_and_forget, futures_of  # noqa: E402
 from shoal.distributed.cluster import LocalCluster  # noqa: E402
-from shoal.distributed.coordination import Event, Lock, Queue, Variable  # noqa: E402
+from shoal.distributed.coordination import Event, Lock, Pub, Queue, Sub, Variable  # noqa: E402
+from shoal.distributed.plugins import UploadFile, WorkerPlugin  # noqa: E402
 from shoal.distributed.future import Future  # noqa: E402
 from shoal.distributed.wait import as_completed, wait  # noqa: E402
 from shoal.distributed.worker_api import get_client, get_worker, rejoin, secede, worker_client  # noqa: E402
@@ -46,9 +47,13 @@ __all__ = [
     "KilledWorker",
     "LocalCluster",
     "Lock",
+    "Pub",
     "Queue",
     "SchedulerUnreachableError",
+    "Sub",
+    "UploadFile",
     "Variable",
+    "WorkerPlugin",
     "WorkerStartError",
     "as_completed",
     "default_client",

@@ -30,6 +30,7 @@ from shoal.distributed._exceptions import CommClosedError, FutureCancelledError
 from shoal.distributed._loop import get_loop, in_loop_thread, run_sync
 from shoal.distributed.comm.core import connect
 from shoal.distributed.comm.pool import ConnectionPool
+from shoal.distributed.client_admin import ClientAdminMixin
 from shoal.distributed.comm.serialization import pickle_value, unpickle_value
 from shoal.distributed.future import Future, FutureState
 from shoal.distributed._pack import (
@@ -104,7 +105,7 @@ def default_client() -> Client:
     return client
 
 
-class Client:
+class Client(ClientAdminMixin):
     """Connect to a shoal cluster and run work on it.
 
     Parameters
@@ -241,10 +242,11 @@ class Client:
                 if state is not None:
                     state.fail(msg["exception"], msg["traceback"], msg["text"])
             elif op == "cancelled_keys":
+                restart = msg.get("restart", False)  # a restart cancels finished futures too: their data is gone
                 for key in msg["keys"]:
                     state = states.get(key)
-                    if state is not None and not state.done:
-                        state.cancel()
+                    if state is not None and (restart or not state.done):
+                        state.cancel("the cluster was restarted" if restart else None)
             elif op == "lost_key":
                 state = states.get(msg["key"])
                 if state is not None:
@@ -548,6 +550,7 @@ class Client:
             for fut in futures:
                 await fut._state.wait_done()
             missing: list[Key] = []
+            recomputing = False
             for fut in futures:
                 state = fut._state
                 if fut.key in results:
@@ -566,7 +569,11 @@ class Client:
                     results[fut.key] = state.value
                 elif state.status == "finished":
                     missing.append(fut.key)
+                else:  # lost since it finished (its worker left): wait for the recomputation
+                    recomputing = True
             if not missing:
+                if recomputing:
+                    continue
                 break
             got = await self._fetch(missing)
             results.update(got)
@@ -835,7 +842,17 @@ class Client:
 
     @property
     def dashboard_link(self) -> str | None:
-        return getattr(self.cluster, "dashboard_link", None)
+        """The dashboard's status page, or None when the scheduler serves none."""
+        if self.cluster is not None:
+            return getattr(self.cluster, "dashboard_link", None)
+        if self.status != "running" or self.asynchronous:
+            return None
+        port = self.scheduler_info().get("services", {}).get("dashboard")
+        if port is None:
+            return None
+        scheme, _, rest = self.scheduler_address.partition("://")
+        host = rest.rsplit(":", 1)[0] if scheme == "tcp" else "127.0.0.1"  # inproc: same process, so localhost
+        return f"http://{host}:{port}/status"
 
 
 FIRE_AND_FORGET = "fire-and-forget"

@@ -20,8 +20,11 @@ import sys
 import time
 from typing import Any
 
+from shoal import config
 from shoal.distributed._exceptions import WorkerStartError
 from shoal.distributed._loop import get_loop, run_sync
+from shoal.distributed.adaptive import Adaptive
+from shoal.distributed.dashboard import DEFAULT_ADDRESS as DEFAULT_DASHBOARD
 from shoal.distributed.server.scheduler import SchedulerServer
 from shoal.distributed.server.worker import WorkerServer
 from shoal.utils import format_bytes, parse_bytes
@@ -65,8 +68,10 @@ class LocalCluster:
         Per worker: ``"auto"`` (machine memory / workers), bytes, or ``"4GiB"``.
     scheduler_port : int
         TCP port of the scheduler; 0 picks a free one (with ``processes=True``).
-    dashboard_address : str or None
-        Accepted for compatibility; the dashboard is not served yet.
+    dashboard_address : str, int or None
+        Where the scheduler serves the dashboard: ``"127.0.0.1:8787"``, ``":0"`` (a free port), or None for no
+        dashboard. ``"auto"`` reads config ``distributed.dashboard.address`` (``127.0.0.1:8787``); a busy port
+        falls back to a free one.
     host : str
         Interface to listen on.
     resources : dict, optional
@@ -75,7 +80,7 @@ class LocalCluster:
 
     def __init__(self, n_workers: int | None = None, threads_per_worker: int | None = None, processes: bool = True,
                  memory_limit: str | int | float | None = "auto", scheduler_port: int = 0,
-                 dashboard_address: str | None = None, host: str = "127.0.0.1", asynchronous: bool = False,
+                 dashboard_address: str | int | None = "auto", host: str = "127.0.0.1", asynchronous: bool = False,
                  resources: dict[str, float] | None = None, worker_timeout: float = 60.0, validate: bool = False,
                  silence_logs: Any = None, **kwargs: Any) -> None:
         if kwargs:
@@ -117,7 +122,8 @@ class LocalCluster:
 
     @property
     def dashboard_link(self) -> str | None:
-        return None
+        dashboard = self.scheduler.dashboard if self.scheduler is not None else None
+        return dashboard.link if dashboard is not None else None
 
     def __await__(self) -> Any:
         return self._start().__await__()
@@ -126,7 +132,10 @@ class LocalCluster:
         if self.status == "running":
             return self
         address = f"tcp://{self.host}:{self.scheduler_port}" if self.processes else "inproc://"
-        self.scheduler = await SchedulerServer(address, validate=self.validate).start()
+        dashboard = self.dashboard_address
+        if dashboard == "auto":
+            dashboard = config.get("distributed.dashboard.address", None) or DEFAULT_DASHBOARD
+        self.scheduler = await SchedulerServer(address, validate=self.validate, dashboard_address=dashboard).start()
         self.status = "running"
         await self._scale(self.n_workers)
         return self
@@ -199,8 +208,64 @@ class LocalCluster:
         else:
             await worker.close()
 
+    async def _scale_down_to(self, n: int) -> None:
+        """Retire workers until ``n`` run, those holding the fewest bytes and running the fewest tasks first."""
+        assert self.scheduler is not None
+        names = self._live_names()
+        if n >= len(names):
+            return
+        records = {ws.name: ws for ws in self.scheduler.state.workers.values()}
+
+        def busy(name: str) -> tuple[int, int]:
+            ws = records.get(name)
+            return (0, 0) if ws is None else (len(ws.processing), ws.nbytes)
+
+        doomed = sorted(names, key=busy)[:len(names) - n]
+        addresses = [records[d].address for d in doomed if d in records]
+        await self.scheduler.rpc_retire_workers(addresses)
+        for name in doomed:
+            await self._stop_worker(name)
+
+    async def _restart(self, wait: bool = True) -> None:
+        """Replace every worker by a new one (``client.restart``)."""
+        n = len(self._live_names())
+        await asyncio.gather(*(self._stop_worker(name) for name in list(self.workers)), return_exceptions=True)
+        for _ in range(n):
+            await self._start_worker()
+        if wait:
+            await self._wait_for_workers(n)
+
+    def adapt(self, minimum: int = 0, maximum: float = math.inf, interval: str | float = "250ms",
+              wait_count: int = 3, **kwargs: Any) -> Adaptive:
+        """Scale between ``minimum`` and ``maximum`` workers with the work queued on the scheduler.
+
+        Replaces an earlier ``adapt``; a call to :meth:`scale` stops adapting.
+        Returns the :class:`~shoal.distributed.adaptive.Adaptive` object.
+        """
+        if kwargs:
+            raise TypeError(f"adapt got unexpected keyword arguments {sorted(kwargs)}.")
+        self._stop_adapting()
+        adaptive = Adaptive(self, minimum, maximum, interval, wait_count)
+        self._adaptive = adaptive
+        if self.asynchronous:
+            adaptive.start()
+        else:
+            run_sync(_start_adaptive(adaptive), 30)
+        return adaptive
+
+    def _stop_adapting(self) -> None:
+        adaptive = getattr(self, "_adaptive", None)
+        if adaptive is not None:
+            loop = adaptive._task.get_loop() if adaptive._task is not None else None
+            if loop is not None and not self.asynchronous:
+                loop.call_soon_threadsafe(adaptive.stop)
+            else:
+                adaptive.stop()
+            self._adaptive = None
+
     def scale(self, n: int) -> Any:
         """Run ``n`` workers: start new ones or retire the most recent ones."""
+        self._stop_adapting()
         if self.asynchronous:
             return self._scale(n)
         run_sync(self._scale(n), self.worker_timeout + 30)
@@ -210,6 +275,9 @@ class LocalCluster:
         if self.status == "closed":
             return
         self.status = "closed"
+        adaptive = getattr(self, "_adaptive", None)
+        if adaptive is not None:
+            adaptive.stop()
         if self.scheduler is not None:
             await self.scheduler.close(close_workers=True)
         await asyncio.gather(*(self._stop_worker(name) for name in list(self.workers)), return_exceptions=True)
@@ -247,6 +315,10 @@ class LocalCluster:
         return (f"LocalCluster({self.scheduler_address!r}, workers={len(self.workers)}, threads="
                 f"{len(self.workers) * self.threads_per_worker}, {kind}, memory={format_bytes(self.memory_limit)} "
                 f"per worker)")
+
+
+async def _start_adaptive(adaptive: Adaptive) -> None:
+    adaptive.start()
 
 
 async def _stop_process(proc: subprocess.Popen[bytes]) -> None:

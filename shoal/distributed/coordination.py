@@ -1,4 +1,4 @@
-"""Lock, Event, Variable and Queue: named, shared through the scheduler.
+"""Lock, Event, Variable, Queue, Pub and Sub: named, shared through the scheduler.
 
 Every client and task that names the same primitive shares it, as with
 Dask's ``distributed.Lock`` and friends. Inside tasks they use the worker's
@@ -15,7 +15,7 @@ from typing import Any
 from shoal.distributed._loop import run_sync
 from shoal.distributed.comm.serialization import pickle_value, unpickle_value
 
-__all__ = ["Event", "Lock", "Queue", "Variable"]
+__all__ = ["Event", "Lock", "Pub", "Queue", "Sub", "Variable"]
 
 
 class _Named:
@@ -124,3 +124,67 @@ class Queue(_Named):
 
     def qsize(self) -> int:
         return self._call("queue_qsize")  # type: ignore[no-any-return]
+
+
+class Pub(_Named):
+    """Publish picklable messages to every :class:`Sub` of the same name, through the scheduler.
+
+    Messages reach the subscribers that exist when they are published.
+
+    >>> from shoal.distributed import Client, Pub, Sub
+    >>> with Client(processes=False, n_workers=1, set_as_default=False) as client:
+    ...     sub = Sub("news", client=client)
+    ...     Pub("news", client=client).put({"x": 1})
+    ...     sub.get(timeout=5)
+    {'x': 1}
+    """
+
+    def __init__(self, name: str | None = None, client: Any = None) -> None:
+        super().__init__(name, client, "pubsub")
+
+    def put(self, msg: Any) -> None:
+        self._call("pubsub_put", value=pickle_value(msg))
+
+    @property
+    def subscribers(self) -> int:
+        """How many subscribers the topic has now."""
+        return self._call("pubsub_count")  # type: ignore[no-any-return]
+
+
+class Sub(_Named):
+    """Receive the messages a :class:`Pub` of the same name publishes after this Sub was made.
+
+    Iterate over it, or call :meth:`get`; :meth:`close` unsubscribes.
+    """
+
+    def __init__(self, name: str | None = None, client: Any = None) -> None:
+        super().__init__(name, client, "pubsub")
+        self.id = uuid.uuid4().hex
+        self._closed = False
+        self._call("pubsub_subscribe", id=self.id)
+
+    def get(self, timeout: float | None = None) -> Any:
+        """The next message; ``TimeoutError`` when none arrives within ``timeout`` seconds."""
+        return unpickle_value(self._call("pubsub_get", id=self.id, timeout=timeout))
+
+    def __iter__(self) -> Sub:
+        return self
+
+    def __next__(self) -> Any:
+        return self.get()
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._call("pubsub_unsubscribe", id=self.id)
+
+    def __del__(self) -> None:
+        if not getattr(self, "_closed", True) and getattr(self.client, "status", "closed") == "running":
+            try:
+                if not self.client.asynchronous:
+                    from shoal.distributed._loop import in_loop_thread
+
+                    if not in_loop_thread():
+                        self.close()
+            except Exception:  # noqa: BLE001 - interpreter shutdown
+                pass

@@ -37,7 +37,7 @@ from shoal.dataframe._core import new_collection
 from shoal.dataframe._expr import Blockwise, Expr
 from shoal.graph.task import Key, Task
 
-__all__ = ["read_csv", "to_csv"]
+__all__ = ["read_csv", "read_table", "to_csv"]
 
 _COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd", ".zip": "zip"}
 
@@ -252,11 +252,34 @@ def read_csv(urlpath: Any, blocksize: Any = "64MB", *, sample: int = 256_000, in
     return new_collection(ReadCSV(blocks, kwargs, meta, None, path_column, tuple(paths)))
 
 
-def _write_partition(part: pd.DataFrame, path: str, fs: Any, kwargs: dict[str, Any]) -> str:
+def read_table(urlpath: Any, blocksize: Any = "64MB", **kwargs: Any) -> Any:
+    """Read tab-separated files: :func:`read_csv` with ``sep="\\t"`` (mirrors ``dask.dataframe.read_table``).
+
+    Examples
+    --------
+    >>> import pandas as pd, shoal.dataframe as sd, tempfile, os
+    >>> d = tempfile.mkdtemp()
+    >>> pd.DataFrame({"x": [1, 2], "y": ["a", "b"]}).to_csv(os.path.join(d, "a.tsv"), sep="\\t", index=False)
+    >>> sd.read_table(os.path.join(d, "a.tsv")).compute()
+       x  y
+    0  1  a
+    1  2  b
+    """
+    kwargs.setdefault("sep", "\t")
+    return read_csv(urlpath, blocksize, **kwargs)
+
+
+def _write_csv(part: pd.DataFrame, f: Any, kwargs: dict[str, Any]) -> None:
+    part.to_csv(f, **kwargs)
+
+
+def _write_partition(part: pd.DataFrame, path: str, fs: Any, kwargs: dict[str, Any], writer: Any = _write_csv
+                     ) -> str:
+    """``writer(part, file, kwargs)`` into a temporary file, renamed to ``path`` once complete."""
     tmp = f"{path}.{uuid.uuid4().hex}.tmp"
     try:
         with fs.open(tmp, "wb") as f:
-            part.to_csv(f, **kwargs)
+            writer(part, f, kwargs)
         fs.mv(tmp, path)
     except BaseException:
         if fs.exists(tmp):

@@ -43,14 +43,16 @@ def _filter_expression(filters: Any) -> Any:
 class ReadParquet(Blockwise):
     """Fragments (files or row groups) of a Parquet dataset."""
 
-    _parameters = ("fragments", "meta", "columns_", "index_columns", "filters", "index", "token", "schema")
-    _defaults = {"index": None, "token": None, "schema": None}
+    #: ``ids`` holds ``(path, row-group ids or None for all)`` per fragment, found once when the pieces
+    #: are made: asking a fragment for its row groups builds statistics objects, too slow to repeat.
+    _parameters = ("fragments", "meta", "columns_", "index_columns", "filters", "index", "token", "schema", "ids")
+    _defaults = {"index": None, "token": None, "schema": None, "ids": None}
     _label = "read-parquet"
 
     @functools.cached_property
     def _name(self) -> str:
         from shoal.graph.tokenize import tokenize
-        ids = [(f.path, tuple(rg.id for rg in f.row_groups) if f.row_groups else None) for f in self.fragments]
+        ids = self.ids if self.ids is not None else [_piece_id(f) for f in self.fragments]
         token = tokenize(self.token, ids, self.columns_, self.index_columns, repr(self.filters), self.index)
         return f"read-parquet-{token}"
 
@@ -64,13 +66,14 @@ class ReadParquet(Blockwise):
 
     def _task(self, i: int, ctx: Any, key: Key | None) -> Task:
         fragment = self.fragments[i] if self.fragments else None
+        groups = self.ids[i][1] if self.ids is not None and self.fragments else None
         return Task(key, _read_fragment, fragment, self.columns_, self.index_columns, self.filters, self.index,
-                    self._meta, self.schema)
+                    self._meta, self.schema, groups)
 
     def _select_columns(self, columns: list[Any]) -> Expr | None:
         keep = [c for c in self.meta.columns if c in set(columns)]
         return ReadParquet(self.fragments, self.meta, keep, self.index_columns, self.filters, self.index, self.token,
-                           self.schema)
+                           self.schema, self.ids)
 
     def _push_filter(self, conditions: list[tuple[Any, str, Any]]) -> Expr | None:
         if self.index is not None and any(c == self.index for c, _, _ in conditions):
@@ -80,25 +83,32 @@ class ReadParquet(Blockwise):
         filters = _and_filters(self.filters, conditions)
         expression = _filter_expression(filters)
         # Re-prune with the stronger filter: row groups it rules out are dropped now.
-        pieces = []
+        pieces, ids = [], []
         for fragment in self.fragments:
             row_groups = fragment.split_by_row_group(filter=expression, schema=self.schema)
             if row_groups:
+                groups = [rg.id for rg in _row_group_infos(row_groups)]
                 pieces.append(fragment.format.make_fragment(
                     fragment.path, fragment.filesystem, partition_expression=fragment.partition_expression,
-                    row_groups=[rg.id for rg in _row_group_infos(row_groups)]))
+                    row_groups=groups))
+                ids.append((fragment.path, tuple(groups)))
         return ReadParquet(pieces, self.meta, self.columns_, self.index_columns, filters, self.index, self.token,
-                           self.schema)
+                           self.schema, ids)
 
     def _select_partitions(self, indices: list[int]) -> Expr | None:
         if not self.fragments:
             return None
+        ids = None if self.ids is None else [self.ids[i] for i in indices]
         return ReadParquet([self.fragments[i] for i in indices], self.meta, self.columns_, self.index_columns,
-                           self.filters, self.index, self.token, self.schema)
+                           self.filters, self.index, self.token, self.schema, ids)
+
+
+def _piece_id(fragment: Any) -> tuple[str, tuple[int, ...] | None]:
+    return fragment.path, tuple(rg.id for rg in fragment.row_groups) if fragment.row_groups else None
 
 
 def _read_fragment(fragment: Any, columns: list[Any] | None, index_columns: list[str], filters: Any, index: Any,
-                   meta: pd.DataFrame, schema: Any) -> pd.DataFrame:
+                   meta: pd.DataFrame, schema: Any, groups: tuple[int, ...] | None = None) -> pd.DataFrame:
     if fragment is None:
         return meta
     wanted = None
@@ -106,14 +116,110 @@ def _read_fragment(fragment: Any, columns: list[Any] | None, index_columns: list
         wanted = [*columns, *index_columns]
         if index is not None and index not in wanted:
             wanted.append(index)
-    # The dataset schema brings hive partition columns along with the file's own.
-    table = fragment.to_table(columns=wanted, filter=_filter_expression(filters), schema=schema)
-    part = table.to_pandas()
+    table = _read_table_direct(fragment, wanted, filters, schema, groups)
+    if table is None:
+        # The dataset schema brings hive partition columns along with the file's own.
+        table = fragment.to_table(columns=wanted, filter=_filter_expression(filters), schema=schema)
+    # The table is ours alone: let Arrow free each column as soon as pandas has it.
+    part = table.to_pandas(self_destruct=True, split_blocks=True)
     if index is not None:
         part = part.set_index(index)
     if columns is not None:
         part = part[columns]
     return part
+
+
+_KERNELS = {"==": "equal", "=": "equal", "!=": "not_equal", ">": "greater", ">=": "greater_equal",
+            "<": "less", "<=": "less_equal"}
+
+
+def _is_trivial(expression: Any) -> bool:
+    import pyarrow.dataset as ds
+
+    return bool(expression is None or expression.equals(ds.scalar(True)))
+
+
+def _filter_columns(filters: Any) -> list[Any] | None:
+    """The columns a DNF filter list reads, or ``None`` when it is not in a form the fast path evaluates."""
+    if filters is None:
+        return []
+    if not isinstance(filters, list):
+        return None
+    conjuncts = filters if filters and isinstance(filters[0], list) else [filters]
+    columns: list[Any] = []
+    for conjunct in conjuncts:
+        for condition in conjunct:
+            if not (isinstance(condition, tuple | list) and len(condition) == 3):
+                return None
+            column, op, _ = condition
+            if op not in _KERNELS and op not in ("in", "not in"):
+                return None
+            if column not in columns:
+                columns.append(column)
+    return columns
+
+
+def _mask(table: Any, filters: list[Any]) -> Any:
+    """The rows meeting a DNF filter list, with Arrow compute kernels (nulls never match, as in Arrow's scans)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    conjuncts = filters if filters and isinstance(filters[0], list) else [filters]
+    result = None
+    for conjunct in conjuncts:
+        both = None
+        for column, op, value in conjunct:
+            data = table[column]
+            if op in ("in", "not in"):
+                # The same kernels as the scanner's ``~isin``, so that nulls are treated alike.
+                hit = pc.is_in(data, value_set=pa.array(list(value), type=data.type))
+                hit = pc.invert(hit) if op == "not in" else hit
+            else:
+                hit = getattr(pc, _KERNELS[op])(data, value)
+            both = hit if both is None else pc.and_kleene(both, hit)
+        result = both if result is None else pc.or_kleene(result, both)
+    return result
+
+
+def _read_table_direct(fragment: Any, wanted: list[Any] | None, filters: Any, schema: Any,
+                       groups: tuple[int, ...] | None) -> Any:
+    """Read a plain Parquet file (or some of its row groups) with ``pyarrow.parquet``, filtering with kernels.
+
+    This skips the dataset scanner, whose per-scan set-up and thread pool cost more than the read itself
+    on the small pieces a partition holds. Returns ``None`` where the scanner is needed: hive partition
+    keys, filters given as Arrow expressions, or files whose schema differs from the dataset's.
+    """
+    import pyarrow.parquet as pq
+
+    if not _is_trivial(fragment.partition_expression):
+        return None
+    needed_for_filter = _filter_columns(filters)
+    if needed_for_filter is None:
+        return None
+    names = schema.names
+    if any(c not in names for c in needed_for_filter) or (wanted is not None and any(c not in names for c in wanted)):
+        return None
+    columns = None if wanted is None else [*wanted, *(c for c in needed_for_filter if c not in wanted)]
+    source = fragment.filesystem.open_input_file(fragment.path)
+    with source:
+        reader = pq.ParquetFile(source)
+        if not reader.schema_arrow.equals(schema, check_metadata=False):
+            return None
+        if groups is None or len(groups) == reader.metadata.num_row_groups:
+            table = reader.read(columns=columns, use_threads=False, use_pandas_metadata=False)
+        else:
+            table = reader.read_row_groups(groups, columns=columns, use_threads=False, use_pandas_metadata=False)
+    if filters:
+        import pyarrow as pa
+
+        try:
+            mask = _mask(table, filters)
+        except (pa.ArrowException, TypeError, ValueError):
+            return None  # a value the kernels can't compare directly (the scanner casts it)
+        table = table.filter(mask)
+    if wanted is not None and table.column_names != wanted:
+        table = table.select(wanted)
+    return table
 
 
 def read_parquet(path: Any, columns: Any = None, filters: Any = None, index: Any = None,
@@ -161,7 +267,7 @@ def read_parquet(path: Any, columns: Any = None, filters: Any = None, index: Any
                          exclude_invalid_files=False)
     expression = _filter_expression(filters)
     fragments = sorted(dataset.get_fragments(filter=expression), key=lambda f: _natural_key(f.path))
-    pieces = []
+    pieces, ids = [], []
     for fragment in fragments:
         row_groups = None
         if expression is not None or split_row_groups:
@@ -169,12 +275,16 @@ def read_parquet(path: Any, columns: Any = None, filters: Any = None, index: Any
             row_groups = fragment.split_by_row_group(filter=expression, schema=dataset.schema)
         if row_groups is None:
             pieces.append(fragment)
+            ids.append((fragment.path, None))
         elif split_row_groups:
             pieces.extend(row_groups)
+            ids.extend((fragment.path, (rg.id,)) for rg in _row_group_infos(row_groups))
         elif row_groups:
+            groups = [rg.id for rg in _row_group_infos(row_groups)]
             pieces.append(fragment.format.make_fragment(fragment.path, fragment.filesystem,
                                                         partition_expression=fragment.partition_expression,
-                                                        row_groups=[rg.id for rg in _row_group_infos(row_groups)]))
+                                                        row_groups=groups))
+            ids.append((fragment.path, tuple(groups)))
     schema = dataset.schema
     pandas_meta = schema.pandas_metadata or {}
     index_columns = [c for c in pandas_meta.get("index_columns", []) if isinstance(c, str)]
@@ -183,7 +293,7 @@ def read_parquet(path: Any, columns: Any = None, filters: Any = None, index: Any
         if index not in meta.columns:
             raise KeyError(f"read_parquet: index column {index!r} not found. Available columns: {list(meta.columns)}")
         meta = meta.set_index(index)
-    expr: Expr = ReadParquet(pieces, meta, None, index_columns, filters, index, str(source), schema)
+    expr: Expr = ReadParquet(pieces, meta, None, index_columns, filters, index, str(source), schema, ids)
     out = new_collection(expr)
     if columns is not None:
         cols = [columns] if isinstance(columns, str) else list(columns)

@@ -191,3 +191,13 @@ def test_index_and_scalar_collections():
     assert "Scalar" in repr(total) and int(total) == 6
     with pytest.raises(ValueError, match="ambiguous"):
         bool(df.a)
+
+
+def test_loc_with_date_strings_and_replace_with_nested_dict():
+    index = pd.date_range("2024-01-01", periods=48, freq="h")
+    pdf = pd.DataFrame({"x": np.arange(48.0), "s": ["ab", "cd"] * 24}, index=index)
+    df = sd.from_pandas(pdf, npartitions=4)
+    assert_eq(df.loc["2024-01-01 10:00":"2024-01-01 20:00"], pdf.loc["2024-01-01 10:00":"2024-01-01 20:00"])
+    assert_eq(df.loc["2024-01-02":], pdf.loc["2024-01-02":])
+    assert_eq(df.loc[:"2024-01-01"], pdf.loc[:"2024-01-01"])
+    assert_eq(df.replace({"s": {"ab": "AB"}}), pdf.replace({"s": {"ab": "AB"}}))

@@ -183,3 +183,20 @@ def test_parquet_not_equal_keeps_missing_values(tmp_path):
     df = sd.read_parquet(str(tmp_path / "ds"))
     assert_eq(df[df.x != 5.0], pdf[pdf.x != 5.0])
     assert_eq(df[df.x > 1.0], pdf[pdf.x > 1.0])
+
+
+@pytest.mark.parametrize("filters", [
+    [("x", ">", 2)], [("x", "<=", 2.5)], [("s", "==", "b")], [("s", "!=", "b")], [("x", "in", [1, 3])],
+    [("s", "not in", ["a"])], [[("x", ">", 3)], [("s", "==", "a"), ("y", "<", 0.5)]], [("x", ">", 2.5)],
+])
+def test_read_parquet_fast_filters_agree_with_the_dataset_scanner(tmp_path, filters):
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    pdf = pd.DataFrame({"x": pd.array([1, 2, None, 3, 4, 5], dtype="Int64"),
+                        "s": pd.array(["a", "b", None, "a", "c", "b"], dtype=object),
+                        "y": [0.1, 0.9, 0.4, np.nan, 0.2, 0.7]})
+    pdf.to_parquet(tmp_path / "f.parquet", index=False, row_group_size=2)
+    got = sd.read_parquet(str(tmp_path / "f.parquet"), filters=filters).compute()
+    want = ds.dataset(str(tmp_path / "f.parquet")).to_table(filter=pq.filters_to_expression(filters)).to_pandas()
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True))

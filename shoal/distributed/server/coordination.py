@@ -1,4 +1,4 @@
-"""Named coordination primitives kept by the scheduler: locks, events, variables, queues.
+"""Named coordination primitives kept by the scheduler: locks, events, variables, queues, pub/sub.
 
 Clients and tasks reach them by name through request/response calls; a call
 that must wait (``lock_acquire``, ``event_wait``, ``queue_get``) holds its
@@ -27,6 +27,8 @@ class Coordination:
         self.variables: dict[str, bytes] = {}
         self.variable_changed: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
         self.queues: dict[str, asyncio.Queue[bytes]] = {}
+        #: Topic name -> subscriber id -> that subscriber's undelivered messages.
+        self.subscribers: dict[str, dict[str, asyncio.Queue[bytes]]] = defaultdict(dict)
 
     def handlers(self) -> dict[str, Any]:
         return {name[4:]: getattr(self, name) for name in dir(self) if name.startswith("rpc_")}
@@ -133,3 +135,34 @@ class Coordination:
 
     def rpc_queue_qsize(self, name: str) -> int:
         return self._queue(name).qsize()
+
+    # ------------------------------------------------------------------ publish / subscribe
+
+    def rpc_pubsub_subscribe(self, name: str, id: str) -> None:
+        self.subscribers[name].setdefault(id, asyncio.Queue())
+
+    def rpc_pubsub_unsubscribe(self, name: str, id: str) -> None:
+        subs = self.subscribers.get(name)
+        if subs is not None:
+            subs.pop(id, None)
+            if not subs:
+                del self.subscribers[name]
+
+    def rpc_pubsub_put(self, name: str, value: bytes) -> int:
+        """Deliver to every current subscriber; return how many got it (messages are not kept for later ones)."""
+        subs = self.subscribers.get(name, {})
+        for q in subs.values():
+            q.put_nowait(value)
+        return len(subs)
+
+    def rpc_pubsub_count(self, name: str) -> int:
+        return len(self.subscribers.get(name, {}))
+
+    async def rpc_pubsub_get(self, name: str, id: str, timeout: float | None = None) -> bytes:
+        q = self.subscribers.get(name, {}).get(id)
+        if q is None:
+            raise ValueError(f"Sub {id!r} is not subscribed to {name!r} (it was closed).")
+        try:
+            return await asyncio.wait_for(q.get(), timeout)
+        except TimeoutError:
+            raise TimeoutError(f"No message on {name!r} within {timeout}s.") from None

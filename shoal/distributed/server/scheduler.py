@@ -32,6 +32,8 @@ from shoal.distributed._exceptions import CommClosedError
 from shoal.distributed.comm.core import Comm, Listener, listen
 from shoal.distributed.comm.pool import ConnectionPool
 from shoal.distributed.comm.serialization import pickle_value, unpickle_value
+from shoal.distributed.dashboard import DashboardServer
+from shoal.distributed.server.admin import SchedulerAdmin
 from shoal.distributed.server.batched import BatchedStream, read_batches
 from shoal.distributed.server.coordination import Coordination
 from shoal.distributed.state.actions import SendToClient, SendToWorker
@@ -66,9 +68,12 @@ class SchedulerServer:
         Where to listen: ``tcp://127.0.0.1:0`` (a free port), ``inproc://``.
     """
 
-    def __init__(self, address: str = "tcp://127.0.0.1:0", *, validate: bool = False) -> None:
+    def __init__(self, address: str = "tcp://127.0.0.1:0", *, validate: bool = False,
+                 dashboard_address: str | int | None = None) -> None:
         self.state = SchedulerState(allowed_failures=int(config.get("distributed.scheduler.allowed-failures", 3)),
-                                    work_stealing=bool(config.get("distributed.scheduler.work-stealing", True)))
+                                    work_stealing=bool(config.get("distributed.scheduler.work-stealing", True)),
+                                    worker_saturation=float(config.get("distributed.scheduler.worker-saturation",
+                                                                       1.1)))
         self.requested_address = address
         self.validate = validate
         self.address = ""
@@ -82,15 +87,21 @@ class SchedulerServer:
         self._closing_workers: set[str] = set()
         self._balancer: asyncio.Task[None] | None = None
         self.coordination = Coordination()
-        self._extra_rpc = self.coordination.handlers()
+        self.admin = SchedulerAdmin(self)
+        self._extra_rpc = {**self.coordination.handlers(), **self.admin.handlers()}
         self.id = f"Scheduler-{os.getpid()}-{id(self):x}"
         self.start_time = time.time()
+        #: Where to serve the dashboard (None: not at all); see :mod:`shoal.distributed.dashboard`.
+        self.dashboard_address = dashboard_address
+        self.dashboard: DashboardServer | None = None
 
     async def start(self) -> SchedulerServer:
         self.listener = await listen(self.requested_address, self._on_comm)
         self.address = self.listener.address
         self.status = "running"
         self._balancer = asyncio.get_running_loop().create_task(self._balance())
+        if self.dashboard_address is not None:
+            self.dashboard = await DashboardServer(self, self.dashboard_address).start()
         return self
 
     async def _balance(self) -> None:
@@ -122,6 +133,8 @@ class SchedulerServer:
         for comm in list(self._comms):
             comm.abort()
         await self.pool.close()
+        if self.dashboard is not None:
+            await self.dashboard.close()
 
     async def __aenter__(self) -> SchedulerServer:
         return await self.start()
@@ -202,7 +215,7 @@ class SchedulerServer:
             return
         stream = BatchedStream(comm, interval=0.001)
         self.worker_streams[address] = stream
-        await comm.write({"status": "OK", "scheduler": self.address, "id": self.id})
+        await comm.write({"status": "OK", "scheduler": self.address, "id": self.id, "plugins": self.admin.plugins})
         self.handle(WorkerJoined(address, str(msg.get("name", address)), int(msg["nthreads"]),
                                  int(msg.get("memory_limit", 0)), time.time(), self._stimulus("worker-joined"),
                                  resources=msg.get("resources"), holding=dict(msg.get("holding", {}))))
@@ -323,6 +336,7 @@ class SchedulerServer:
             "tasks": len(state.tasks),
             "clients": len(state.clients),
             "prefixes": state.prefix_counts(),
+            "services": {"dashboard": self.dashboard.port} if self.dashboard is not None else {},
         }
 
     def rpc_task_stream(self, start: float | None = None, count: int | None = None) -> list[dict[str, Any]]:
@@ -360,7 +374,8 @@ class SchedulerServer:
         return dict(zip(chosen, replies, strict=True))
 
     async def rpc_retire_workers(self, workers: list[str]) -> list[str]:
-        """Close the given workers gracefully (their data is lost unless recomputable)."""
+        """Close the given workers gracefully, first copying results only they hold to the other workers."""
+        await self.admin.move_data_off(workers)
         for address in workers:
             stream = self.worker_streams.get(address)
             if stream is not None:

@@ -34,6 +34,7 @@ from shoal.distributed.comm.core import Comm, Listener, connect, listen
 from shoal.distributed.comm.pool import ConnectionPool
 from shoal.distributed.comm.serialization import pickle_value, unpickle_value
 from shoal.distributed.server.batched import BatchedStream, read_batches
+from shoal.distributed.server.worker_admin import WorkerAdminMixin
 from shoal.distributed.state.actions import Execute, Fetch, SendToScheduler
 from shoal.distributed.state.events import (
     ComputeRequested,
@@ -117,7 +118,7 @@ class TaskThreads:
             self.queue.put(None)
 
 
-class WorkerServer:
+class WorkerServer(WorkerAdminMixin):
     """One worker; see the module docstring.
 
     Parameters
@@ -167,6 +168,9 @@ class WorkerServer:
         self.scheduler_id = ""
         self.spill: SpillBuffer | None = None
         self.in_process = scheduler_address.startswith("inproc://")
+        self._plugins: dict[str, Any] = {}
+        self._local_directory: str | None = None
+        self._joining_plugins: dict[str, bytes] = {}
 
     # ------------------------------------------------------------------ life cycle
 
@@ -186,6 +190,7 @@ class WorkerServer:
                                         connections=int(config.get("distributed.worker.connections", 4)))
         await self._register()
         self.status = "running"
+        await self._install_plugins(self._joining_plugins)
         self._spawn(self._heartbeats())
         return self
 
@@ -204,6 +209,7 @@ class WorkerServer:
             raise RuntimeError(f"The scheduler at {self.scheduler_address} refused worker {self.address}: "
                                f"{reply.get('text')}")
         self.scheduler_id = reply.get("id", "")
+        self._joining_plugins = dict(reply.get("plugins") or {})
         self.stream = BatchedStream(comm, interval=0.002)
         self._spawn(self._listen_to_scheduler(comm))
 
@@ -229,6 +235,7 @@ class WorkerServer:
         for task in list(self._tasks):
             if task is not asyncio.current_task():
                 task.cancel()
+        await self._teardown_plugins()
         await self.pool.close()
         self.executor.shutdown()
         if self.spill is not None:

@@ -53,6 +53,7 @@ from shoal.distributed.state.events import (
     WorkerJoined,
     WorkerLeft,
 )
+from shoal.distributed.state.queuing import QueuingMixin
 from shoal.distributed.state.tasks import ClientRecord, SchedulerTaskRecord, TaskStatus, WorkerRecord
 from shoal.graph.task import Key, key_split
 
@@ -84,7 +85,7 @@ class InvalidTransition(RuntimeError):
         return f"Task {self.key!r} cannot go from {self.start!r} to {self.finish!r}. Its last transitions:\n{lines}"
 
 
-class SchedulerState:
+class SchedulerState(QueuingMixin):
     """All the scheduler knows; see the module docstring.
 
     Parameters
@@ -95,7 +96,9 @@ class SchedulerState:
         Entries kept in the transition log and in the task stream.
     """
 
-    def __init__(self, *, allowed_failures: int = 3, log_length: int = 100_000, work_stealing: bool = True) -> None:
+    def __init__(self, *, allowed_failures: int = 3, log_length: int = 100_000, work_stealing: bool = True,
+                 worker_saturation: float = float("inf")) -> None:
+        self._init_queuing(worker_saturation)
         #: Every key not forgotten.
         self.tasks: dict[Key, SchedulerTaskRecord] = {}
         #: Connected workers by address.
@@ -129,6 +132,8 @@ class SchedulerState:
             ("no-worker", "processing"): self._no_worker_processing,
             ("no-worker", "released"): self._no_worker_released,
             ("no-worker", "erred"): self._any_erred,
+            ("queued", "processing"): self._queued_processing,
+            ("queued", "released"): self._queued_released,
             ("processing", "released"): self._processing_released,
             ("processing", "erred"): self._any_erred,
             ("memory", "released"): self._memory_released,
@@ -147,6 +152,8 @@ class SchedulerState:
             recs = handler(self, event)
             if recs:
                 self._transition_all(recs)
+        if self.queued:
+            self._fill_from_queue()
         self._actions = []
         return actions
 
@@ -214,6 +221,7 @@ class SchedulerState:
                     continue
                 ts.dependencies.add(dts)
                 dts.dependents.add(ts)
+        self._mark_roots(new)
         for key in ev.wanted:
             ts = tasks.get(key)
             if ts is None:
@@ -494,6 +502,9 @@ class SchedulerState:
         return recs
 
     def _waiting_processing(self, ts: SchedulerTaskRecord) -> Recs:
+        if ts.root and self.queuing:
+            self._enqueue(ts)  # sent by priority from the queue once this event's transitions are done
+            return {}
         ws = self.decide_worker(ts)
         if ws is None:
             return {ts.key: "no-worker"}
@@ -822,6 +833,7 @@ class SchedulerState:
             for client in ts.who_wants:
                 assert ts in client.wants_what
             assert (ts in self.unrunnable) == (ts.status == "no-worker"), ts
+            assert (ts in self.queued) == (ts.status == "queued"), ts
         for ws in self.workers.values():
             for ts in ws.processing:
                 assert ts.processing_on is ws, (ts, ws)

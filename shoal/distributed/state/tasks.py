@@ -55,7 +55,7 @@ class SchedulerTaskRecord:
         "key", "prefix", "run_spec", "status", "priority", "dependencies", "dependents", "waiting_on",
         "waiters", "who_has", "processing_on", "who_wants", "nbytes", "type_name", "retries", "suspicious",
         "exception", "traceback", "exception_text", "exception_blame", "erred_on", "workers",
-        "allow_other_workers", "resources", "queued_order", "rebalance_from", "steal_to",
+        "allow_other_workers", "resources", "queued_order", "rebalance_from", "steal_to", "root",
     )
 
     def __init__(self, key: Key, run_spec: bytes | None, priority: Priority) -> None:
@@ -97,8 +97,10 @@ class SchedulerTaskRecord:
         self.allow_other_workers = False
         #: Abstract resources a worker must offer, e.g. {"GPU": 1}.
         self.resources: dict[str, float] | None = None
-        #: Tie-breaker in the scheduler's queue heap.
-        self.queued_order = 0
+        #: Tie-breaker in the scheduler's queue heap (-1 when not queued).
+        self.queued_order = -1
+        #: One of many dependency-free tasks of a submission: waits in the scheduler's queue (see ``queuing``).
+        self.root = False
         #: Worker to drop the replica from once a rebalancing copy arrives elsewhere.
         self.rebalance_from: str | None = None
         #: The idle worker this task moves to if its current worker confirms a steal request.

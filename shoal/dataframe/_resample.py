@@ -1,0 +1,221 @@
+"""``resample(rule)`` on a datetime index with known divisions.
+
+Each output partition owns the bins whose labels fall in ``[L(d_i), L(d_{i+1}))``
+(the last one also owns ``L(d_n)``), where ``L(t)`` is the label pandas gives
+the bin holding ``t`` and ``d`` are the divisions. Rows of a bin that starts in
+one partition and ends in the next are carried forward along a chain of small
+tasks, so every bin is aggregated once, from all its rows. Bins with no rows
+between partitions are filled with what pandas puts in an empty bin (``0`` for
+``sum``, missing for ``mean``), found by asking pandas on a two-row probe. Bins are anchored at the first division
+(pandas' default ``origin='start_day'``), so labels match pandas on the whole
+frame.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pandas.tseries.frequencies import to_offset
+
+from shoal.dataframe._core import new_collection
+from shoal.dataframe._expr import Expr
+from shoal.dataframe._meta import make_meta_nonempty
+from shoal.graph.task import GraphNode, Key, Ref, Task
+
+__all__ = ["Resampler"]
+
+def _row_labels(index: pd.DatetimeIndex, rule: str, kwargs: dict[str, Any]) -> np.ndarray:
+    """The bin label of every row of a sorted index."""
+    if not len(index):
+        return np.array([], dtype=index.dtype)
+    sizes = pd.Series(0, index=index).resample(rule, **kwargs).size()
+    return np.repeat(sizes.index.values, sizes.values)
+
+
+def _label(t: Any, rule: str, kwargs: dict[str, Any]) -> pd.Timestamp:
+    return pd.Timestamp(_row_labels(pd.DatetimeIndex([t]), rule, kwargs)[0])
+
+
+def _carry_forward(carry: tuple[Any, bool] | None, part: Any, start: Any, rule: str, kwargs: dict[str, Any]
+                   ) -> tuple[Any, bool]:
+    """Rows of ``carry + part`` whose bins belong to the next partition (labels ``>= start``), and whether
+    any row came before."""
+    rows, seen = carry if carry is not None else (None, False)
+    joined = part if rows is None or not len(rows) else pd.concat([rows, part])
+    return joined[_row_labels(joined.index, rule, kwargs) >= start], seen or bool(len(joined))
+
+
+def _has_rows(part: Any, later: bool) -> bool:
+    return later or bool(len(part))
+
+
+def _resample_part(carry: tuple[Any, bool] | None, part: Any, later: bool, lo: Any, hi: Any, last: bool, rule: str,
+                   kwargs: dict[str, Any], method: str, args: tuple[Any, ...], meta: Any) -> Any:
+    rows, seen = carry if carry is not None else (None, False)
+    joined = part if rows is None or not len(rows) else pd.concat([rows, part])
+    row_labels = _row_labels(joined.index, rule, kwargs)
+    if not last:
+        later = later or bool((row_labels >= hi).any())
+        joined, row_labels = joined[row_labels < hi], row_labels[row_labels < hi]
+    # Like pandas, bins run from the first row's bin to the last row's: divisions may be looser than the data.
+    start = lo if seen else (row_labels[0] if len(row_labels) else None)
+    stop = hi if later else (row_labels[-1] if len(row_labels) else None)
+    if start is None or stop is None:
+        return meta
+    labels = pd.Series(0, index=pd.DatetimeIndex([start, stop])).resample(rule, **kwargs).size().index
+    labels = labels[labels < hi] if later else labels
+    if not len(labels):
+        return meta
+    out = getattr(joined.resample(rule, **kwargs), method)(*args) if len(joined) else meta
+    missing = labels.difference(out.index)
+    if len(missing):
+        sample = joined if len(joined) else make_meta_nonempty(joined)
+        fill = _empty_bin(sample.iloc[:1], rule, kwargs, method, args)
+        if isinstance(fill, pd.Series) and isinstance(out, pd.DataFrame):
+            filler: Any = pd.DataFrame([fill.to_numpy()] * len(missing), index=missing, columns=out.columns)
+        else:
+            filler = pd.Series([fill] * len(missing), index=missing, name=out.name)
+        out = pd.concat([out, filler]).sort_index() if len(out) else filler
+    out = out[(out.index >= labels[0]) & (out.index <= labels[-1])]
+    out.index.freq = None
+    return _cast(out, meta)
+
+
+def _empty_bin(row: Any, rule: str, kwargs: dict[str, Any], method: str, args: tuple[Any, ...]) -> Any:
+    """What pandas puts in a bin with no rows for this aggregation, found by asking it on two rows two bins apart."""
+    probe = pd.concat([row, row])
+    start = pd.Timestamp(row.index[0])
+    probe.index = pd.DatetimeIndex([start, start + 2 * to_offset(rule)])
+    return getattr(probe.resample(rule, **kwargs), method)(*args).iloc[1]
+
+
+def _cast(out: Any, meta: Any) -> Any:
+    try:
+        return out.astype(meta.dtypes.to_dict()) if isinstance(meta, pd.DataFrame) else out.astype(meta.dtype)
+    except (TypeError, ValueError):  # missing bins turned an int result into floats, as pandas does
+        return out
+
+
+class Resample(Expr):
+    """One output partition per input partition; see the module docstring."""
+
+    _parameters = ("frame", "rule", "kwargs", "method", "args")
+    _fuses_inputs = False
+
+    @property
+    def _label(self) -> str:  # type: ignore[override]
+        return f"resample-{self.method}"
+
+    @functools.cached_property
+    def _meta(self) -> Any:
+        sample = make_meta_nonempty(self.frame._meta)
+        return getattr(sample.resample(self.rule, **self.kwargs), self.method)(*self.args).iloc[:0]
+
+    @functools.cached_property
+    def divisions(self) -> tuple[Any, ...]:
+        return tuple(_label(d, self.rule, self.kwargs) for d in self.frame.divisions)
+
+    def _layer(self, ctx: Any) -> dict[Key, GraphNode]:
+        n = self.frame.npartitions
+        div = self.divisions
+        carry, later = f"{self._name}-carry", f"{self._name}-later"
+        graph: dict[Key, GraphNode] = {}
+        parts = [ctx.input(self.frame, i) for i in range(n)]
+        for i in range(n - 2, -1, -1):
+            # Whether any rows come after partition i: the last bin is the last row's, not the last division's.
+            after = Ref((later, i + 1)) if i < n - 2 else False
+            graph[(later, i)] = Task((later, i), _has_rows, parts[i + 1], after)
+        for i in range(n):
+            prev = Ref((carry, i)) if i > 0 else None
+            if i < n - 1:
+                graph[(carry, i + 1)] = Task((carry, i + 1), _carry_forward, prev, parts[i], div[i + 1], self.rule,
+                                             self.kwargs)
+            after_i = Ref((later, i)) if i < n - 1 else False
+            graph[(self._name, i)] = Task((self._name, i), _resample_part, prev, parts[i], after_i, div[i],
+                                          div[i + 1], i == n - 1, self.rule, self.kwargs, self.method,
+                                          tuple(self.args), self._meta)
+        return graph
+
+
+class Resampler:
+    """``obj.resample(rule, ...)``; aggregate with ``.sum()``, ``.mean()``, ``.agg(...)`` and so on.
+
+    Examples
+    --------
+    >>> import pandas as pd, shoal.dataframe as sd
+    >>> s = pd.Series(range(6), index=pd.date_range("2024-01-01", periods=6, freq="40min"))
+    >>> sd.from_pandas(s, npartitions=3).resample("1h").sum().compute().tolist()
+    [1, 2, 7, 5]
+    """
+
+    def __init__(self, obj: Any, rule: Any, closed: str | None = None, label: str | None = None,
+                 origin: Any = "start_day", offset: Any = None) -> None:
+        index = obj._meta.index
+        if not isinstance(index, pd.DatetimeIndex):
+            raise TypeError(f"resample needs a datetime index, but the index is {type(index).__name__} "
+                            f"({index.dtype}); set one with set_index or pass a frame indexed by time.")
+        if not obj.known_divisions:
+            raise ValueError("resample needs known divisions (sorted index with partition bounds); call "
+                             "set_index(...) or repartition(divisions=...) first.")
+        start = pd.Timestamp(obj.divisions[0])
+        if not isinstance(to_offset(rule), pd.offsets.Tick):
+            origin = None  # pandas anchors calendar rules (days, months) itself, and warns if given one
+        elif isinstance(origin, str) and origin in ("start_day", "start"):
+            # Anchor bins where pandas would on the whole frame, not at each partition's own start.
+            origin = start.normalize() if origin == "start_day" else start
+        kwargs = {"closed": closed, "label": label, "origin": origin, "offset": offset}
+        self.obj, self.rule = obj, rule
+        self.kwargs = {k: v for k, v in kwargs.items() if v is not None}
+        pd.Series(0, index=pd.DatetimeIndex([start])).resample(rule, **self.kwargs)  # pandas' checks, now
+
+    def _call(self, method: str, *args: Any) -> Any:
+        return new_collection(Resample(self.obj._expr, self.rule, self.kwargs, method, tuple(args)))
+
+    def agg(self, func: Any) -> Any:
+        if isinstance(func, str) and hasattr(self, func) and not func.startswith("_"):
+            return self._call(func)
+        return self._call("agg", func)
+
+    aggregate = agg
+
+    def sum(self) -> Any:
+        return self._call("sum")
+
+    def mean(self) -> Any:
+        return self._call("mean")
+
+    def count(self) -> Any:
+        return self._call("count")
+
+    def size(self) -> Any:
+        return self._call("size")
+
+    def min(self) -> Any:
+        return self._call("min")
+
+    def max(self) -> Any:
+        return self._call("max")
+
+    def first(self) -> Any:
+        return self._call("first")
+
+    def last(self) -> Any:
+        return self._call("last")
+
+    def median(self) -> Any:
+        return self._call("median")
+
+    def std(self) -> Any:
+        return self._call("std")
+
+    def var(self) -> Any:
+        return self._call("var")
+
+    def prod(self) -> Any:
+        return self._call("prod")
+
+    def nunique(self) -> Any:
+        return self._call("nunique")

@@ -1,0 +1,182 @@
+"""Client methods that administer the cluster: replicas, rebalancing, restarts, plugins, error replay.
+
+Mixed into :class:`~shoal.distributed.Client`; every method is one request
+to the scheduler (see :mod:`shoal.distributed.server.admin`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from typing import Any
+
+from shoal.distributed._loop import run_sync
+from shoal.distributed._pack import futures_of
+from shoal.distributed.comm.serialization import pickle_value, unpickle_value
+
+__all__ = ["ClientAdminMixin"]
+
+
+class ClientAdminMixin:
+    """``replicate``, ``rebalance``, ``restart``, ``upload_file``, ``register_plugin``, ``recreate_error_locally``."""
+
+    asynchronous: bool
+    timeout: float
+    cluster: Any
+    _own_cluster: bool
+
+    async def _scheduler_call(self, op: str, **kwargs: Any) -> Any:  # defined by Client
+        raise NotImplementedError
+
+    async def _fetch(self, keys: list[Any]) -> dict[Any, Any]:  # defined by Client
+        raise NotImplementedError
+
+    def _admin(self, coro: Any) -> Any:
+        return coro if self.asynchronous else run_sync(coro, self.timeout + 60)
+
+    def replicate(self, futures: Any, n: int | None = None, workers: Any = None, branching_factor: int = 2) -> Any:
+        """Copy the results of ``futures`` onto ``n`` workers (all workers by default).
+
+        Extra copies beyond ``n`` are dropped. Waits for the futures to finish first.
+
+        Examples
+        --------
+        >>> from shoal.distributed import Client
+        >>> with Client(processes=False, n_workers=2, set_as_default=False) as client:
+        ...     [x] = client.scatter([1])
+        ...     client.replicate([x])
+        ...     len(client.who_has([x])[x.key])
+        2
+        """
+        if isinstance(workers, str):
+            workers = [workers]
+        fs = futures_of(futures)
+
+        async def go() -> None:
+            if fs:
+                await _all_done(fs)
+                await self._scheduler_call("replicate", keys=[f.key for f in fs], n=n, workers=workers)
+
+        return self._admin(go())
+
+    def rebalance(self, futures: Any = None, workers: Any = None) -> Any:
+        """Move results between workers so that each holds about the same number of bytes."""
+        if isinstance(workers, str):
+            workers = [workers]
+        fs = futures_of(futures) if futures is not None else None
+
+        async def go() -> None:
+            if fs:
+                await _all_done(fs)
+            await self._scheduler_call("rebalance", keys=None if fs is None else [f.key for f in fs],
+                                       workers=workers)
+
+        return self._admin(go())
+
+    def restart(self, timeout: float | None = None, wait_for_workers: bool = True) -> Any:
+        """Cancel all work, forget all results, and give every worker a fresh start.
+
+        Every Future of every client is cancelled. Workers of a cluster this
+        client can reach (``LocalCluster``) are replaced by new ones; workers
+        of a remote scheduler have their state cleared.
+        """
+
+        async def go() -> Any:
+            await self._scheduler_call("restart")
+            cluster = self.cluster
+            if cluster is not None and hasattr(cluster, "_restart"):
+                await cluster._restart(wait=wait_for_workers)
+            return self
+
+        coro = go()
+        return coro if self.asynchronous else run_sync(coro, timeout or self.timeout + 120)
+
+    def register_plugin(self, plugin: Any, name: str | None = None) -> Any:
+        """Install a worker plugin (``setup(worker)``/``teardown(worker)``) on every worker, now and later.
+
+        Registering another plugin under the same name tears the old one down
+        first. Returns ``{worker address: result of setup}``; an error in
+        ``setup`` is raised here.
+        """
+        if not (hasattr(plugin, "setup") or hasattr(plugin, "teardown")):
+            raise TypeError(f"register_plugin expects a worker plugin with setup(worker) and/or teardown(worker) "
+                            f"methods, got {type(plugin).__name__}.")
+        name = name or getattr(plugin, "name", None) or f"{type(plugin).__name__}-{uuid.uuid4().hex[:8]}"
+        blob = pickle_value(plugin)
+
+        async def go() -> dict[str, Any]:
+            return _unpack_replies(await self._scheduler_call("register_worker_plugin", plugin=blob, name=name))
+
+        return self._admin(go())
+
+    register_worker_plugin = register_plugin
+
+    def unregister_worker_plugin(self, name: str) -> Any:
+        """Tear down the plugin ``name`` on every worker and stop installing it on new ones."""
+
+        async def go() -> dict[str, Any]:
+            return _unpack_replies(await self._scheduler_call("unregister_worker_plugin", name=name))
+
+        return self._admin(go())
+
+    def upload_file(self, filename: str | os.PathLike[str], load: bool = True) -> Any:
+        """Send a ``.py`` (or ``.zip``/``.egg``) file to every worker, now and later, and make it importable."""
+        from shoal.distributed.plugins import UploadFile
+
+        return self.register_plugin(UploadFile(filename))
+
+    def recreate_error_locally(self, future: Any) -> None:
+        """Run the task that made ``future`` fail here, in this thread, so that it raises here.
+
+        Its inputs are fetched from the workers (or recomputed locally when
+        they are no longer held), so a debugger (``%debug``, ``pdb.pm()``)
+        lands in the failing function.
+        """
+        from shoal.distributed.future import Future
+
+        if not isinstance(future, Future):
+            raise TypeError(f"recreate_error_locally expects a Future, got {type(future).__name__}.")
+        if self.asynchronous:
+            raise NotImplementedError("recreate_error_locally runs the task in the calling thread; use a "
+                                      "synchronous Client.")
+        from shoal.distributed.wait import wait
+
+        wait([future])
+        spec = run_sync(self._scheduler_call("error_spec", key=future.key), self.timeout + 30)
+        values: dict[Any, Any] = run_sync(self._fetch(list(spec["fetch"])), self.timeout + 30) if spec["fetch"] else {}
+        missing = [k for k in spec["fetch"] if k not in values]
+        if missing:
+            raise RuntimeError(f"Could not fetch the inputs {missing[:5]} of {spec['key']!r} from the workers.")
+        graph = spec["graph"]
+
+        def compute(key: Any) -> Any:
+            run_spec, deps = graph[key]
+            for dep in deps:
+                if dep not in values:
+                    values[dep] = compute(dep)
+            node = unpickle_value(run_spec) if isinstance(run_spec, bytes) else run_spec
+            return node({d: values[d] for d in deps})
+
+        compute(spec["key"])
+        raise RuntimeError(f"The task {spec['key']!r} did not raise when run locally; its failure on the cluster "
+                           f"may depend on the worker's environment.")
+
+
+async def _all_done(futures: list[Any]) -> None:
+    """Wait on the event loop (not blocking it) until every future has finished or failed."""
+    delay = 0.001
+    while not all(f.done() for f in futures):
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
+def _unpack_replies(replies: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for address, reply in replies.items():
+        if isinstance(reply, BaseException):
+            raise reply
+        if not reply.get("ok"):
+            raise unpickle_value(reply["exception"])
+        out[address] = unpickle_value(reply["result"])
+    return out

@@ -1,0 +1,83 @@
+"""Worker plugins: code that runs on every worker when it starts and when it closes.
+
+Register one with :meth:`Client.register_plugin`; workers that join later
+install it too. A plugin is any picklable object with optional
+``setup(worker)`` and ``teardown(worker)`` methods (plain or ``async``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from typing import Any
+
+__all__ = ["UploadFile", "WorkerPlugin"]
+
+
+class WorkerPlugin:
+    """Base class of worker plugins; override ``setup`` and/or ``teardown``.
+
+    Examples
+    --------
+    >>> class Hello(WorkerPlugin):
+    ...     def setup(self, worker):
+    ...         worker.greeting = "hello"
+    """
+
+    name: str | None = None
+
+    def setup(self, worker: Any) -> None:
+        """Called on each worker when the plugin is registered, or when the worker joins."""
+
+    def teardown(self, worker: Any) -> None:
+        """Called when the worker closes or the plugin is unregistered."""
+
+
+class UploadFile(WorkerPlugin):
+    """Put a ``.py``, ``.zip`` or ``.egg`` file on every worker and make it importable.
+
+    A module that is already imported on the worker is reloaded, so
+    uploading a new version replaces the old one.
+    """
+
+    def __init__(self, filepath: str | os.PathLike[str]) -> None:
+        path = os.fspath(filepath)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"upload_file: no file at {path!r}.")
+        if not path.endswith((".py", ".zip", ".egg")):
+            raise ValueError(f"upload_file expects a .py, .zip or .egg file, got {path!r}.")
+        self.filename = os.path.basename(path)
+        with open(path, "rb") as f:
+            self.data = f.read()
+        self.name = f"upload-file-{self.filename}"
+        self._added: str | None = None
+
+    def setup(self, worker: Any) -> None:
+        directory = os.path.join(worker.local_directory, "uploads")
+        os.makedirs(directory, exist_ok=True)
+        target = os.path.join(directory, self.filename)
+        with open(target, "wb") as f:
+            f.write(self.data)
+        entry = directory if self.filename.endswith(".py") else target
+        if entry not in sys.path:
+            sys.path.insert(0, entry)
+            self._added = entry
+        importlib.invalidate_caches()
+        if self.filename.endswith(".py"):
+            module_name = self.filename[:-3]
+            module = sys.modules.get(module_name)
+            # A fresh import proves the file is usable; a reload picks up a new version.
+            if module is not None:
+                spec = importlib.util.spec_from_file_location(module_name, target)
+                if spec is not None and spec.loader is not None:
+                    module.__spec__ = spec
+                    module.__file__ = target
+                    spec.loader.exec_module(module)
+            else:
+                importlib.import_module(module_name)
+
+    def teardown(self, worker: Any) -> None:
+        if self._added is not None and self._added in sys.path:
+            sys.path.remove(self._added)

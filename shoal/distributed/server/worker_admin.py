@@ -1,0 +1,143 @@
+"""Worker requests for cluster administration: taking replicas, clearing state, worker plugins.
+
+Mixed into :class:`~.worker.WorkerServer`; see :mod:`.admin` for the
+scheduler's side of each request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import shutil
+import tempfile
+import traceback
+from typing import Any
+
+from shoal.distributed._exceptions import CommClosedError
+from shoal.distributed.comm.serialization import pickle_value, unpickle_value
+from shoal.distributed.state.events import FreeKeysRequested
+
+__all__ = ["WorkerAdminMixin"]
+
+logger = logging.getLogger("shoal.distributed.worker")
+
+
+class WorkerAdminMixin:
+    """Replica, restart and plugin handlers of a worker."""
+
+    address: str
+    state: Any
+    pool: Any
+    _plugins: dict[str, Any]
+    _local_directory: str | None
+
+    def rpc_update_data(self, data: dict[Any, Any]) -> dict[str, Any]:  # defined by WorkerServer
+        raise NotImplementedError
+
+    def handle(self, *events: Any) -> None:  # defined by WorkerServer
+        raise NotImplementedError
+
+    @property
+    def local_directory(self) -> str:
+        """A scratch directory of this worker (uploaded files go here); removed when it closes."""
+        if getattr(self, "_local_directory", None) is None:
+            self._local_directory = tempfile.mkdtemp(prefix="shoal-worker-")
+        return self._local_directory  # type: ignore[return-value]
+
+    @property
+    def plugins(self) -> dict[str, Any]:
+        """Installed worker plugins by name."""
+        if not hasattr(self, "_plugins"):
+            self._plugins = {}
+        return self._plugins
+
+    # ------------------------------------------------------------------ replicas and restarts
+
+    async def rpc_gather_replicas(self, who_has: dict[Any, list[str]]) -> dict[str, Any]:
+        """Fetch ``{key: holders}`` from peers and keep them as if computed here; return the keys that arrived."""
+        by_peer: dict[str, list[Any]] = {}
+        tasks = self.state.tasks
+        for key, holders in who_has.items():
+            ts = tasks.get(key)
+            if ts is not None and ts.status not in ("released", "memory"):
+                continue  # already on its way here for a task: the state machine owns that transfer
+            if holders:
+                by_peer.setdefault(holders[0], []).append(key)
+
+        async def one(peer: str, keys: list[Any]) -> dict[Any, Any]:
+            try:
+                reply = await self.pool.call(peer, {"op": "get_data", "keys": keys})
+                return dict(reply["data"])
+            except (TimeoutError, OSError, CommClosedError) as exc:
+                logger.info("worker %s could not copy %d keys from %s: %s", self.address, len(keys), peer, exc)
+                return {}
+
+        got: dict[Any, Any] = {}
+        for part in await asyncio.gather(*(one(p, ks) for p, ks in by_peer.items())):
+            got.update(part)
+        if got:
+            self.rpc_update_data(got)
+        return {"status": "OK", "keys": list(got)}
+
+    def rpc_clear_state(self) -> dict[str, Any]:
+        """Forget every result and every task (``client.restart``); running tasks finish unreported."""
+        if self.state is not None:
+            self.handle(FreeKeysRequested(tuple(self.state.tasks), "restart"))
+        return {"status": "OK"}
+
+    # ------------------------------------------------------------------ plugins
+
+    async def _setup_plugin(self, plugin: Any, name: str) -> None:
+        old = self.plugins.pop(name, None)
+        if old is not None:
+            await _call_hook(old, "teardown", self)
+        await _call_hook(plugin, "setup", self)
+        self.plugins[name] = plugin
+
+    async def rpc_plugin_add(self, plugin: bytes, name: str) -> dict[str, Any]:
+        try:
+            await self._setup_plugin(unpickle_value(plugin), name)
+        except Exception as exc:  # noqa: BLE001 - sent back as data
+            exc.add_note(f"shoal: raised by the setup of worker plugin {name!r} on {self.address}")
+            return {"status": "OK", "ok": False, "exception": pickle_value(exc), "text": traceback.format_exc()}
+        return {"status": "OK", "ok": True, "result": pickle_value(None)}
+
+    async def rpc_plugin_remove(self, name: str) -> dict[str, Any]:
+        plugin = self.plugins.pop(name, None)
+        try:
+            if plugin is not None:
+                await _call_hook(plugin, "teardown", self)
+        except Exception as exc:  # noqa: BLE001 - sent back as data
+            return {"status": "OK", "ok": False, "exception": pickle_value(exc), "text": traceback.format_exc()}
+        return {"status": "OK", "ok": True, "result": pickle_value(None)}
+
+    async def _install_plugins(self, plugins: dict[str, bytes]) -> None:
+        """Install the scheduler's plugins on joining; a failing plugin is logged, not fatal."""
+        for name, blob in plugins.items():
+            if name in self.plugins:
+                continue
+            try:
+                await self._setup_plugin(unpickle_value(blob), name)
+            except Exception:  # noqa: BLE001
+                logger.exception("worker %s: worker plugin %r failed to set up", self.address, name)
+
+    async def _teardown_plugins(self) -> None:
+        for name, plugin in list(self.plugins.items()):
+            try:
+                await _call_hook(plugin, "teardown", self)
+            except Exception:  # noqa: BLE001 - closing continues
+                logger.exception("worker %s: worker plugin %r failed to tear down", self.address, name)
+        self.plugins.clear()
+        if getattr(self, "_local_directory", None) is not None:
+            shutil.rmtree(self._local_directory, ignore_errors=True)  # type: ignore[arg-type]
+            self._local_directory = None
+
+
+async def _call_hook(plugin: Any, hook: str, worker: Any) -> None:
+    method = getattr(plugin, hook, None)
+    if method is None:
+        return
+    result = method(worker)
+    if inspect.isawaitable(result):
+        await result
