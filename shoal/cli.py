@@ -21,7 +21,11 @@ __all__ = ["main", "scheduler_main", "worker_main"]
 def _scheduler_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8786, help="TCP port (default 8786; 0 picks a free port)")
-    parser.add_argument("--dashboard-address", default=None, help="accepted for compatibility; not served yet")
+    parser.add_argument("--dashboard-address", default=":8787",
+                        help="where the dashboard listens (default :8787 on --host; a busy port falls back to a free "
+                             "one); 'none' turns it off")
+    parser.add_argument("--no-dashboard", dest="dashboard_address", action="store_const", const="none",
+                        help="do not serve the dashboard")
     parser.add_argument("--log-level", default="info")
 
 
@@ -58,8 +62,13 @@ async def _run_scheduler(args: argparse.Namespace) -> int:
 
     stop = asyncio.Event()
     _install_signals(stop)
-    server = await SchedulerServer(f"tcp://{args.host}:{args.port}").start()
+    dashboard = None if str(args.dashboard_address).lower() == "none" else args.dashboard_address
+    if isinstance(dashboard, str) and dashboard.startswith(":"):
+        dashboard = f"{args.host}{dashboard}"
+    server = await SchedulerServer(f"tcp://{args.host}:{args.port}", dashboard_address=dashboard).start()
     print(f"Scheduler at: {server.address}", flush=True)
+    if server.dashboard is not None:
+        print(f"Dashboard at: {server.dashboard.link}", flush=True)
     await stop.wait()
     print("Scheduler closing", flush=True)
     await server.close()
