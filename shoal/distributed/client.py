@@ -157,7 +157,6 @@ class Client(ClientAdminMixin):
         if address is None:
             from shoal.distributed.cluster import LocalCluster
 
-            cluster_kwargs.setdefault("dashboard_address", None)
             self.cluster = LocalCluster(asynchronous=asynchronous, **cluster_kwargs)
             self._own_cluster = True
         elif hasattr(address, "scheduler_address"):
