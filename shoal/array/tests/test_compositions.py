@@ -17,20 +17,9 @@ from hypothesis import HealthCheck, given, settings
 
 import shoal.array as sa
 from shoal.array.utils import assert_eq
+from shoal.array.tests.strategies import chunks_for
 
 
-@st.composite
-def chunks_for(draw, shape):
-    """A valid chunking of ``shape``: random cut points along every axis."""
-    out = []
-    for length in shape:
-        if length <= 1:
-            out.append((length,))
-            continue
-        cuts = sorted(draw(st.sets(st.integers(1, length - 1), max_size=3)))
-        edges = [0, *cuts, length]
-        out.append(tuple(b - a for a, b in zip(edges, edges[1:], strict=False)))
-    return tuple(out)
 
 
 @st.composite

@@ -14,19 +14,9 @@ import shoal.array as sa
 from shoal.array._base import new_array
 from shoal.array.utils import assert_eq
 from shoal.graph.task import DataNode
+from shoal.array.tests.strategies import chunks_for
 
 
-@st.composite
-def chunks_for(draw, shape):
-    out = []
-    for length in shape:
-        if length <= 1:
-            out.append((length,))
-            continue
-        cuts = sorted(draw(st.sets(st.integers(1, length - 1), max_size=min(3, length - 1))))
-        edges = [0, *cuts, length]
-        out.append(tuple(b - a for a, b in zip(edges, edges[1:], strict=False)))
-    return tuple(out)
 
 
 def _data(shape, dtype="i8"):

@@ -16,19 +16,9 @@ from shoal.array import Array
 from shoal.array._reductions import reduction
 from shoal.array.utils import assert_eq
 from shoal.local import Callback, get_threads
+from shoal.array.tests.strategies import chunks_for
 
 
-@st.composite
-def chunks_for(draw, shape):
-    out = []
-    for length in shape:
-        if length == 0:
-            out.append((0,))
-            continue
-        cuts = sorted(draw(st.sets(st.integers(1, length - 1), max_size=min(4, length - 1)))) if length > 1 else []
-        edges = [0, *cuts, length]
-        out.append(tuple(b - a for a, b in zip(edges, edges[1:], strict=False)))
-    return tuple(out)
 
 
 def _elements(dtype, nan=False):
