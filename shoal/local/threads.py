@@ -21,6 +21,7 @@ from typing import Any
 
 from shoal import config
 from shoal.graph.task import Key
+from shoal.local.blas import limit_blas
 from shoal.local.loop import Batch, BatchResult, execute, run_batch
 
 __all__ = ["default_num_workers", "get_threads", "submitter"]
@@ -98,6 +99,11 @@ def get_threads(
         workers = num_workers or getattr(pool, "_max_workers", None) or default_num_workers()
         return execute(graph, keys, submit=submitter(pool), num_workers=workers, callbacks=callbacks, cache=cache)
     workers = num_workers or default_num_workers()
+    with limit_blas(workers):
+        return _run(graph, keys, workers, callbacks, cache)
+
+
+def _run(graph: Mapping[Key, Any], keys: Any, workers: int, callbacks: Any, cache: Any) -> Any:
     if getattr(_in_worker, "active", False):
         with ThreadPoolExecutor(workers, thread_name_prefix="shoal-nested", initializer=_mark_worker) as own:
             return execute(graph, keys, submit=submitter(own), num_workers=workers, callbacks=callbacks, cache=cache)
