@@ -18,7 +18,27 @@ from collections.abc import Sequence
 __all__ = ["main", "scheduler_main", "worker_main"]
 
 
+def _tls_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tls-ca-file", default=None, help="CA certificate (PEM); turns on tls:// with mutual TLS")
+    parser.add_argument("--tls-cert", default=None, help="this server's certificate (PEM)")
+    parser.add_argument("--tls-key", default=None, help="this server's private key (PEM), if not in --tls-cert")
+
+
+def _security(args: argparse.Namespace, role: str) -> object:
+    """A Security from the --tls-* options, or None when they are not given."""
+    if not (args.tls_ca_file or args.tls_cert or args.tls_key):
+        return None
+    if not (args.tls_ca_file and args.tls_cert):
+        raise SystemExit("shoal: TLS needs both --tls-ca-file and --tls-cert (and --tls-key unless the key is "
+                         "inside the certificate file).")
+    from shoal.distributed.security import Security
+
+    return Security(tls_ca_file=args.tls_ca_file, require_encryption=True,
+                    **{f"tls_{role}_cert": args.tls_cert, f"tls_{role}_key": args.tls_key})
+
+
 def _scheduler_parser(parser: argparse.ArgumentParser) -> None:
+    _tls_options(parser)
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8786, help="TCP port (default 8786; 0 picks a free port)")
     parser.add_argument("--dashboard-address", default=":8787",
@@ -30,6 +50,7 @@ def _scheduler_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def _worker_parser(parser: argparse.ArgumentParser) -> None:
+    _tls_options(parser)
     parser.add_argument("address", help="the scheduler, e.g. tcp://127.0.0.1:8786")
     parser.add_argument("--nthreads", type=int, default=0, help="threads per worker (default: cores / nworkers)")
     parser.add_argument("--nworkers", type=int, default=1, help="worker processes to start")
@@ -65,7 +86,10 @@ async def _run_scheduler(args: argparse.Namespace) -> int:
     dashboard = None if str(args.dashboard_address).lower() == "none" else args.dashboard_address
     if isinstance(dashboard, str) and dashboard.startswith(":"):
         dashboard = f"{args.host}{dashboard}"
-    server = await SchedulerServer(f"tcp://{args.host}:{args.port}", dashboard_address=dashboard).start()
+    security = _security(args, "scheduler")
+    scheme = "tls" if security is not None else "tcp"
+    server = await SchedulerServer(f"{scheme}://{args.host}:{args.port}", dashboard_address=dashboard,
+                                   security=security).start()
     print(f"Scheduler at: {server.address}", flush=True)
     if server.dashboard is not None:
         print(f"Dashboard at: {server.dashboard.link}", flush=True)
@@ -94,10 +118,12 @@ async def _run_worker(args: argparse.Namespace) -> int:
             memory = psutil.virtual_memory().total // max(args.nworkers, 1)
         except Exception:  # noqa: BLE001
             memory = 0
-    address = args.address if "://" in args.address else f"tcp://{args.address}"
-    worker = WorkerServer(address, nthreads=nthreads, listen_address=f"tcp://{args.host}:0", name=args.name,
+    security = _security(args, "worker")
+    scheme = "tls" if security is not None else "tcp"
+    address = args.address if "://" in args.address else f"{scheme}://{args.address}"
+    worker = WorkerServer(address, nthreads=nthreads, listen_address=f"{scheme}://{args.host}:0", name=args.name,
                           memory_limit=memory or 0, resources=resources, death_timeout=args.death_timeout,
-                          reconnect=args.reconnect)
+                          reconnect=args.reconnect, security=security)
     await worker.start()
     print(f"Worker at: {worker.address}", flush=True)
     waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(worker.finished())]

@@ -23,10 +23,17 @@ import pandas as pd
 
 from shoal.dataframe._core import FrameBase, new_collection
 from shoal.dataframe._expr import Expr, TreeReduce
+from shoal.dataframe._groupby_shuffle import (
+    Aggregation,
+    groupby_custom_agg,
+    groupby_nunique,
+    groupby_shuffled,
+    is_custom,
+)
 from shoal.dataframe._meta import make_meta_nonempty, meta_from_output
 from shoal.graph.task import GraphNode, Key, Ref, Task
 
-__all__ = ["GroupBy", "SeriesGroupBy"]
+__all__ = ["Aggregation", "GroupBy", "SeriesGroupBy"]
 
 _SUPPORTED = ("sum", "mean", "count", "min", "max", "std", "var", "size", "first", "last", "prod")
 _ALIASES = {sum: "sum", min: "min", max: "max", len: "size", np.sum: "sum", np.mean: "mean", np.min: "min",
@@ -212,6 +219,7 @@ class GroupBy:
         self.obj = obj
         self.sort = sort
         self.dropna = dropna
+        self.group_keys = group_keys
         by_list = list(by) if isinstance(by, list | tuple) else [by]
         self.keys: list[Any] = []
         self.by_series: list[FrameBase] = []
@@ -239,7 +247,8 @@ class GroupBy:
 
     def __getitem__(self, key: Any) -> GroupBy:
         cls = GroupBy if isinstance(key, list) else SeriesGroupBy
-        return cls(self.obj, self.keys or self.by_series, sort=self.sort, dropna=self.dropna, selection=key)
+        return cls(self.obj, self.keys or self.by_series, sort=self.sort, dropna=self.dropna,
+                   group_keys=self.group_keys, selection=key)
 
     def __getattr__(self, name: str) -> GroupBy:
         if not name.startswith("_") and isinstance(self.obj._meta, pd.DataFrame) and name in self.obj._meta.columns:
@@ -271,6 +280,8 @@ class GroupBy:
         if split_out is not None and split_out < 1:
             raise ValueError(f"split_out must be at least 1, got {split_out}")
         series_gb = isinstance(self, SeriesGroupBy) or not isinstance(self.obj._meta, pd.DataFrame)
+        if is_custom(arg):
+            return self._custom_agg(arg, series_gb, split_every)
         outputs: list[tuple[Any, str]] = []
         if arg is None and named:
             for spec in named.values():
@@ -370,6 +381,78 @@ class GroupBy:
 
     def size(self, split_every: int | None = None, split_out: int | None = None) -> Any:
         return self._simple("size", split_every, split_out=split_out)
+
+    def _custom_agg(self, arg: Any, series_gb: bool, split_every: int | None) -> Any:
+        """``agg`` with :class:`~shoal.dataframe.Aggregation` objects (not mixed with built-in names)."""
+        def check(f: Any) -> Aggregation:
+            if not isinstance(f, Aggregation):
+                raise NotImplementedError(f"groupby.agg cannot mix Aggregation objects with {f!r}; "
+                                          f"aggregate them separately and concat the results")
+            return f
+
+        specs: list[tuple[Any, Aggregation]] = []
+        names: list[Any] = []
+        if isinstance(arg, dict):
+            if series_gb:
+                raise TypeError("A SeriesGroupBy takes a name or a list of names, not a dict")
+            for col, funcs in arg.items():
+                many = isinstance(funcs, list | tuple)
+                for f in funcs if many else [funcs]:
+                    specs.append((col, check(f)))
+                    names.append((col, f.__name__) if many else col)
+            if any(isinstance(n, tuple) for n in names):
+                names = [n if isinstance(n, tuple) else (n, arg[n].__name__) for n in names]
+            series_out = False
+        elif isinstance(arg, list | tuple):
+            for col in self._value_columns():
+                for f in arg:
+                    specs.append((col, check(f)))
+                    names.append(f.__name__ if series_gb else (col, f.__name__))
+            series_out = False
+        else:
+            specs = [(col, arg) for col in self._value_columns()]
+            names = [self.selection if series_gb else c for c in self._value_columns()]
+            series_out = series_gb
+        missing = [c for c, _ in specs if not series_gb and c not in self.obj._meta.columns]
+        if missing:
+            raise KeyError(f"groupby.agg: column(s) {missing} not found. Available columns: "
+                           f"{list(self.obj._meta.columns)}.")
+        return groupby_custom_agg(self, specs, series_out, names, split_every)
+
+    # -- whole groups after a shuffle on the keys ---------------------------------------------------
+    def apply(self, func: Any, *args: Any, meta: Any = None, shuffle_npartitions: int | None = None,
+              **kwargs: Any) -> Any:
+        """``func`` on every group (pandas ``apply``), after hash-shuffling rows so each group is in one partition.
+
+        Pass ``meta=`` to skip running ``func`` on a small sample to learn the output's structure.
+        """
+        return groupby_shuffled(self, "apply", func, args, kwargs, meta, shuffle_npartitions)
+
+    def transform(self, func: Any, *args: Any, meta: Any = None, shuffle_npartitions: int | None = None,
+                  **kwargs: Any) -> Any:
+        """``func`` transforming every group (pandas ``transform``) after a shuffle on the keys.
+
+        The result keeps the original index, but rows come back grouped by partition; ``sort_index`` to compare.
+        """
+        return groupby_shuffled(self, "transform", func, args, kwargs, meta, shuffle_npartitions)
+
+    def cumsum(self, axis: Any = None) -> Any:
+        """Running sum within each group (after a shuffle on the keys; rows come back grouped by partition)."""
+        return groupby_shuffled(self, "cumsum")
+
+    def cumprod(self, axis: Any = None) -> Any:
+        """Running product within each group (after a shuffle on the keys)."""
+        return groupby_shuffled(self, "cumprod")
+
+    def cumcount(self, ascending: bool = True) -> Any:
+        """Position of each row within its group (after a shuffle on the keys; in-partition order is kept)."""
+        return groupby_shuffled(self, "cumcount", args=(ascending,))
+
+    def nunique(self, split_every: int | None = None, split_out: int | None = None) -> Any:
+        """Distinct values per group of the selected column (``df.groupby(keys)[column].nunique()``)."""
+        if split_out not in (None, 1):
+            raise NotImplementedError("groupby nunique supports split_out=1 only")
+        return groupby_nunique(self, split_every)
 
 
 class SeriesGroupBy(GroupBy):

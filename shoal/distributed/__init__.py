@@ -32,7 +32,9 @@ from shoal.distributed._exceptions import (  # noqa: E402
 from shoal.distributed.client import Client, default_client, fire_and_forget, futures_of  # noqa: E402
 from shoal.distributed.cluster import LocalCluster  # noqa: E402
 from shoal.distributed.coordination import Event, Lock, Pub, Queue, Sub, Variable  # noqa: E402
+from shoal.distributed.diagnostics import performance_report, progress  # noqa: E402
 from shoal.distributed.plugins import UploadFile, WorkerPlugin  # noqa: E402
+from shoal.distributed.security import Security  # noqa: E402
 from shoal.distributed.future import Future  # noqa: E402
 from shoal.distributed.wait import as_completed, wait  # noqa: E402
 from shoal.distributed.worker_api import get_client, get_worker, rejoin, secede, worker_client  # noqa: E402
@@ -50,6 +52,7 @@ __all__ = [
     "Pub",
     "Queue",
     "SchedulerUnreachableError",
+    "Security",
     "Sub",
     "UploadFile",
     "Variable",
@@ -61,6 +64,8 @@ __all__ = [
     "futures_of",
     "get_client",
     "get_worker",
+    "performance_report",
+    "progress",
     "rejoin",
     "secede",
     "wait",

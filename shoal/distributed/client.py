@@ -135,8 +135,9 @@ class Client(ClientAdminMixin):
 
     def __init__(self, address: Any = None, *, asynchronous: bool = False, set_as_default: bool = True,
                  timeout: float = 30.0, name: str | None = None, direct_to_workers: bool | None = None,
-                 **cluster_kwargs: Any) -> None:
+                 security: Any = None, **cluster_kwargs: Any) -> None:
         self.id = f"Client-{uuid.uuid4().hex[:12]}"
+        self.security = security  # a shoal.distributed.Security for tls:// schedulers
         self.name = name
         self.asynchronous = asynchronous
         self.timeout = timeout
@@ -188,8 +189,9 @@ class Client(ClientAdminMixin):
             if self._own_cluster and self.asynchronous:
                 await self.cluster._start()
             self.scheduler_address = self.cluster.scheduler_address
-        self._pool = ConnectionPool(timeout=self.timeout)
-        comm = await connect(self.scheduler_address, timeout=self.timeout)
+        conn_args = self.security.get_connection_args("client") if self.security else {}
+        self._pool = ConnectionPool(timeout=self.timeout, connection_args=conn_args)
+        comm = await connect(self.scheduler_address, timeout=self.timeout, **conn_args)
         await comm.write({"op": "register_client", "client": self.id})
         reply = await comm.read()
         if reply.get("status") != "OK":
@@ -827,6 +829,23 @@ class Client(ClientAdminMixin):
     def get_task_stream(self, start: float | None = None, count: int | None = None) -> list[dict[str, Any]]:
         """Recent task executions: dicts with key, worker, thread, start, stop, status (bounded log)."""
         return self._call("task_stream", start=start, count=count)  # type: ignore[no-any-return]
+
+    def profile(self, start: float | None = None, stop: float | None = None, key: Any = None,
+                workers: Any = None) -> dict[str, dict[str, float]]:
+        """Task time by key prefix (count, erred, total/mean/max seconds, bytes) from the task stream.
+
+        Not a sampling profile of Python frames; see :mod:`shoal.distributed.diagnostics.report`.
+        """
+        from shoal.distributed.diagnostics.report import profile
+
+        return profile(self, start=start, stop=stop, key=key, workers=workers)
+
+    def get_worker_logs(self, n: int | None = None, workers: Any = None,
+                        nanny: bool = False) -> dict[str, list[tuple[str, str]]]:
+        """``{worker address: [(level, message), ...]}``: the last ``n`` log records each worker kept."""
+        from shoal.distributed.diagnostics.report import get_worker_logs
+
+        return get_worker_logs(self, n=n, workers=workers)
 
     def story(self, *keys: Any) -> list[tuple[Any, ...]]:
         """The scheduler's transitions for ``keys``: (key, start, finish, stimulus_id)."""

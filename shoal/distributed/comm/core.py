@@ -6,6 +6,8 @@ hands each to a handler coroutine. :func:`connect` and :func:`listen` pick the
 backend from the address scheme:
 
 - ``tcp://host:port``: asyncio sockets, length-prefixed frames (:mod:`.tcp`);
+- ``tls://host:port``: the same inside TLS; pass ``ssl_context`` (see
+  :class:`~shoal.distributed.security.Security`);
 - ``inproc://name``: objects handed over through in-memory queues, for
   ``processes=False`` clusters and tests (:mod:`.inproc`).
 
@@ -111,9 +113,16 @@ def _backend(address: str) -> Backend:
         return _backends[scheme]
     except KeyError:
         raise ValueError(
-            f"Unknown comm scheme {scheme!r} in address {address!r}: use 'tcp://host:port' or "
-            f"'inproc://name'."
+            f"Unknown comm scheme {scheme!r} in address {address!r}: use 'tcp://host:port', "
+            f"'tls://host:port' or 'inproc://name'."
         ) from None
+
+
+def _check_encryption(address: str, options: dict[str, Any]) -> None:
+    # In-process comms never leave memory, so only plain TCP is refused.
+    if options.get("require_encryption") and parse_address(address)[0] == "tcp":
+        raise ValueError(f"Encryption is required (Security(require_encryption=True)) but {address!r} is plain "
+                         f"TCP; use a 'tls://' address.")
 
 
 async def listen(address: str, handler: Handler, **options: Any) -> Listener:
@@ -122,6 +131,7 @@ async def listen(address: str, handler: Handler, **options: Any) -> Listener:
     ``tcp://127.0.0.1:0`` picks a free port; read the chosen address from
     ``listener.address``.
     """
+    _check_encryption(address, options)
     listener = _backend(address)[0](address, handler, options)
     await listener.start()
     return listener
@@ -135,6 +145,7 @@ async def connect(address: str, timeout: float = 10.0, **options: Any) -> Comm:
     SchedulerUnreachableError
         When nobody accepted a connection within ``timeout``.
     """
+    _check_encryption(address, options)
     open_comm = _backend(address)[1]
     deadline = time.monotonic() + timeout
     delay = 0.01

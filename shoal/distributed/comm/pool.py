@@ -24,8 +24,11 @@ __all__ = ["ConnectionPool"]
 class ConnectionPool:
     """Comms to many peers for one-off calls; see the module docstring."""
 
-    def __init__(self, *, timeout: float = 10.0, limit_per_address: int = 8) -> None:
+    def __init__(self, *, timeout: float = 10.0, limit_per_address: int = 8,
+                 connection_args: dict[str, Any] | None = None) -> None:
         self.timeout = timeout
+        #: Options for :func:`connect`, e.g. ``Security(...).get_connection_args(role)``.
+        self.connection_args = dict(connection_args or {})
         self.limit_per_address = limit_per_address
         self._idle: dict[str, list[Comm]] = defaultdict(list)
         self._busy: set[Comm] = set()
@@ -43,7 +46,7 @@ class ConnectionPool:
                 comm = candidate
                 break
         if comm is None:
-            comm = await connect(address, timeout=self.timeout)
+            comm = await connect(address, timeout=self.timeout, **self.connection_args)
         self._busy.add(comm)
         ok = False
         try:

@@ -9,6 +9,9 @@ buffer is above its high-water mark, so a fast sender cannot grow memory
 without bound.
 
 Addresses are ``tcp://host:port``; port 0 asks the OS for a free port.
+``tls://host:port`` is the same protocol inside TLS: :func:`listen` and
+:func:`connect` then need an ``ssl_context`` option (see
+:class:`~shoal.distributed.security.Security`).
 ``TCP_NODELAY`` is set: messages are already batched by the servers, and
 Nagle's algorithm would add up to 40 ms to every small round trip.
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import socket
+import ssl
 from typing import Any
 
 from shoal import config
@@ -27,7 +31,7 @@ from shoal.distributed.comm.framing import FrameAssembler, frame_prefix
 from shoal.distributed.comm.serialization import dumps, loads
 from shoal.utils import parse_bytes
 
-__all__ = ["TCPComm", "TCPListener"]
+__all__ = ["TCPComm", "TCPListener", "TLSError", "TLSListener"]
 
 #: Messages queued unread before the socket stops being read (back-pressure).
 _MAX_QUEUED = 256
@@ -42,6 +46,19 @@ def _max_message_size(options: dict[str, Any]) -> int:
     return parse_bytes(size)
 
 
+class TLSError(CommClosedError):
+    """The TLS handshake failed: a certificate was missing, expired or signed by another CA."""
+
+
+def _ssl_context(address: str, options: dict[str, Any], server: bool) -> ssl.SSLContext:
+    ctx = options.get("ssl_context")
+    if not isinstance(ctx, ssl.SSLContext):
+        verb = "listen at" if server else "connect to"
+        raise ValueError(f"To {verb} {address!r} pass ssl_context=ssl.SSLContext(...), e.g. from "
+                         f"Security(...).get_{'listen' if server else 'connection'}_args(role); got {ctx!r}.")
+    return ctx
+
+
 def _split_host_port(location: str) -> tuple[str, int]:
     host, _, port = location.rpartition(":")
     if not host:
@@ -52,8 +69,11 @@ def _split_host_port(location: str) -> tuple[str, int]:
 class _FrameProtocol(asyncio.BufferedProtocol):
     """Socket events to messages; owned by one :class:`TCPComm`."""
 
-    def __init__(self, max_message_size: int, on_connect: Any = None) -> None:
+    def __init__(self, max_message_size: int, on_connect: Any = None, scheme: str = "tcp") -> None:
         self.on_connect = on_connect
+        self.scheme = scheme
+        self.peer = ""
+        self.received = False
         self.assembler = FrameAssembler(max_message_size)
         self.transport: asyncio.Transport | None = None
         self.queue: collections.deque[list[memoryview]] = collections.deque()
@@ -68,6 +88,8 @@ class _FrameProtocol(asyncio.BufferedProtocol):
     # asyncio callbacks -------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        info = transport.get_extra_info("peername")
+        self.peer = f"{self.scheme}://{info[0]}:{info[1]}" if info else ""
         sock = transport.get_extra_info("socket")
         if sock is not None:
             try:
@@ -81,6 +103,7 @@ class _FrameProtocol(asyncio.BufferedProtocol):
         return self.assembler.get_buffer()
 
     def buffer_updated(self, nbytes: int) -> None:
+        self.received = True
         try:
             self.assembler.buffer_updated(nbytes)
         except FrameError as exc:
@@ -167,12 +190,14 @@ class _FrameProtocol(asyncio.BufferedProtocol):
     def _closed_error(self) -> CommClosedError:
         if isinstance(self.error, FrameError):
             return self.error
-        peer = ""
-        if self.transport is not None:
-            info = self.transport.get_extra_info("peername")
-            peer = f"tcp://{info[0]}:{info[1]}" if info else ""
+        peer = self.peer
         reason = f": {type(self.error).__name__}: {self.error}" if self.error is not None else ""
-        return CommClosedError(f"TCP connection closed{reason}", peer)
+        # With TLS 1.3 the server checks our certificate after our handshake finished, so a refusal shows up
+        # as the first read or write failing.
+        if self.scheme == "tls" and (isinstance(self.error, ssl.SSLError) or not self.received):
+            return TLSError(f"TLS connection closed before any message arrived{reason}; the peer probably refused "
+                            f"this side's certificate (none given, or not signed by the CA the peer trusts)", peer)
+        return CommClosedError(f"{self.scheme.upper()} connection closed{reason}", peer)
 
 
 class TCPComm(Comm):
@@ -183,8 +208,9 @@ class TCPComm(Comm):
         self._protocol = protocol
         local = transport.get_extra_info("sockname")
         peer = transport.get_extra_info("peername")
-        self.local_address = f"tcp://{local[0]}:{local[1]}" if local else "tcp://"
-        self.peer_address = f"tcp://{peer[0]}:{peer[1]}" if peer else "tcp://"
+        scheme = protocol.scheme
+        self.local_address = f"{scheme}://{local[0]}:{local[1]}" if local else f"{scheme}://"
+        self.peer_address = f"{scheme}://{peer[0]}:{peer[1]}" if peer else f"{scheme}://"
 
     async def read(self) -> Any:
         frames = await self._protocol.read_frames()
@@ -244,7 +270,10 @@ class TCPComm(Comm):
 class TCPListener(Listener):
     """Accepts TCP connections and runs the handler on each as a task."""
 
+    scheme = "tcp"
+
     def __init__(self, address: str, handler: Handler, options: dict[str, Any]) -> None:
+        self._ssl = _ssl_context(address, options, server=True) if self.scheme == "tls" else None
         self._host, self._port = _split_host_port(parse_address(address)[1])
         self._handler = handler
         self._max_size = _max_message_size(options)
@@ -256,11 +285,11 @@ class TCPListener(Listener):
         loop = asyncio.get_running_loop()
 
         def factory() -> _FrameProtocol:
-            return _FrameProtocol(self._max_size, on_connect=self._accepted)
+            return _FrameProtocol(self._max_size, on_connect=self._accepted, scheme=self.scheme)
 
-        self._server = await loop.create_server(factory, self._host, self._port, reuse_address=True)
+        self._server = await loop.create_server(factory, self._host, self._port, reuse_address=True, ssl=self._ssl)
         sockname = self._server.sockets[0].getsockname()
-        self.address = f"tcp://{sockname[0]}:{sockname[1]}"
+        self.address = f"{self.scheme}://{sockname[0]}:{sockname[1]}"
 
     def _accepted(self, protocol: _FrameProtocol) -> None:
         if protocol.transport is None or protocol.closed:
@@ -276,12 +305,28 @@ class TCPListener(Listener):
             self._server = None
 
 
+class TLSListener(TCPListener):
+    """A :class:`TCPListener` whose connections are wrapped in TLS (``ssl_context`` option)."""
+
+    scheme = "tls"
+
+
 async def _open(address: str, options: dict[str, Any]) -> TCPComm:
-    host, port = _split_host_port(parse_address(address)[1])
+    scheme, location = parse_address(address)
+    host, port = _split_host_port(location)
+    ctx = _ssl_context(address, options, server=False) if scheme == "tls" else None
     loop = asyncio.get_running_loop()
     size = _max_message_size(options)
-    transport, protocol = await loop.create_connection(lambda: _FrameProtocol(size), host, port)
+    try:
+        transport, protocol = await loop.create_connection(lambda: _FrameProtocol(size, scheme=scheme), host, port,
+                                                           ssl=ctx)
+    except ssl.SSLError as exc:
+        # Not worth retrying: the certificates will not change before the timeout.
+        raise TLSError(f"TLS handshake with {address} failed ({type(exc).__name__}: {exc}); check that "
+                       f"tls_ca_file is the CA that signed the peer's certificate, and that this side's "
+                       f"certificate is signed by the CA the peer trusts.", address) from exc
     return TCPComm(transport, protocol)  # type: ignore[arg-type]
 
 
 register_backend("tcp", TCPListener, _open)
+register_backend("tls", TLSListener, _open)

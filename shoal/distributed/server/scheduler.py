@@ -69,7 +69,9 @@ class SchedulerServer:
     """
 
     def __init__(self, address: str = "tcp://127.0.0.1:0", *, validate: bool = False,
-                 dashboard_address: str | int | None = None) -> None:
+                 dashboard_address: str | int | None = None, security: Any = None) -> None:
+        #: A :class:`~shoal.distributed.security.Security` for ``tls://`` addresses, or None.
+        self.security = security
         self.state = SchedulerState(allowed_failures=int(config.get("distributed.scheduler.allowed-failures", 3)),
                                     work_stealing=bool(config.get("distributed.scheduler.work-stealing", True)),
                                     worker_saturation=float(config.get("distributed.scheduler.worker-saturation",
@@ -80,7 +82,7 @@ class SchedulerServer:
         self.listener: Listener | None = None
         self.worker_streams: dict[str, BatchedStream] = {}
         self.client_streams: dict[str, BatchedStream] = {}
-        self.pool = ConnectionPool()
+        self.pool = ConnectionPool(connection_args=security.get_connection_args("scheduler") if security else None)
         self.status = "created"
         self._ids = itertools.count()
         self._comms: set[Comm] = set()
@@ -96,7 +98,8 @@ class SchedulerServer:
         self.dashboard: DashboardServer | None = None
 
     async def start(self) -> SchedulerServer:
-        self.listener = await listen(self.requested_address, self._on_comm)
+        listen_args = self.security.get_listen_args("scheduler") if self.security else {}
+        self.listener = await listen(self.requested_address, self._on_comm, **listen_args)
         self.address = self.listener.address
         self.status = "running"
         self._balancer = asyncio.get_running_loop().create_task(self._balance())

@@ -141,7 +141,11 @@ class WorkerServer(WorkerAdminMixin):
 
     def __init__(self, scheduler_address: str, *, nthreads: int = 1, listen_address: str = "tcp://127.0.0.1:0",
                  name: str | None = None, memory_limit: int | str = 0, resources: dict[str, float] | None = None,
-                 death_timeout: float | None = 60.0, reconnect: bool = True, validate: bool = False) -> None:
+                 death_timeout: float | None = 60.0, reconnect: bool = True, validate: bool = False,
+                 security: Any = None) -> None:
+        #: A :class:`~shoal.distributed.security.Security` for ``tls://`` addresses, or None.
+        self.security = security
+        self._connection_args = security.get_connection_args("worker") if security else {}
         self.scheduler_address = scheduler_address
         self.nthreads = nthreads
         self.listen_address = listen_address
@@ -155,7 +159,7 @@ class WorkerServer(WorkerAdminMixin):
         self.state: WorkerStateMachine | None = None
         self.listener: Listener | None = None
         self.stream: BatchedStream | None = None
-        self.pool = ConnectionPool(timeout=5.0)
+        self.pool = ConnectionPool(timeout=5.0, connection_args=self._connection_args)
         self.executor = TaskThreads(nthreads)
         self.status = "created"
         self.inline_limit = parse_bytes(config.get("distributed.scheduler.inline-result-limit", "4KiB"))
@@ -171,14 +175,19 @@ class WorkerServer(WorkerAdminMixin):
         self._plugins: dict[str, Any] = {}
         self._local_directory: str | None = None
         self._joining_plugins: dict[str, bytes] = {}
+        from shoal.distributed.diagnostics._logs import WorkerLogHandler
+
+        self.log_handler = WorkerLogHandler(int(config.get("distributed.admin.log-length", 1000)))
 
     # ------------------------------------------------------------------ life cycle
 
     async def start(self) -> WorkerServer:
         self.loop = asyncio.get_running_loop()
         self._closed = asyncio.Event()
-        self.listener = await listen(self.listen_address, self._on_comm)
+        listen_args = self.security.get_listen_args("worker") if self.security else {}
+        self.listener = await listen(self.listen_address, self._on_comm, **listen_args)
         self.address = self.listener.address
+        logging.getLogger("shoal").addHandler(self.log_handler)
         if self.name is None:
             self.name = self.address
         data: Any = None
@@ -196,7 +205,7 @@ class WorkerServer(WorkerAdminMixin):
 
     async def _register(self) -> None:
         timeout = self.death_timeout if self.death_timeout else 30.0
-        comm = await connect(self.scheduler_address, timeout=timeout)
+        comm = await connect(self.scheduler_address, timeout=timeout, **self._connection_args)
         assert self.state is not None
         holding = {k: self.state.tasks[k].nbytes if k in self.state.tasks else 0 for k in self.state.data}
         await comm.write({"op": "register_worker", "address": self.address, "name": self.name,
@@ -241,6 +250,7 @@ class WorkerServer(WorkerAdminMixin):
         if self.spill is not None:
             self.spill.close()
         self.status = "closed"
+        logging.getLogger("shoal").removeHandler(self.log_handler)
         if self._closed is not None:
             self._closed.set()
 

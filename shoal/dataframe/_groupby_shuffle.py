@@ -1,0 +1,226 @@
+"""Group-wise operations that need whole groups in one partition: ``apply``, ``transform``, cumulative ops.
+
+Rows are hash-shuffled on the group keys (:class:`~shoal.dataframe._shuffle.HashPartitioner`), so every
+group lands complete in one output partition; pandas then runs the operation partition by partition.
+Row order across partitions is not kept (as in Dask, compare after ``sort_index``); the output's
+divisions are unknown.
+
+Also here: ``nunique`` per group (a tree reduction of distinct ``(key, value)`` pairs) and custom
+:class:`Aggregation` objects (``chunk`` per partition, ``agg`` on combined partials, ``finalize`` last).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from shoal.dataframe._core import new_collection
+from shoal.dataframe._expr import MapPartitions, TreeReduce
+from shoal.dataframe._meta import make_meta, make_meta_nonempty, meta_from_output
+from shoal.dataframe._shuffle import HashPartitioner, shuffle_expr
+
+__all__ = ["Aggregation", "groupby_shuffled", "groupby_nunique", "groupby_custom_agg"]
+
+
+class Aggregation:
+    """A user-defined groupby aggregation for ``groupby(...).agg(...)``.
+
+    ``chunk(grouped)`` runs on each partition's ``SeriesGroupBy`` and returns a
+    Series indexed by group (or a tuple of them); ``agg(grouped)`` receives the
+    concatenated partials grouped again by key (a tuple of ``SeriesGroupBy``
+    when ``chunk`` returned a tuple) and must combine them associatively;
+    ``finalize`` turns the combined partial(s) into the result.
+
+    Examples
+    --------
+    >>> import pandas as pd, shoal.dataframe as sd
+    >>> custom_sum = sd.Aggregation("custom_sum", lambda s: s.sum(), lambda s0: s0.sum())
+    >>> pdf = pd.DataFrame({"k": ["a", "b", "a"], "x": [1, 2, 3]})
+    >>> sd.from_pandas(pdf, npartitions=2).groupby("k").x.agg(custom_sum).compute()
+    k
+    a    4
+    b    2
+    Name: x, dtype: int64
+    """
+
+    def __init__(self, name: str, chunk: Callable[..., Any], agg: Callable[..., Any],
+                 finalize: Callable[..., Any] | None = None) -> None:
+        self.__name__ = name
+        self.chunk, self.agg, self.finalize = chunk, agg, finalize
+
+    def __repr__(self) -> str:
+        return f"Aggregation({self.__name__!r})"
+
+    def __dask_tokenize__(self) -> Any:
+        return ("aggregation", self.__name__, id(self.chunk), id(self.agg), id(self.finalize))
+
+
+# -- shuffle then per-partition ------------------------------------------------------------------
+
+def _grouped(part: Any, keys: list[Any], selection: Any, sort: bool, dropna: bool, group_keys: bool = True) -> Any:
+    grouped = part.groupby(keys if len(keys) > 1 else keys[0], sort=sort, dropna=dropna, observed=True,
+                           group_keys=group_keys)
+    return grouped[selection] if selection is not None else grouped
+
+
+def _per_partition(part: Any, keys: list[Any], selection: Any, sort: bool, dropna: bool, group_keys: bool,
+                   method: str, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    grouped = _grouped(part, keys, selection, sort, dropna, group_keys)
+    if method in ("apply", "transform"):
+        return getattr(grouped, method)(func, *args, **kwargs)
+    return getattr(grouped, method)(*args, **kwargs)
+
+
+def groupby_shuffled(gb: Any, method: str, func: Any = None, args: tuple[Any, ...] = (),
+                     kwargs: dict[str, Any] | None = None, meta: Any = None, shuffle_npartitions: int | None = None
+                     ) -> Any:
+    """``gb.<method>(func, ...)`` run per partition after shuffling ``gb.obj`` on its keys."""
+    if gb.by_series:
+        raise NotImplementedError(
+            f"groupby(...).{method} shuffles on key columns; group by column names, e.g. "
+            f"df.assign(key=series).groupby('key').{method}(...)"
+        )
+    if not isinstance(gb.obj._meta, pd.DataFrame):
+        raise NotImplementedError(f"groupby(...).{method} needs a DataFrame grouped by column names")
+    kwargs = dict(kwargs or {})
+    npartitions = shuffle_npartitions or gb.obj.npartitions
+    shuffled = shuffle_expr(gb.obj._expr, HashPartitioner(list(gb.keys), npartitions), npartitions,
+                            "groupby-shuffle")
+    call = functools.partial(_per_partition, keys=list(gb.keys), selection=gb.selection, sort=gb.sort,
+                             dropna=gb.dropna, group_keys=gb.group_keys, method=method, func=func, args=tuple(args),
+                             kwargs=kwargs)
+    if meta is not None:
+        out_meta = make_meta(meta)
+    else:
+        try:
+            out_meta = meta_from_output(call(make_meta_nonempty(gb.obj._meta)))
+        except Exception as exc:
+            raise ValueError(
+                f"shoal could not infer the output of groupby(...).{method} by running it on a small sample "
+                f"({type(exc).__name__}: {exc}). Pass meta= with an empty pandas object shaped like the output."
+            ) from exc
+    expr = MapPartitions(shuffled, call, (), None, out_meta, f"groupby-{method}", False, False)
+    return new_collection(expr)
+
+
+# -- nunique ------------------------------------------------------------------------------------
+
+def _pairs_chunk(part: Any, keys: list[Any], column: Any, dropna: bool) -> pd.DataFrame:
+    frame = part[[*keys, column]]
+    if dropna:
+        frame = frame.dropna(subset=keys)
+    return frame.drop_duplicates()
+
+
+def _pairs_combine(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    kept = [p for p in parts if len(p)] or parts[:1]
+    return (pd.concat(kept) if len(kept) > 1 else kept[0]).drop_duplicates()
+
+
+def _pairs_nunique(parts: list[pd.DataFrame], keys: list[Any], column: Any, sort: bool, meta: Any) -> Any:
+    pairs = _pairs_combine(parts)
+    out = pairs.groupby(keys if len(keys) > 1 else keys[0], sort=sort, dropna=False, observed=True)[column].nunique()
+    out = out.rename(meta.name)
+    out.index.names = meta.index.names
+    return out.astype(meta.dtype)
+
+
+def groupby_nunique(gb: Any, split_every: int | None = None) -> Any:
+    """Distinct values of the selected column per group: a tree reduction of distinct ``(keys, value)`` rows."""
+    if gb.by_series or not isinstance(gb.obj._meta, pd.DataFrame) or gb.selection is None \
+            or isinstance(gb.selection, list):
+        raise NotImplementedError("groupby nunique supports df.groupby(column names)[one column].nunique()")
+    keys, column = list(gb.keys), gb.selection
+    meta = meta_from_output(gb._pandas_groupby().nunique())
+    project = MapPartitions(gb.obj._expr, _select_columns, ([*keys, column],), None,
+                            gb.obj._meta[[*keys, column]], "groupby-nunique-select", True, True)
+    expr = TreeReduce([project], _pairs_chunk, _pairs_combine,
+                      functools.partial(_pairs_nunique, keys=keys, column=column, sort=gb.sort, meta=meta),
+                      meta, "groupby-nunique", {"keys": keys, "column": column, "dropna": gb.dropna}, split_every)
+    return new_collection(expr)
+
+
+def _select_columns(part: Any, columns: list[Any]) -> Any:
+    return part[columns]
+
+
+# -- custom aggregations --------------------------------------------------------------------------
+
+def _as_tuple(x: Any) -> tuple[Any, ...]:
+    return x if isinstance(x, tuple) else (x,)
+
+
+def _custom_chunk(part: Any, keys: list[Any], specs: list[tuple[Any, Aggregation]], dropna: bool,
+                  series: bool) -> pd.DataFrame:
+    frame = part.to_frame("__series__") if series else part
+    grouped = frame.groupby(keys if len(keys) > 1 else keys[0], sort=False, dropna=dropna, observed=True)
+    pieces: dict[Any, Any] = {}
+    for j, (col, spec) in enumerate(specs):
+        for m, s in enumerate(_as_tuple(spec.chunk(grouped[col]))):
+            pieces[f"{j}:{m}"] = s
+    return pd.DataFrame(pieces)
+
+
+def _custom_reduce(parts: list[pd.DataFrame], specs: list[tuple[Any, Aggregation]]) -> pd.DataFrame:
+    kept = [p for p in parts if len(p)] or parts[:1]
+    joined = pd.concat(kept) if len(kept) > 1 else kept[0]
+    grouped = joined.groupby(level=list(range(joined.index.nlevels)), sort=False, dropna=False, observed=True)
+    pieces: dict[Any, Any] = {}
+    for j, (_col, spec) in enumerate(specs):
+        cols = [c for c in joined.columns if c.split(":")[0] == str(j)]
+        inputs = tuple(grouped[c] for c in cols)
+        results = _as_tuple(spec.agg(*inputs) if len(inputs) > 1 else spec.agg(inputs[0]))
+        for m, s in enumerate(results):
+            pieces[f"{j}:{m}"] = s
+    return pd.DataFrame(pieces)
+
+
+def _custom_aggregate(parts: list[pd.DataFrame], specs: list[tuple[Any, Aggregation]], names: list[Any],
+                      series_out: bool, sort: bool) -> Any:
+    combined = _custom_reduce(parts, specs)
+    results = []
+    for j, (_col, spec) in enumerate(specs):
+        cols = [combined[c] for c in combined.columns if c.split(":")[0] == str(j)]
+        if spec.finalize is not None:
+            results.append(spec.finalize(*cols))
+        else:
+            results.append(cols[0])
+    if series_out:
+        out: Any = results[0].rename(names[0])
+    else:
+        out = pd.concat(results, axis=1)
+        out.columns = pd.MultiIndex.from_tuples(names) if names and isinstance(names[0], tuple) else names
+    if sort:
+        out = out.sort_index()
+    return out
+
+
+def groupby_custom_agg(gb: Any, specs: list[tuple[Any, Aggregation]], series_out: bool, names: list[Any],
+                       split_every: int | None = None) -> Any:
+    """``agg`` with only :class:`Aggregation` objects: ``specs`` pairs a value column with one of them."""
+    if gb.by_series:
+        raise NotImplementedError("custom Aggregation objects need groupby by column names")
+    series = not isinstance(gb.obj._meta, pd.DataFrame)
+    keys = list(gb.keys)
+    chunk_kwargs = {"keys": keys, "specs": specs, "dropna": gb.dropna, "series": series}
+    # The output structure comes from running the whole aggregation on a small sample.
+    sample = make_meta_nonempty(gb.obj._meta)
+    partial = _custom_chunk(sample, **chunk_kwargs)
+    final = functools.partial(_custom_aggregate, specs=specs, names=names, series_out=series_out, sort=gb.sort)
+    meta = meta_from_output(final([partial]))
+    expr = TreeReduce([gb.obj._expr], _custom_chunk, functools.partial(_custom_reduce, specs=specs), final,
+                      meta, "groupby-custom-agg", chunk_kwargs, split_every)
+    return new_collection(expr)
+
+
+def is_custom(arg: Any) -> bool:
+    if isinstance(arg, Aggregation):
+        return True
+    if isinstance(arg, list | tuple):
+        return any(isinstance(a, Aggregation) for a in arg)
+    if isinstance(arg, dict):
+        return any(is_custom(v) for v in arg.values())
+    return False
