@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from shoal.array._dispatch import implements
+from shoal.array._fastsum import add_reduce
 from shoal.array._from_array import asarray
 from shoal.array._reduction_tree import (
     _concat_along,
@@ -51,7 +52,7 @@ def _mean_chunk(block: Any, axis: tuple[int, ...], keepdims: bool, acc: Any, nan
     mask = _nan_mask(block, nan)
     if mask is not None:
         block = np.where(mask, 0, block)
-    return {"n": _count(block, axis, mask), "total": np.add.reduce(block, axis=axis, dtype=acc, keepdims=True)}
+    return {"n": _count(block, axis, mask), "total": add_reduce(block, axis, True, acc)}
 
 
 def _mean_combine(parts: dict[str, Any], axis: tuple[int, ...], keepdims: bool) -> dict[str, Any]:
@@ -75,7 +76,7 @@ def _central_sums(block: Any, axis: tuple[int, ...], acc: Any, order: int, nan: 
     if mask is not None:
         block = np.where(mask, 0, block)
     n = _count(block, axis, mask)
-    total = np.add.reduce(block, axis=axis, dtype=acc, keepdims=True)
+    total = add_reduce(block, axis, True, acc)
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = np.true_divide(total, n, dtype=total.dtype)
     if mask is not None or not n.all():
@@ -89,7 +90,7 @@ def _central_sums(block: Any, axis: tuple[int, ...], acc: Any, order: int, nan: 
         power += dev.imag * dev.imag
     else:
         power = dev * dev
-    out["m2"] = np.add.reduce(power, axis=axis, keepdims=True)
+    out["m2"] = add_reduce(power, axis, True)
     for p in range(3, order + 1):
         power *= dev
         out[f"m{p}"] = np.add.reduce(power, axis=axis, keepdims=True)

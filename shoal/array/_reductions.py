@@ -57,6 +57,7 @@ from typing import Any
 import numpy as np
 
 from shoal.array._dispatch import implements
+from shoal.array._fastsum import add_reduce
 from shoal.array._from_array import asarray
 # The families of reductions live in their own modules; this one holds the ufunc-based ones
 # (sum, prod, min, max, any, all, ...), re-exports the others and composes the Array methods.
@@ -84,6 +85,8 @@ _builtin_any, _builtin_max, _builtin_min, _builtin_sum = any, max, min, sum
 
 # -- per-block functions: ufunc reductions --------------------------------------------------------------------
 def _ufunc_reduce(block: Any, axis: tuple[int, ...], keepdims: bool, ufunc: np.ufunc, dtype: Any = None) -> Any:
+    if ufunc is np.add:
+        return add_reduce(block, axis, keepdims, dtype)
     return ufunc.reduce(block, axis=axis, dtype=dtype, keepdims=keepdims)
 
 
