@@ -58,9 +58,10 @@ def _worker_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", default=None)
     parser.add_argument("--host", default="127.0.0.1", help="interface the worker listens on")
     parser.add_argument("--resources", action="append", default=[], help="NAME=AMOUNT, repeatable")
-    parser.add_argument("--nanny", dest="nanny", action="store_true", default=False,
-                        help="accepted for compatibility")
-    parser.add_argument("--no-nanny", dest="nanny", action="store_false")
+    parser.add_argument("--nanny", dest="nanny", action="store_true", default=True,
+                        help="run the worker in a child process that is restarted when it dies or passes the "
+                             "terminate memory fraction (default)")
+    parser.add_argument("--no-nanny", dest="nanny", action="store_false", help="run the worker in this process")
     parser.add_argument("--death-timeout", type=float, default=60.0,
                         help="seconds to keep trying to reach the scheduler before exiting")
     parser.add_argument("--no-reconnect", dest="reconnect", action="store_false", default=True,
@@ -99,7 +100,61 @@ async def _run_scheduler(args: argparse.Namespace) -> int:
     return 0
 
 
+def _memory_limit(args: argparse.Namespace) -> int:
+    """Bytes per worker: ``auto`` shares the machine's memory among ``--nworkers``."""
+    memory = args.memory_limit
+    if str(memory).lower() == "auto":
+        try:
+            import psutil
+
+            return int(psutil.virtual_memory().total // max(args.nworkers, 1))
+        except Exception:  # noqa: BLE001
+            return 0
+    from shoal.utils import parse_bytes
+
+    return parse_bytes(memory) if memory and str(memory) != "0" else 0
+
+
+def _scheduler_address(args: argparse.Namespace) -> str:
+    scheme = "tls" if (args.tls_ca_file or args.tls_cert) else "tcp"
+    return args.address if "://" in args.address else f"{scheme}://{args.address}"
+
+
+def _child_worker_args(args: argparse.Namespace, memory: int) -> list[str]:
+    """The options of one worker process that a nanny starts (everything but the address)."""
+    nthreads = args.nthreads or max(1, (os.cpu_count() or 1) // max(args.nworkers, 1))
+    out = ["--nthreads", str(nthreads), "--memory-limit", str(memory), "--host", args.host,
+           "--death-timeout", str(args.death_timeout), "--log-level", str(args.log_level)]
+    if args.name is not None:
+        out += ["--name", args.name]
+    for item in args.resources:
+        out += ["--resources", item]
+    if not args.reconnect:
+        out.append("--no-reconnect")
+    for option in ("tls_ca_file", "tls_cert", "tls_key"):
+        if getattr(args, option):
+            out += ["--" + option.replace("_", "-"), getattr(args, option)]
+    return out
+
+
+async def _run_nanny(args: argparse.Namespace) -> int:
+    from shoal.distributed.nanny import Nanny
+
+    stop = asyncio.Event()
+    _install_signals(stop)
+    memory = _memory_limit(args)
+    nanny = await Nanny(_scheduler_address(args), _child_worker_args(args, memory), memory_limit=memory).start()
+    waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(nanny.finished())]
+    if args.parent_pid:
+        waits.append(asyncio.ensure_future(_watch_parent(args.parent_pid)))
+    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    for w in waits:
+        w.cancel()
+    return await nanny.close()
+
+
 async def _run_worker(args: argparse.Namespace) -> int:
+    from shoal.distributed.nanny import EXIT_START_FAILED
     from shoal.distributed.server.worker import WorkerServer
 
     stop = asyncio.Event()
@@ -110,21 +165,19 @@ async def _run_worker(args: argparse.Namespace) -> int:
             name, _, amount = part.partition("=")
             resources[name] = float(amount)
     nthreads = args.nthreads or max(1, (os.cpu_count() or 1) // max(args.nworkers, 1))
-    memory = args.memory_limit
-    if memory == "auto":
-        try:
-            import psutil
-
-            memory = psutil.virtual_memory().total // max(args.nworkers, 1)
-        except Exception:  # noqa: BLE001
-            memory = 0
+    memory = _memory_limit(args)
     security = _security(args, "worker")
     scheme = "tls" if security is not None else "tcp"
-    address = args.address if "://" in args.address else f"{scheme}://{args.address}"
+    address = _scheduler_address(args)
     worker = WorkerServer(address, nthreads=nthreads, listen_address=f"{scheme}://{args.host}:0", name=args.name,
-                          memory_limit=memory or 0, resources=resources, death_timeout=args.death_timeout,
+                          memory_limit=memory, resources=resources, death_timeout=args.death_timeout,
                           reconnect=args.reconnect, security=security)
-    await worker.start()
+    try:
+        await worker.start()
+    except Exception as exc:  # noqa: BLE001 - reported, and the exit status tells a nanny not to retry
+        logging.getLogger("shoal.distributed.worker").error("the worker could not start: %s", exc)
+        await worker.close(report=False)
+        return EXIT_START_FAILED
     print(f"Worker at: {worker.address}", flush=True)
     waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(worker.finished())]
     if args.parent_pid:
@@ -148,8 +201,11 @@ def _spawn_many(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if i >= 0:
         del child_argv[i:i + 2]
     child_argv = [a for a in child_argv if not a.startswith("--nworkers=")]
-    procs = [subprocess.Popen([sys.executable, "-m", "shoal.cli", *child_argv, "--parent-pid", str(os.getpid())])
-             for _ in range(args.nworkers)]
+    # Each process gets its share of memory, resolved here ("auto" in a child would mean the whole machine).
+    nthreads = args.nthreads or max(1, (os.cpu_count() or 1) // args.nworkers)
+    child_argv += ["--memory-limit", str(_memory_limit(args)), "--nthreads", str(nthreads),
+                   "--parent-pid", str(os.getpid())]
+    procs = [subprocess.Popen([sys.executable, "-m", "shoal.cli", *child_argv]) for _ in range(args.nworkers)]
 
     def forward(signum: int, frame: object) -> None:
         for p in procs:
@@ -175,6 +231,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_run_scheduler(args))
     if args.nworkers > 1:
         return _spawn_many(args, argv)
+    if args.nanny:
+        return asyncio.run(_run_nanny(args))
     return asyncio.run(_run_worker(args))
 
 

@@ -60,9 +60,9 @@ __all__ = [
 ]
 
 # The method families (ordering/joins, windows, accessors, conversions) export through their __all__.
-from shoal.dataframe import _accessors, _convert, _ordering, _window  # noqa: E402
+from shoal.dataframe import _accessors, _convert, _ordering, _pivot, _window  # noqa: E402
 
-for _module in (_accessors, _convert, _ordering, _window):
+for _module in (_accessors, _convert, _ordering, _pivot, _window):
     for _name in _module.__all__:
         globals()[_name] = getattr(_module, _name)
         __all__.append(_name)

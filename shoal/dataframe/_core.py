@@ -22,7 +22,8 @@ from shoal.dataframe import _reductions as red
 from shoal.dataframe._expr import Expr, FromGraph, MapPartitions, Partitions, TreeReduce
 from shoal.dataframe._expr import Scalar as ScalarExpr
 from shoal.dataframe._lower import build_graph, optimize
-from shoal.dataframe._meta import make_meta
+from shoal.dataframe._enforce import EnforceMeta
+from shoal.dataframe._meta import is_frame_like, make_meta
 from shoal.delayed import Delayed
 from shoal.graph.task import GraphNode, Key
 from shoal.local.threads import get_threads
@@ -248,7 +249,7 @@ class FrameBase:
 
     # -- partition-wise building blocks ----------------------------------------------------
     def map_partitions(self, func: Callable[..., Any], *args: Any, meta: Any = None, align_dataframes: bool = True,
-                       enforce_metadata: bool = False, transform_divisions: bool = True,
+                       enforce_metadata: bool = True, transform_divisions: bool = True,
                        clear_divisions: bool = False, **kwargs: Any) -> Any:
         """Apply ``func(partition, *args, **kwargs)`` to every partition.
 
@@ -256,7 +257,11 @@ class FrameBase:
         partition (they must have the same partitions); scalars computed by
         shoal are broadcast. ``meta`` describes the output (a pandas object,
         a ``{column: dtype}`` dict or a ``(name, dtype)`` tuple); without it,
-        ``func`` is run on a small fake partition to find out.
+        ``func`` is run on a small fake partition to find out. With
+        ``enforce_metadata=True`` (the default, as in Dask) every output
+        partition is checked against a given ``meta`` (columns and their
+        order; a Series takes its name). A function returning one value per
+        partition, such as ``len``, gives a Series indexed by partition number.
 
         Examples
         --------
@@ -264,12 +269,20 @@ class FrameBase:
         >>> df = sd.from_pandas(pd.DataFrame({"x": [1, 2, 3, 4]}), npartitions=2)
         >>> df.map_partitions(lambda p: p.x * 10).compute().tolist()
         [10, 20, 30, 40]
+        >>> df.map_partitions(len).compute().tolist()
+        [2, 2]
         """
         if kwargs and any(isinstance(v, FrameBase) for v in kwargs.values()):
             raise TypeError("Pass collections to map_partitions positionally, not as keyword arguments.")
         exprs = tuple(_unwrap(a) for a in args)
         meta = make_meta(meta) if meta is not None else None
+        if enforce_metadata and is_frame_like(meta):
+            # The plan trusts a given meta; check each partition against it, as Dask does.
+            func = EnforceMeta(func, meta)
         expr = MapPartitions(self._expr, func, exprs, kwargs or None, meta, None, False, not clear_divisions)
+        if not is_frame_like(expr._meta) and not isinstance(self, ScalarCollection):
+            # One value per partition (``len``, a sum): a Series indexed by partition number, as in Dask.
+            return new_collection(red.partition_values(expr))
         return new_collection(expr)
 
     @property

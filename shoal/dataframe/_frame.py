@@ -181,6 +181,26 @@ class _Frame(OrderingMethods, WindowMethods, AccessorMethods, ConvertMethods, Fr
         return new_collection(red.moment(self._expr, "std", ddof=ddof, skipna=skipna, numeric_only=numeric_only,
                                          split_every=split_every))
 
+    def memory_usage(self, index: bool = True, deep: bool = False) -> Any:
+        """Bytes used, summed over partitions: per column for a DataFrame (a lazy Series), else a lazy Scalar.
+
+        Every partition counts its own index (``index=True``), so the index total can exceed pandas' figure
+        for the whole frame (a ``RangeIndex`` costs a fixed size per partition).
+        """
+        return new_collection(red.memory_usage(self._expr, index=index, deep=deep))
+
+    def memory_usage_per_partition(self, index: bool = True, deep: bool = False) -> Series:
+        """Total bytes of every partition, as a Series indexed by partition number."""
+        return new_collection(red.memory_usage_per_partition(self._expr, index=index, deep=deep))
+
+    def nunique_approx(self, split_every: int | None = None) -> Any:
+        """Approximate number of distinct rows (HyperLogLog; relative error about 0.41 %), a lazy float.
+
+        See :mod:`shoal.dataframe._approx` for the algorithm and its error bound.
+        """
+        from shoal.dataframe._approx import nunique_approx
+        return new_collection(nunique_approx(self._expr, split_every=split_every))
+
     def _numeric_only(self, numeric_only: bool) -> dict[str, Any]:
         return {"numeric_only": numeric_only} if isinstance(self._meta, pd.DataFrame) else {}
 
@@ -295,6 +315,12 @@ class DataFrame(_Frame):
         """Count, mean, std, min, quartiles and max of the numeric columns (quartiles are exact)."""
         from shoal.dataframe._combine import describe_frame
         return new_collection(describe_frame(self))
+
+    def pivot_table(self, index: Any = None, columns: Any = None, values: Any = None, aggfunc: str = "mean"
+                    ) -> DataFrame:
+        """See :func:`shoal.dataframe.pivot_table` (``columns`` must be categorical with known categories)."""
+        from shoal.dataframe._pivot import pivot_table
+        return pivot_table(self, index=index, columns=columns, values=values, aggfunc=aggfunc)
 
     def groupby(self, by: Any, sort: bool = True, dropna: bool = True, **kwargs: Any) -> Any:
         """Group rows by columns or an aligned Series; see :mod:`shoal.dataframe._groupby`."""

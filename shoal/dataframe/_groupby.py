@@ -10,6 +10,12 @@ last step turns primitives into results (``mean = sum / count``, ``var = m2 /
 (count - ddof)``, ...). The output's structure (column names, MultiIndex
 columns, index names, dtypes) is taken from pandas running the same call on
 the metadata, so it matches pandas by construction.
+
+Keys may be column names, aligned Series (``df.groupby(df.x % 3)``) or a mix
+(``["k", series]``). A Series that is just a column of the grouped frame
+counts as that column, as in pandas; other Series travel beside the rows as
+temporary key columns (see :mod:`shoal.dataframe._groupby_shuffle`), and the
+result's index takes their names from the metadata.
 """
 
 from __future__ import annotations
@@ -22,13 +28,15 @@ import numpy as np
 import pandas as pd
 
 from shoal.dataframe._core import FrameBase, new_collection
-from shoal.dataframe._expr import Expr, TreeReduce
+from shoal.dataframe._expr import Expr, Projection, TreeReduce, check_aligned
+from shoal.dataframe._groupby_rolling import RollingGroupBy
 from shoal.dataframe._groupby_shuffle import (
     Aggregation,
     groupby_custom_agg,
     groupby_nunique,
     groupby_shuffled,
     is_custom,
+    keyed_frame,
 )
 from shoal.dataframe._meta import make_meta_nonempty, meta_from_output
 from shoal.graph.task import GraphNode, Key, Ref, Task
@@ -221,15 +229,14 @@ class GroupBy:
         self.dropna = dropna
         self.group_keys = group_keys
         by_list = list(by) if isinstance(by, list | tuple) else [by]
-        self.keys: list[Any] = []
-        self.by_series: list[FrameBase] = []
-        for b in by_list:
-            if isinstance(b, FrameBase):
-                self.by_series.append(b)
-            else:
-                self.keys.append(b)
-        if self.keys and self.by_series:
-            raise NotImplementedError("group by either column names or Series, not a mix of both")
+        #: The grouping in the user's order: column names and aligned Series (a Series that is just a
+        #: column of ``obj`` becomes that column's name, as pandas then leaves it out of the values).
+        self.by: list[Any] = [_as_column_name(obj, b) for b in by_list]
+        self.keys: list[Any] = [b for b in self.by if not isinstance(b, FrameBase)]
+        self.by_series: list[FrameBase] = [b for b in self.by if isinstance(b, FrameBase)]
+        if self.by_series:
+            # Grouping Series are read partition by partition beside obj, so they must be split alike.
+            check_aligned([obj._expr, *(b._expr for b in self.by_series)], "groupby by a Series")
         meta = obj._meta
         if self.keys:
             if not isinstance(meta, pd.DataFrame):
@@ -247,7 +254,7 @@ class GroupBy:
 
     def __getitem__(self, key: Any) -> GroupBy:
         cls = GroupBy if isinstance(key, list) else SeriesGroupBy
-        return cls(self.obj, self.keys or self.by_series, sort=self.sort, dropna=self.dropna,
+        return cls(self.obj, self.by, sort=self.sort, dropna=self.dropna,
                    group_keys=self.group_keys, selection=key)
 
     def __getattr__(self, name: str) -> GroupBy:
@@ -258,7 +265,7 @@ class GroupBy:
     # -- pandas on metadata --------------------------------------------------------------------
     def _pandas_groupby(self) -> Any:
         frame = make_meta_nonempty(self.obj._meta)
-        by: Any = [make_meta_nonempty(s._meta) for s in self.by_series] or self.keys
+        by: Any = [make_meta_nonempty(b._meta) if isinstance(b, FrameBase) else b for b in self.by]
         grouped = frame.groupby(by if len(by) > 1 else by[0], sort=self.sort, dropna=self.dropna, observed=True)
         return grouped[self.selection] if self.selection is not None else grouped
 
@@ -334,11 +341,17 @@ class GroupBy:
                 entry = (None, "size") if prim == "size" else (col, prim)
                 if entry not in prims:
                     prims.append(entry)
-        frames = [self.obj._expr, *(s._expr for s in self.by_series)]
-        used = {*self.keys, *(c for c, _ in prims if c is not None)}
-        chunk_kwargs = {"keys": self.keys, "prims": prims, "dropna": self.dropna}
+        series = not isinstance(self.obj._meta, pd.DataFrame)
+        if series or not self.by_series:
+            frames, keys = [self.obj._expr, *(s._expr for s in self.by_series)], self.keys
+        else:
+            # Grouping Series travel as temporary key columns; the result's index names come from the meta.
+            frame, keys, _spec = keyed_frame(self)
+            frames = [frame]
+        used = {*keys, *(c for c, _ in prims if c is not None)}
+        chunk_kwargs = {"keys": keys, "prims": prims, "dropna": self.dropna}
         expr = GroupByReduce(
-            frames, _series_chunk if not isinstance(self.obj._meta, pd.DataFrame) else _chunk,
+            frames, _series_chunk if series else _chunk,
             functools.partial(_combine, prims=prims),
             functools.partial(_aggregate, prims=prims, outputs=outputs, meta=meta, sort=self.sort, ddof=ddof),
             meta, "groupby-agg", chunk_kwargs, split_every, sorted(used, key=str), split_out,
@@ -448,11 +461,30 @@ class GroupBy:
         """Position of each row within its group (after a shuffle on the keys; in-partition order is kept)."""
         return groupby_shuffled(self, "cumcount", args=(ascending,))
 
+    def rolling(self, window: Any, min_periods: int | None = None, center: bool = False, win_type: str | None = None,
+                on: Any = None, closed: str | None = None) -> RollingGroupBy:
+        """Moving windows within each group (``sum``, ``mean``, ``count``, ``min``, ``max``, ``std``, ``var``, ...).
+
+        Rows are shuffled on the keys so each group is whole in one partition; see
+        :mod:`shoal.dataframe._groupby_rolling`.
+        """
+        return RollingGroupBy(self, window, min_periods=min_periods, center=center, win_type=win_type, on=on,
+                              closed=closed)
+
     def nunique(self, split_every: int | None = None, split_out: int | None = None) -> Any:
         """Distinct values per group of the selected column (``df.groupby(keys)[column].nunique()``)."""
         if split_out not in (None, 1):
             raise NotImplementedError("groupby nunique supports split_out=1 only")
         return groupby_nunique(self, split_every)
+
+
+def _as_column_name(obj: FrameBase, by: Any) -> Any:
+    """``by`` itself, or the column name when ``by`` is ``obj[name]`` (same plan, so the same rows)."""
+    if isinstance(by, FrameBase) and isinstance(obj._meta, pd.DataFrame) and isinstance(by._expr, Projection):
+        frame, name = by._expr.frame, by._expr.columns_
+        if frame._name == obj._expr._name and not isinstance(name, list) and name in obj._meta.columns:
+            return name
+    return by
 
 
 class SeriesGroupBy(GroupBy):

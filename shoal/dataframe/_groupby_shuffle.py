@@ -5,6 +5,10 @@ group lands complete in one output partition; pandas then runs the operation par
 Row order across partitions is not kept (as in Dask, compare after ``sort_index``); the output's
 divisions are unknown.
 
+Grouping Series (``df.groupby(df.x % 3)``, or a mix such as ``["k", series]``) travel with the rows as
+temporary key columns (:func:`keyed_frame`), so the shuffle hashes them like any key column; inside a
+partition :func:`regroup` turns them back into Series with their original names before pandas groups.
+
 Also here: ``nunique`` per group (a tree reduction of distinct ``(key, value)`` pairs) and custom
 :class:`Aggregation` objects (``chunk`` per partition, ``agg`` on combined partials, ``finalize`` last).
 """
@@ -17,12 +21,13 @@ from typing import Any
 
 import pandas as pd
 
-from shoal.dataframe._core import new_collection
-from shoal.dataframe._expr import MapPartitions, TreeReduce
+from shoal.dataframe._core import FrameBase, new_collection
+from shoal.dataframe._expr import Assign, Expr, MapPartitions, TreeReduce
 from shoal.dataframe._meta import make_meta, make_meta_nonempty, meta_from_output
 from shoal.dataframe._shuffle import HashPartitioner, shuffle_expr
 
-__all__ = ["Aggregation", "groupby_shuffled", "groupby_nunique", "groupby_custom_agg"]
+__all__ = ["Aggregation", "GroupOp", "groupby_custom_agg", "groupby_nunique", "groupby_shuffled", "keyed_frame",
+           "regroup"]
 
 
 class Aggregation:
@@ -58,45 +63,97 @@ class Aggregation:
         return ("aggregation", self.__name__, id(self.chunk), id(self.agg), id(self.finalize))
 
 
+# -- group keys as columns --------------------------------------------------------------------------
+
+#: Column name template for a grouping Series carried along as a column of the grouped frame.
+_BY = "__shoal_by_{}__"
+#: Column holding a grouped Series' values while it travels as a frame.
+_VALUES = "__shoal_values__"
+
+
+def _to_values_frame(part: Any) -> pd.DataFrame:
+    return part.to_frame(_VALUES)
+
+
+def keyed_frame(gb: Any) -> tuple[Expr, list[Any], list[Any]]:
+    """``gb.obj`` as a frame in which every group key is a column, for work that moves or regroups rows.
+
+    Returns the frame's expression, the key column names in grouping order and the *spec* that
+    :func:`regroup` uses to rebuild the original grouping inside a partition: one entry per key,
+    a column name, or ``(temporary column, original Series name)`` for a grouping Series.
+    """
+    expr = gb.obj._expr
+    if not isinstance(gb.obj._meta, pd.DataFrame):
+        meta = gb.obj._meta.to_frame(_VALUES)
+        expr = MapPartitions(expr, _to_values_frame, (), None, meta, "to-frame", False, True)
+    names: list[Any] = []
+    spec: list[Any] = []
+    for j, by in enumerate(gb.by):
+        if isinstance(by, FrameBase):
+            column = _BY.format(j)
+            expr = Assign(expr, column, by._expr)
+            names.append(column)
+            spec.append((column, by._meta.name))
+        else:
+            names.append(by)
+            spec.append(by)
+    return expr, names, spec
+
+
+def regroup(part: pd.DataFrame, spec: list[Any], series_name: Any) -> tuple[Any, list[Any]]:
+    """The grouped object and ``by`` list of the user's call, rebuilt from a :func:`keyed_frame` partition."""
+    temporary = [s[0] for s in spec if isinstance(s, tuple)]
+    by = [part[s[0]].rename(s[1]) if isinstance(s, tuple) else s for s in spec]
+    data = part.drop(columns=temporary) if temporary else part
+    if _VALUES in data.columns:
+        data = data[_VALUES].rename(series_name)
+    return data, by
+
+
 # -- shuffle then per-partition ------------------------------------------------------------------
 
-def _grouped(part: Any, keys: list[Any], selection: Any, sort: bool, dropna: bool, group_keys: bool = True) -> Any:
-    grouped = part.groupby(keys if len(keys) > 1 else keys[0], sort=sort, dropna=dropna, observed=True,
+class GroupOp:
+    """``grouped.<method>(*args, **kwargs)``, or ``grouped.<method>(func, ...)`` for apply/transform."""
+
+    def __init__(self, method: str, func: Any = None, args: tuple[Any, ...] = (),
+                 kwargs: dict[str, Any] | None = None) -> None:
+        self.method, self.func, self.args, self.kwargs = method, func, tuple(args), dict(kwargs or {})
+
+    def __call__(self, grouped: Any) -> Any:
+        if self.method in ("apply", "transform"):
+            return getattr(grouped, self.method)(self.func, *self.args, **self.kwargs)
+        return getattr(grouped, self.method)(*self.args, **self.kwargs)
+
+    def __dask_tokenize__(self) -> Any:
+        return ("group-op", self.method, self.func, self.args, self.kwargs)
+
+
+def _per_partition(part: Any, spec: list[Any], series_name: Any, selection: Any, sort: bool, dropna: bool,
+                   group_keys: bool, op: Any) -> Any:
+    data, by = regroup(part, spec, series_name)
+    grouped = data.groupby(by if len(by) > 1 else by[0], sort=sort, dropna=dropna, observed=True,
                            group_keys=group_keys)
-    return grouped[selection] if selection is not None else grouped
-
-
-def _per_partition(part: Any, keys: list[Any], selection: Any, sort: bool, dropna: bool, group_keys: bool,
-                   method: str, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    grouped = _grouped(part, keys, selection, sort, dropna, group_keys)
-    if method in ("apply", "transform"):
-        return getattr(grouped, method)(func, *args, **kwargs)
-    return getattr(grouped, method)(*args, **kwargs)
+    if selection is not None:
+        grouped = grouped[selection]
+    return op(grouped)
 
 
 def groupby_shuffled(gb: Any, method: str, func: Any = None, args: tuple[Any, ...] = (),
-                     kwargs: dict[str, Any] | None = None, meta: Any = None, shuffle_npartitions: int | None = None
-                     ) -> Any:
-    """``gb.<method>(func, ...)`` run per partition after shuffling ``gb.obj`` on its keys."""
-    if gb.by_series:
-        raise NotImplementedError(
-            f"groupby(...).{method} shuffles on key columns; group by column names, e.g. "
-            f"df.assign(key=series).groupby('key').{method}(...)"
-        )
-    if not isinstance(gb.obj._meta, pd.DataFrame):
-        raise NotImplementedError(f"groupby(...).{method} needs a DataFrame grouped by column names")
-    kwargs = dict(kwargs or {})
+                     kwargs: dict[str, Any] | None = None, meta: Any = None, shuffle_npartitions: int | None = None,
+                     op: Any = None) -> Any:
+    """``op(grouped)`` (default: ``grouped.<method>(func, ...)``) per partition after shuffling on the keys."""
+    op = op if op is not None else GroupOp(method, func, args, kwargs)
+    frame, names, spec = keyed_frame(gb)
     npartitions = shuffle_npartitions or gb.obj.npartitions
-    shuffled = shuffle_expr(gb.obj._expr, HashPartitioner(list(gb.keys), npartitions), npartitions,
-                            "groupby-shuffle")
-    call = functools.partial(_per_partition, keys=list(gb.keys), selection=gb.selection, sort=gb.sort,
-                             dropna=gb.dropna, group_keys=gb.group_keys, method=method, func=func, args=tuple(args),
-                             kwargs=kwargs)
+    shuffled = shuffle_expr(frame, HashPartitioner(list(names), npartitions), npartitions, "groupby-shuffle")
+    call = functools.partial(_per_partition, spec=spec, series_name=gb.obj._meta.name if not isinstance(
+        gb.obj._meta, pd.DataFrame) else None, selection=gb.selection, sort=gb.sort, dropna=gb.dropna,
+        group_keys=gb.group_keys, op=op)
     if meta is not None:
         out_meta = make_meta(meta)
     else:
         try:
-            out_meta = meta_from_output(call(make_meta_nonempty(gb.obj._meta)))
+            out_meta = meta_from_output(call(make_meta_nonempty(frame._meta)))
         except Exception as exc:
             raise ValueError(
                 f"shoal could not infer the output of groupby(...).{method} by running it on a small sample "
@@ -130,13 +187,15 @@ def _pairs_nunique(parts: list[pd.DataFrame], keys: list[Any], column: Any, sort
 
 def groupby_nunique(gb: Any, split_every: int | None = None) -> Any:
     """Distinct values of the selected column per group: a tree reduction of distinct ``(keys, value)`` rows."""
-    if gb.by_series or not isinstance(gb.obj._meta, pd.DataFrame) or gb.selection is None \
-            or isinstance(gb.selection, list):
-        raise NotImplementedError("groupby nunique supports df.groupby(column names)[one column].nunique()")
-    keys, column = list(gb.keys), gb.selection
+    series = not isinstance(gb.obj._meta, pd.DataFrame)
+    if not series and (gb.selection is None or isinstance(gb.selection, list)):
+        raise NotImplementedError("groupby nunique supports df.groupby(keys)[one column].nunique() and "
+                                  "series.groupby(keys).nunique()")
+    frame, keys, _spec = keyed_frame(gb)
+    column = _VALUES if series else gb.selection
     meta = meta_from_output(gb._pandas_groupby().nunique())
-    project = MapPartitions(gb.obj._expr, _select_columns, ([*keys, column],), None,
-                            gb.obj._meta[[*keys, column]], "groupby-nunique-select", True, True)
+    project = MapPartitions(frame, _select_columns, ([*keys, column],), None,
+                            frame._meta[[*keys, column]], "groupby-nunique-select", True, True)
     expr = TreeReduce([project], _pairs_chunk, _pairs_combine,
                       functools.partial(_pairs_nunique, keys=keys, column=column, sort=gb.sort, meta=meta),
                       meta, "groupby-nunique", {"keys": keys, "column": column, "dropna": gb.dropna}, split_every)
@@ -179,7 +238,7 @@ def _custom_reduce(parts: list[pd.DataFrame], specs: list[tuple[Any, Aggregation
 
 
 def _custom_aggregate(parts: list[pd.DataFrame], specs: list[tuple[Any, Aggregation]], names: list[Any],
-                      series_out: bool, sort: bool) -> Any:
+                      series_out: bool, sort: bool, index_names: list[Any] | None = None) -> Any:
     combined = _custom_reduce(parts, specs)
     results = []
     for j, (_col, spec) in enumerate(specs):
@@ -193,6 +252,9 @@ def _custom_aggregate(parts: list[pd.DataFrame], specs: list[tuple[Any, Aggregat
     else:
         out = pd.concat(results, axis=1)
         out.columns = pd.MultiIndex.from_tuples(names) if names and isinstance(names[0], tuple) else names
+    if index_names is not None:
+        # Keys that travelled as temporary columns get back the names the user's Series had.
+        out.index.names = index_names
     if sort:
         out = out.sort_index()
     return out
@@ -201,17 +263,19 @@ def _custom_aggregate(parts: list[pd.DataFrame], specs: list[tuple[Any, Aggregat
 def groupby_custom_agg(gb: Any, specs: list[tuple[Any, Aggregation]], series_out: bool, names: list[Any],
                        split_every: int | None = None) -> Any:
     """``agg`` with only :class:`Aggregation` objects: ``specs`` pairs a value column with one of them."""
-    if gb.by_series:
-        raise NotImplementedError("custom Aggregation objects need groupby by column names")
     series = not isinstance(gb.obj._meta, pd.DataFrame)
-    keys = list(gb.keys)
-    chunk_kwargs = {"keys": keys, "specs": specs, "dropna": gb.dropna, "series": series}
+    frame, keys, _spec = keyed_frame(gb)
+    if series:
+        specs = [(_VALUES, spec) for _col, spec in specs]
+    chunk_kwargs = {"keys": keys, "specs": specs, "dropna": gb.dropna, "series": False}
     # The output structure comes from running the whole aggregation on a small sample.
-    sample = make_meta_nonempty(gb.obj._meta)
+    sample = make_meta_nonempty(frame._meta)
     partial = _custom_chunk(sample, **chunk_kwargs)
-    final = functools.partial(_custom_aggregate, specs=specs, names=names, series_out=series_out, sort=gb.sort)
+    index_names = list(gb._pandas_groupby().size().index.names)
+    final = functools.partial(_custom_aggregate, specs=specs, names=names, series_out=series_out, sort=gb.sort,
+                              index_names=index_names)
     meta = meta_from_output(final([partial]))
-    expr = TreeReduce([gb.obj._expr], _custom_chunk, functools.partial(_custom_reduce, specs=specs), final,
+    expr = TreeReduce([frame], _custom_chunk, functools.partial(_custom_reduce, specs=specs), final,
                       meta, "groupby-custom-agg", chunk_kwargs, split_every)
     return new_collection(expr)
 

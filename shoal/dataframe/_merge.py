@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from shoal.dataframe._core import FrameBase, new_collection
@@ -51,6 +52,51 @@ def _as_list(x: Any) -> list[Any] | None:
 
 def _merge_parts(left: Any, right: Any, kwargs: dict[str, Any]) -> Any:
     return pd.merge(left, right, **kwargs)
+
+
+class LookupMerge:
+    """``pd.merge(left, right, how="inner" | "left")`` on one key column, as a hash lookup into ``right``.
+
+    When the small (broadcast) side's keys are unique, each left row matches
+    at most once: its match is ``Index(right keys).get_indexer(left keys)``,
+    and the output is the matched left rows beside the taken right rows, in
+    left order, with a fresh ``0..n-1`` index, which is exactly what pandas
+    returns. This skips pandas' general join machinery (sorting, factorizing
+    both sides, many-to-many bookkeeping), several times slower per partition.
+    Anything outside that case (duplicate right keys, differing key dtypes,
+    object keys, left rows without a match in a left join) falls back to
+    :func:`pandas.merge`. ``columns`` are the output's names, from the merge of
+    the metas, so suffixes come out as pandas makes them.
+    """
+
+    def __init__(self, columns: list[Any]) -> None:
+        self.columns = columns
+
+    def __call__(self, left: Any, right: Any, kwargs: dict[str, Any]) -> Any:
+        (lkey,), (rkey,) = kwargs["left_on"], kwargs["right_on"]
+        lkeys, rkeys = left[lkey], right[rkey]
+        right_cols = [c for c in right.columns if not (c == rkey and lkey == rkey)]
+        if (lkeys.dtype != rkeys.dtype or lkeys.dtype.kind not in "iufM"
+                or not left.columns.is_unique or not right.columns.is_unique
+                or len(self.columns) != len(left.columns) + len(right_cols)):
+            return pd.merge(left, right, **kwargs)
+        lookup = pd.Index(rkeys)
+        if not lookup.is_unique:  # the hash table built here serves get_indexer too
+            return pd.merge(left, right, **kwargs)
+        positions = lookup.get_indexer(lkeys)
+        matched = positions >= 0
+        if not matched.all():
+            if kwargs["how"] == "left":
+                return pd.merge(left, right, **kwargs)  # unmatched rows need missing values of the right types
+            rows = np.flatnonzero(matched)
+            left, positions = left.take(rows), positions[rows]
+        out = pd.concat([left.reset_index(drop=True), right[right_cols].take(positions).reset_index(drop=True)],
+                        axis=1)
+        out.columns = self.columns
+        return out
+
+    def __dask_tokenize__(self) -> Any:
+        return ("lookup-merge", self.columns)
 
 
 class Merge(Expr):
@@ -176,6 +222,8 @@ def merge(left: Any, right: Any, how: str = "inner", on: Any = None, left_on: An
         expr = Merge(_align(left, divisions), _align(right, divisions), func, kwargs, meta, "aligned", divisions)
         return new_collection(expr)
     if n_right == 1 and (how in ("inner", "left", "cross") or n_left == 1):
+        if _is_lookup(how, lkeys, rkeys, indicator):
+            func = LookupMerge(list(meta.columns))
         return new_collection(Merge(left._expr, right._expr, func, kwargs, meta, "broadcast-right",
                                     (None,) * (n_left + 1)))
     if n_left == 1 and how in ("inner", "right"):
@@ -188,7 +236,15 @@ def merge(left: Any, right: Any, how: str = "inner", on: Any = None, left_on: An
     cast = _common_cast(_key_dtypes(left._meta, lkeys), _key_dtypes(right._meta, rkeys))
     lshuf = shuffle_expr(left._expr, HashPartitioner(lkeys, n, cast), n, "merge-shuffle")
     rshuf = shuffle_expr(right._expr, HashPartitioner(rkeys, n, cast), n, "merge-shuffle")
+    if _is_lookup(how, lkeys, rkeys, indicator):
+        func = LookupMerge(list(meta.columns))  # the right side's keys are often unique within a partition
     return new_collection(Merge(lshuf, rshuf, func, kwargs, meta, "aligned", (None,) * (n + 1)))
+
+
+def _is_lookup(how: str, lkeys: list[Any] | None, rkeys: list[Any] | None, indicator: bool) -> bool:
+    """Whether :class:`LookupMerge` may run this merge (it checks the data and falls back to pandas)."""
+    return how in ("inner", "left") and lkeys is not None and rkeys is not None and len(lkeys) == len(rkeys) == 1 \
+        and not indicator
 
 
 def _merge_asof_parts(left: Any, right: Any, kwargs: dict[str, Any]) -> Any:

@@ -16,10 +16,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from shoal.dataframe._expr import Expr, TreeReduce
+from shoal.dataframe._expr import Expr, MapPartitions, TreeReduce
 from shoal.dataframe._meta import make_meta_nonempty, meta_from_output
+from shoal.graph.task import Key, Task
 
-__all__ = ["Length", "reduction", "moment", "value_counts", "nunique", "quantile"]
+__all__ = ["Length", "PartitionValues", "memory_usage", "memory_usage_per_partition", "moment", "nunique",
+           "partition_values", "quantile", "reduction", "value_counts"]
 
 
 def _stack(parts: list[Any]) -> Any:
@@ -249,3 +251,82 @@ def quantile(expr: Expr, q: Any = 0.5, split_every: int | None = None) -> TreeRe
     meta = meta_from_output(make_meta_nonempty(expr._meta).quantile(q))
     return TreeReduce([expr], _values_chunk, _values_combine, functools.partial(_quantile_aggregate, q=q),
                       meta, "quantile", None, split_every)
+
+
+# -- one value per partition ------------------------------------------------------------------------
+
+def _one_row(value: Any, i: int, name: Any, dtype: Any) -> pd.Series:
+    return pd.Series([value], index=[i], name=name, dtype=dtype)
+
+
+class PartitionValues(MapPartitions):
+    """``map_partitions`` whose function returns one value per partition (``len``, a sum, ...).
+
+    As in Dask, the values form a Series with one row per partition, indexed by partition number
+    (so ``df.map_partitions(len).compute()`` lists the partition lengths).
+    """
+
+    @functools.cached_property
+    def divisions(self) -> tuple[Any, ...]:
+        n = self.frame.npartitions
+        super().divisions  # noqa: B018 - checks that the inputs are aligned
+        return (*range(n), n - 1)
+
+    def _task(self, i: int, ctx: Any, key: Key | None) -> Task:
+        return Task(key, _one_row, super()._task(i, ctx, None), i, self._meta.name, self._meta.dtype)
+
+
+def _value_dtype(value: Any) -> Any:
+    dtype = getattr(value, "dtype", None)
+    if isinstance(dtype, np.dtype | pd.api.extensions.ExtensionDtype):
+        return dtype
+    return np.asarray(value).dtype if isinstance(value, int | float | bool | complex) else np.dtype(object)
+
+
+def partition_values(expr: MapPartitions) -> PartitionValues:
+    """``expr`` (whose meta is a single value) as a Series of one value per partition."""
+    sample = expr._meta
+    if expr.meta is None:
+        # The value on an empty partition can mislead (the max of nothing is NaN, a float, where real
+        # partitions give integers): prefer the value on a small non-empty stand-in.
+        args = [make_meta_nonempty(a._meta) if isinstance(a, Expr) else a for a in expr._args()]
+        try:
+            sample = expr.func(*args, **expr._kwargs())
+        except Exception:  # noqa: BLE001 - keep the empty partition's answer
+            pass
+    meta = pd.Series([], dtype=_value_dtype(sample))
+    return PartitionValues(expr.frame, expr.func, expr.args, expr.kwargs, meta, expr.label, False, False)
+
+
+# -- memory usage ---------------------------------------------------------------------------------
+
+def _memory_chunk(part: Any, index: bool, deep: bool) -> Any:
+    return part.memory_usage(index=index, deep=deep)
+
+
+def _memory_sum(parts: list[Any]) -> Any:
+    if isinstance(parts[0], pd.Series):
+        return pd.DataFrame(parts).sum()
+    return int(sum(parts))
+
+
+def memory_usage(expr: Expr, *, index: bool = True, deep: bool = False, split_every: int | None = None
+                 ) -> TreeReduce:
+    """Bytes per column (a Series for a frame, an int for a Series), summed over partitions.
+
+    Each partition counts its own index, so a ``RangeIndex`` adds its small fixed size once per partition.
+    """
+    meta = expr._meta.memory_usage(index=index, deep=deep)
+    return TreeReduce([expr], _memory_chunk, _memory_sum, _memory_sum, meta, "memory-usage",
+                      {"index": index, "deep": deep}, split_every)
+
+
+def _memory_total(part: Any, index: bool, deep: bool) -> int:
+    usage = part.memory_usage(index=index, deep=deep)
+    return int(usage.sum()) if isinstance(usage, pd.Series) else int(usage)
+
+
+def memory_usage_per_partition(expr: Expr, *, index: bool = True, deep: bool = False) -> PartitionValues:
+    meta = pd.Series([], dtype="int64")
+    return PartitionValues(expr, _memory_total, (), {"index": index, "deep": deep}, meta, "memory-usage-per-partition",
+                           False, False)

@@ -99,7 +99,12 @@ class HashPartitioner:
     def __call__(self, part: Any) -> np.ndarray:
         if self.npartitions == 1:
             return np.zeros(len(part), dtype=np.intp)
-        hashes = pd.util.hash_pandas_object(_key_frame(part, self.on, self.cast), index=False).to_numpy()
+        keys = _key_frame(part, self.on, self.cast)
+        if keys.shape[1] == 1:
+            # One key: hash its values directly; building a Series of combined hashes costs as much again.
+            hashes = pd.util.hash_array(keys[0].to_numpy())
+        else:
+            hashes = pd.util.hash_pandas_object(keys, index=False).to_numpy()
         return (hashes % np.uint64(self.npartitions)).astype(np.intp)
 
     def __dask_tokenize__(self) -> Any:
@@ -157,7 +162,9 @@ def _split(part: Any, partitioner: Any, n: int, spill: tuple[str, int, int, int]
     shuffle (estimated from this partition) would not fit the budget; the list then holds paths.
     """
     where = partitioner(part)
-    order = np.argsort(where, kind="stable")
+    # NumPy's stable sort is a radix sort for 8- and 16-bit integers: linear time instead of a merge sort.
+    codes = where.astype(np.uint8) if n <= 256 else where.astype(np.uint16) if n <= 65536 else where
+    order = np.argsort(codes, kind="stable")
     ordered = part.iloc[order]
     counts = np.bincount(where, minlength=n)
     ends = np.cumsum(counts)
@@ -448,12 +455,17 @@ def internal_divisions(divisions: tuple[Any, ...], dtype: Any) -> tuple[Any, ...
 
 def _sample_chunk(part: Any) -> tuple[np.ndarray, np.ndarray]:
     values = order_keys(part if isinstance(part, pd.Series) else part.to_series()).dropna()
-    values = values.sort_values(kind="stable").to_numpy()
     n = len(values)
     if n == 0:
-        return values, np.zeros(0)
-    k = min(n, _SAMPLE)
-    positions = np.unique(np.linspace(0, n - 1, k).round().astype(np.intp))
+        return values.to_numpy(), np.zeros(0)
+    if n > 8 * _SAMPLE:
+        # Sorting every row only to keep _SAMPLE of them dominates set_index on large partitions: sort an evenly
+        # strided subsample instead, with the exact minimum and maximum added (they become the outer divisions).
+        extremes = pd.Series([values.min(), values.max()], dtype=values.dtype)
+        values = pd.concat([values.iloc[:: n // (4 * _SAMPLE)], extremes], ignore_index=True)
+    values = values.sort_values(kind="stable").to_numpy()
+    k = min(len(values), _SAMPLE)
+    positions = np.unique(np.linspace(0, len(values) - 1, k).round().astype(np.intp))
     return values[positions], np.full(len(positions), n / len(positions))
 
 

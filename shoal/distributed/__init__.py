@@ -31,9 +31,10 @@ from shoal.distributed._exceptions import (  # noqa: E402
 )
 from shoal.distributed.client import Client, default_client, fire_and_forget, futures_of  # noqa: E402
 from shoal.distributed.cluster import LocalCluster  # noqa: E402
-from shoal.distributed.coordination import Event, Lock, Pub, Queue, Sub, Variable  # noqa: E402
+from shoal.distributed.coordination import Event, Lock, Pub, Queue, Semaphore, Sub, Variable  # noqa: E402
 from shoal.distributed.diagnostics import performance_report, progress  # noqa: E402
-from shoal.distributed.plugins import UploadFile, WorkerPlugin  # noqa: E402
+from shoal.distributed.nanny import Nanny  # noqa: E402
+from shoal.distributed.plugins import SchedulerPlugin, UploadFile, WorkerPlugin  # noqa: E402
 from shoal.distributed.security import Security  # noqa: E402
 from shoal.distributed.future import Future  # noqa: E402
 from shoal.distributed.wait import as_completed, wait  # noqa: E402
@@ -49,10 +50,13 @@ __all__ = [
     "KilledWorker",
     "LocalCluster",
     "Lock",
+    "Nanny",
     "Pub",
     "Queue",
+    "SchedulerPlugin",
     "SchedulerUnreachableError",
     "Security",
+    "Semaphore",
     "Sub",
     "UploadFile",
     "Variable",

@@ -1,5 +1,12 @@
 """The client: submits work to a scheduler and gathers results.
 
+This module holds the connection, the futures' bookkeeping and submission
+(``submit``, ``map``); the rest of :class:`Client` comes from mixins:
+:mod:`.client_data` (``gather``, ``scatter``, ``cancel``),
+:mod:`.client_collections` (``compute``, ``persist``, ``get``),
+:mod:`.client_info` (``run``, ``who_has``, ``scheduler_info``, ...) and
+:mod:`.client_admin` (``replicate``, ``restart``, plugins, ...).
+
 A :class:`Client` keeps one long-lived stream to the scheduler (graphs,
 releases and cancellations go out on it; reports of finished and failed
 keys come back) and makes request/response calls (``who_has``, ``run``,
@@ -25,36 +32,31 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from shoal.base import collections_to_graph, is_dask_collection
-from shoal.distributed._exceptions import CommClosedError, FutureCancelledError
+from shoal.distributed._exceptions import CommClosedError
 from shoal.distributed._loop import get_loop, in_loop_thread, run_sync
 from shoal.distributed.comm.core import connect
 from shoal.distributed.comm.pool import ConnectionPool
 from shoal.distributed.client_admin import ClientAdminMixin
+from shoal.distributed.client_collections import ClientCollectionsMixin
+from shoal.distributed.client_data import ClientDataMixin
+from shoal.distributed.client_info import ClientInfoMixin
 from shoal.distributed.comm.serialization import pickle_value, unpickle_value
 from shoal.distributed.future import Future, FutureState
 from shoal.distributed._pack import (
-    _SKIP,
     _CachedFunction,
     _call_token,
-    _finalize,
-    _first_key,
     _funcname,
     _identity,
     _may_hold_futures,
     _pickled_function,
-    _rebuild,
-    _refs,
     _replace_futures,
-    _scatter_result,
     futures_of,
 )
 from shoal.distributed.server.batched import BatchedStream, read_batches
 from shoal.graph.cull import cull
 from shoal.graph.order import order
-from shoal.graph.task import DataNode, GraphNode, Key, Ref, Task, convert_legacy_graph, key_split
+from shoal.graph.task import DataNode, GraphNode, Key, Ref, Task, convert_legacy_graph
 from shoal.graph.tokenize import tokenize
-from shoal.local.loop import flatten_keys, pack_results
 from shoal.local.selection import register_default_client
 
 __all__ = ["Client", "default_client", "fire_and_forget", "futures_of"]
@@ -105,7 +107,7 @@ def default_client() -> Client:
     return client
 
 
-class Client(ClientAdminMixin):
+class Client(ClientDataMixin, ClientCollectionsMixin, ClientInfoMixin, ClientAdminMixin):
     """Connect to a shoal cluster and run work on it.
 
     Parameters
@@ -158,6 +160,8 @@ class Client(ClientAdminMixin):
         if address is None:
             from shoal.distributed.cluster import LocalCluster
 
+            if security is not None:
+                cluster_kwargs["security"] = security
             self.cluster = LocalCluster(asynchronous=asynchronous, **cluster_kwargs)
             self._own_cluster = True
         elif hasattr(address, "scheduler_address"):
@@ -165,6 +169,8 @@ class Client(ClientAdminMixin):
                 raise TypeError(f"Unexpected keywords {sorted(cluster_kwargs)} when connecting to an existing "
                                 f"cluster; pass them to LocalCluster(...) instead.")
             self.cluster = address
+            if self.security is None:  # a cluster's own certificates let its client in
+                self.security = getattr(address, "security", None)
         elif isinstance(address, str):
             if cluster_kwargs:
                 raise TypeError(f"Unexpected keywords {sorted(cluster_kwargs)}: cluster options only apply when "
@@ -514,98 +520,6 @@ class Client(ClientAdminMixin):
         del held
         return futures
 
-    # ------------------------------------------------------------------ results
-
-    def _result_of(self, future: Future, timeout: float | None) -> Any:
-        state = future._state
-        if state.status == "finished" and state.has_value:
-            return state.value
-        return self.gather([future], errors="raise")[0] if not self.asynchronous else None
-
-    def gather(self, futures: Any, errors: str = "raise", direct: bool | None = None,
-               asynchronous: bool | None = None) -> Any:
-        """Wait for futures and return their results, in the same structure (list, dict, nested).
-
-        Parameters
-        ----------
-        futures : Future or (nested) list, tuple, set or dict of Futures
-        errors : {"raise", "skip"}
-            Re-raise the first failed task's exception, or leave failed
-            futures out of the result.
-        """
-        if errors not in ("raise", "skip"):
-            raise ValueError(f"errors= must be 'raise' or 'skip', got {errors!r}.")
-        flat = futures_of(futures) if not isinstance(futures, Future) else [futures]
-        if self.asynchronous:
-            return self._gather_structure(futures, flat, errors)
-        values = run_sync(self._gather_async(flat, errors), None)
-        return _rebuild(futures, dict(zip([f.key for f in flat], values, strict=True)), errors)
-
-    async def _gather_structure(self, futures: Any, flat: list[Future], errors: str) -> Any:
-        values = await self._gather_async(flat, errors)
-        return _rebuild(futures, dict(zip([f.key for f in flat], values, strict=True)), errors)
-
-    async def _gather_async(self, futures: list[Future], errors: str) -> list[Any]:
-        results: dict[Key, Any] = {}
-        for _attempt in range(20):
-            for fut in futures:
-                await fut._state.wait_done()
-            missing: list[Key] = []
-            recomputing = False
-            for fut in futures:
-                state = fut._state
-                if fut.key in results:
-                    continue
-                if state.status == "error":
-                    if errors == "raise":
-                        exc = state.exception()
-                        assert exc is not None
-                        raise exc.with_traceback(state.traceback())
-                    results[fut.key] = _SKIP
-                elif state.status == "cancelled":
-                    if errors == "raise":
-                        raise FutureCancelledError(fut.key, "it was cancelled")
-                    results[fut.key] = _SKIP
-                elif state.has_value:
-                    results[fut.key] = state.value
-                elif state.status == "finished":
-                    missing.append(fut.key)
-                else:  # lost since it finished (its worker left): wait for the recomputation
-                    recomputing = True
-            if not missing:
-                if recomputing:
-                    continue
-                break
-            got = await self._fetch(missing)
-            results.update(got)
-            if len(got) < len(missing):
-                await asyncio.sleep(0.05 * (_attempt + 1))
-        else:
-            lost = [f.key for f in futures if f.key not in results]
-            raise CommClosedError(f"Could not fetch the data of {lost[:5]} from any worker.")
-        return [results[f.key] for f in futures]
-
-    async def _fetch(self, keys: list[Key]) -> dict[Key, Any]:
-        assert self._pool is not None
-        who_has = await self._scheduler_call("who_has", keys=keys)
-        by_worker: dict[str, list[Key]] = {}
-        for key in keys:
-            holders = who_has.get(key) or []
-            if holders:
-                by_worker.setdefault(holders[0], []).append(key)
-
-        async def one(worker: str, ks: list[Key]) -> dict[Key, Any]:
-            try:
-                reply = await self._pool.call(worker, {"op": "get_data", "keys": ks})  # type: ignore[union-attr]
-                return dict(reply["data"])
-            except (OSError, CommClosedError):
-                return {}
-
-        out: dict[Key, Any] = {}
-        for part in await asyncio.gather(*(one(w, ks) for w, ks in by_worker.items())):
-            out.update(part)
-        return out
-
     async def _scheduler_call(self, op: str, **kwargs: Any) -> Any:
         assert self._pool is not None
         reply = await self._pool.call(self.scheduler_address, {"op": op, **kwargs})
@@ -615,262 +529,9 @@ class Client(ClientAdminMixin):
         coro = self._scheduler_call(op, **kwargs)
         return coro if self.asynchronous else run_sync(coro, self.timeout + 30)
 
-    # ------------------------------------------------------------------ other operations
-
-    def scatter(self, data: Any, workers: Any = None, broadcast: bool = False, direct: bool | None = None,
-                hash: bool = True, timeout: float | None = None) -> Any:
-        """Move data into the cluster; return Futures for it (the same structure as ``data``).
-
-        Examples
-        --------
-        >>> from shoal.distributed import Client
-        >>> with Client(processes=False, n_workers=1) as client:
-        ...     [x] = client.scatter([10])
-        ...     client.submit(lambda v: v + 1, x).result()
-        11
-        """
-        self._check_running()
-        if isinstance(data, dict):
-            items = list(data.items())
-        elif isinstance(data, (list, tuple, set, frozenset)):
-            items = [(f"{type(v).__name__}-{tokenize(v) if hash else uuid.uuid4().hex}", v) for v in data]
-        else:
-            items = [(f"{type(data).__name__}-{tokenize(data) if hash else uuid.uuid4().hex}", data)]
-        coro = self._scatter(items, workers, broadcast)
-        if self.asynchronous:
-            return self._scatter_wrap(data, coro)
-        futures = run_sync(coro, timeout)
-        return _scatter_result(data, futures)
-
-    async def _scatter_wrap(self, data: Any, coro: Any) -> Any:
-        return _scatter_result(data, await coro)
-
-    async def _scatter(self, items: list[tuple[Key, Any]], workers: Any, broadcast: bool) -> list[Future]:
-        if isinstance(workers, str):
-            workers = [workers]
-        nthreads = await self._scheduler_call("nthreads", workers=workers)
-        if not nthreads:
-            nthreads = {}
-            for _ in range(200):  # a cluster that is still starting: wait for a worker
-                await asyncio.sleep(0.05)
-                nthreads = await self._scheduler_call("nthreads", workers=workers)
-                if nthreads:
-                    break
-            if not nthreads:
-                raise RuntimeError("No workers to scatter data to: start workers, or pass workers= that exist.")
-        addresses = sorted(nthreads)
-        slots = [a for a in addresses for _ in range(nthreads[a])]
-        placement: dict[str, dict[Key, Any]] = {}
-        for i, (key, value) in enumerate(items):
-            targets = addresses if broadcast else [slots[i % len(slots)]]
-            for address in targets:
-                placement.setdefault(address, {})[key] = value
-        assert self._pool is not None
-        replies = await asyncio.gather(*(self._pool.call(a, {"op": "update_data", "data": d})
-                                         for a, d in placement.items()))
-        placed: dict[Key, tuple[list[str], int, str]] = {}
-        for address, reply in zip(placement, replies, strict=True):
-            for key, (nbytes, type_name) in reply["info"].items():
-                entry = placed.setdefault(key, ([], nbytes, type_name))
-                entry[0].append(address)
-        futures = []
-        for key, _ in items:
-            fut = Future(key, self)
-            if not fut._state.done:
-                fut._state.finish(placed[key][2])
-            futures.append(fut)
-        self._send({"op": "scattered", "placed": placed})
-        return futures
-
-    def cancel(self, futures: Any, asynchronous: bool | None = None, force: bool = False) -> None:
-        """Stop computing ``futures`` and release their results; their ``result()`` raises CancelledError."""
-        keys = [f.key for f in futures_of(futures)]
-        for key in keys:
-            state = self._states.get(key)
-            if state is not None and not (state.done and state.status != "pending"):
-                state.cancel()
-            elif state is not None:
-                state.cancel()
-        if keys and self.status == "running":
-            self._send({"op": "cancel_keys", "keys": keys})
-
-    def compute(self, collections: Any, sync: bool = False, optimize_graph: bool = True, priority: int = 0,
-                retries: int | None = None, workers: Any = None, resources: dict[str, float] | None = None,
-                allow_other_workers: bool = False, **kwargs: Any) -> Any:
-        """Start computing collections in the cluster; return a Future for each (their results with ``sync=True``).
-
-        Examples
-        --------
-        >>> import shoal
-        >>> from shoal.distributed import Client
-        >>> with Client(processes=False, n_workers=1, set_as_default=False) as client:
-        ...     total = client.compute(shoal.delayed(sum)([1, 2, 3]))
-        ...     total.result()
-        6
-        """
-        single = not isinstance(collections, (list, tuple))
-        items = [collections] if single else list(collections)
-        colls = [c for c in items if is_dask_collection(c)]
-        graph: dict[Key, Any] = dict(collections_to_graph(colls, optimize_graph=optimize_graph)) if colls else {}
-        final_keys = []
-        out: list[Any] = []
-        for c in items:
-            if not is_dask_collection(c):
-                out.append(c)
-                continue
-            finalize, extra = c.__dask_postcompute__()
-            name = f"finalize-{key_split(_first_key(c.__dask_keys__()))}-{tokenize(c.__dask_keys__(), finalize)}"
-            graph[name] = Task(name, _finalize, finalize, _refs(c.__dask_keys__()), *extra)
-            final_keys.append(name)
-            out.append(name)
-        futures = self._graph_to_futures(graph, final_keys, priority=priority, retries=retries, workers=workers,
-                                         resources=resources, allow_other_workers=allow_other_workers)
-        result = [futures[x] if isinstance(x, str) and x in futures else x for x in out]
-        if sync:
-            result = self.gather(result)
-        return result[0] if single else result
-
-    def persist(self, collections: Any, optimize_graph: bool = True, priority: int = 0, retries: int | None = None,
-                workers: Any = None, resources: dict[str, float] | None = None, **kwargs: Any) -> Any:
-        """Start computing collections and return equal collections whose graphs hold the Futures."""
-        single = not isinstance(collections, (list, tuple))
-        items = [collections] if single else list(collections)
-        graph = collections_to_graph(items, optimize_graph=optimize_graph)
-        keys = [flatten_keys(c.__dask_keys__()) for c in items]
-        futures = self._graph_to_futures(graph, [k for ks in keys for k in ks], priority=priority, retries=retries,
-                                         workers=workers, resources=resources)
-        out = []
-        for c, ks in zip(items, keys, strict=True):
-            rebuild, extra = c.__dask_postpersist__()
-            out.append(rebuild({k: DataNode(k, futures[k]) for k in ks}, *extra))
-        return out[0] if single else out
-
-    def get(self, dsk: Mapping[Key, Any], keys: Any, *, sync: bool = True, priority: int = 0,
-            retries: int | None = None, workers: Any = None, resources: dict[str, float] | None = None,
-            **kwargs: Any) -> Any:
-        """Compute ``keys`` of the graph ``dsk`` on the cluster (the ``get`` of the scheduler protocol).
-
-        ``keys`` may be a key or a nested list of keys; the results come back
-        in the same shape. Extra keywords of local schedulers are ignored.
-        """
-        flat = flatten_keys(keys)
-        futures = self._graph_to_futures(dsk, flat, priority=priority, retries=retries, workers=workers,
-                                         resources=resources)
-        ordered = [futures[k] for k in flat]
-        if not sync:
-            return pack_results(keys, futures)
-        values = self.gather(ordered)
-        return pack_results(keys, dict(zip(flat, values, strict=True)))
-
-    def run(self, function: Callable[..., Any], *args: Any, workers: Any = None, wait: bool = True,
-            nanny: bool = False, on_error: str = "raise", **kwargs: Any) -> Any:
-        """Call ``function(*args, **kwargs)`` on every worker (or ``workers``); return ``{address: result}``.
-
-        A ``dask_worker`` parameter of ``function`` receives the worker object.
-        """
-        if isinstance(workers, str):
-            workers = [workers]
-        blob = pickle_value((function, args, kwargs))
-
-        async def go() -> dict[str, Any]:
-            replies = await self._scheduler_call("broadcast", msg={"op": "run", "function": blob}, workers=workers)
-            out = {}
-            for address, reply in replies.items():
-                if isinstance(reply, BaseException):
-                    if on_error == "raise":
-                        raise reply
-                    out[address] = reply
-                elif reply.get("ok"):
-                    out[address] = unpickle_value(reply["result"])
-                else:
-                    exc = unpickle_value(reply["exception"])
-                    if on_error == "raise":
-                        raise exc
-                    out[address] = exc
-            return out
-
-        return go() if self.asynchronous else run_sync(go(), None)
-
-    def run_on_scheduler(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Call ``function(*args, **kwargs)`` in the scheduler's process and return its result."""
-        blob = pickle_value((function, args, kwargs))
-
-        async def go() -> Any:
-            reply = await self._scheduler_call("run_on_scheduler", function=blob)
-            if reply["status"] != "OK":
-                raise unpickle_value(reply["exception"])
-            return unpickle_value(reply["result"])
-
-        return go() if self.asynchronous else run_sync(go(), None)
-
-    def who_has(self, futures: Any = None) -> dict[Key, list[str]]:
-        """``{key: [addresses of the workers holding it]}`` for ``futures`` (all keys when None)."""
-        keys = None if futures is None else [f.key for f in futures_of(futures)]
-        return self._call("who_has", keys=keys)  # type: ignore[no-any-return]
-
-    def has_what(self, workers: Any = None) -> dict[str, list[Key]]:
-        """``{worker address: [keys it holds]}``."""
-        if isinstance(workers, str):
-            workers = [workers]
-        return self._call("has_what", workers=workers)  # type: ignore[no-any-return]
-
-    def nthreads(self, workers: Any = None) -> dict[str, int]:
-        """``{worker address: threads}``."""
-        if isinstance(workers, str):
-            workers = [workers]
-        return self._call("nthreads", workers=workers)  # type: ignore[no-any-return]
-
-    ncores = nthreads
-
-    def scheduler_info(self) -> dict[str, Any]:
-        """The scheduler's identity, its workers (threads, memory, metrics) and task counts by prefix."""
-        return self._call("scheduler_info")  # type: ignore[no-any-return]
-
-    def get_task_stream(self, start: float | None = None, count: int | None = None) -> list[dict[str, Any]]:
-        """Recent task executions: dicts with key, worker, thread, start, stop, status (bounded log)."""
-        return self._call("task_stream", start=start, count=count)  # type: ignore[no-any-return]
-
-    def profile(self, start: float | None = None, stop: float | None = None, key: Any = None,
-                workers: Any = None) -> dict[str, dict[str, float]]:
-        """Task time by key prefix (count, erred, total/mean/max seconds, bytes) from the task stream.
-
-        Not a sampling profile of Python frames; see :mod:`shoal.distributed.diagnostics.report`.
-        """
-        from shoal.distributed.diagnostics.report import profile
-
-        return profile(self, start=start, stop=stop, key=key, workers=workers)
-
-    def get_worker_logs(self, n: int | None = None, workers: Any = None,
-                        nanny: bool = False) -> dict[str, list[tuple[str, str]]]:
-        """``{worker address: [(level, message), ...]}``: the last ``n`` log records each worker kept."""
-        from shoal.distributed.diagnostics.report import get_worker_logs
-
-        return get_worker_logs(self, n=n, workers=workers)
-
-    def story(self, *keys: Any) -> list[tuple[Any, ...]]:
-        """The scheduler's transitions for ``keys``: (key, start, finish, stimulus_id)."""
-        return self._call("story", keys=[k.key if isinstance(k, Future) else k for k in keys])  # type: ignore
-
-    def wait_for_workers(self, n_workers: int = 1, timeout: float | None = None) -> Any:
-        """Block until at least ``n_workers`` workers are connected."""
-        return self._call("wait_for_workers", n_workers=n_workers, timeout=timeout)
-
     def fire_and_forget(self, futures: Any) -> None:
+        """Run ``futures`` to completion even after every Future for them is released."""
         fire_and_forget(futures)
-
-    @property
-    def dashboard_link(self) -> str | None:
-        """The dashboard's status page, or None when the scheduler serves none."""
-        if self.cluster is not None:
-            return getattr(self.cluster, "dashboard_link", None)
-        if self.status != "running" or self.asynchronous:
-            return None
-        port = self.scheduler_info().get("services", {}).get("dashboard")
-        if port is None:
-            return None
-        scheme, _, rest = self.scheduler_address.partition("://")
-        host = rest.rsplit(":", 1)[0] if scheme == "tcp" else "127.0.0.1"  # inproc: same process, so localhost
-        return f"http://{host}:{port}/status"
 
 
 FIRE_AND_FORGET = "fire-and-forget"

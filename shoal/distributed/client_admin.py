@@ -92,13 +92,21 @@ class ClientAdminMixin:
         coro = go()
         return coro if self.asynchronous else run_sync(coro, timeout or self.timeout + 120)
 
-    def register_plugin(self, plugin: Any, name: str | None = None) -> Any:
-        """Install a worker plugin (``setup(worker)``/``teardown(worker)``) on every worker, now and later.
+    def register_plugin(self, plugin: Any, name: str | None = None, idempotent: bool | None = None) -> Any:
+        """Install a plugin: a worker plugin on every worker (now and later), or a scheduler plugin.
 
-        Registering another plugin under the same name tears the old one down
-        first. Returns ``{worker address: result of setup}``; an error in
-        ``setup`` is raised here.
+        A :class:`~shoal.distributed.SchedulerPlugin` runs in the scheduler
+        (its ``start`` is called now; returns None). Any other object with
+        ``setup(worker)``/``teardown(worker)`` is a worker plugin; registering
+        another under the same name tears the old one down first. Returns
+        ``{worker address: result of setup}``; an error in ``setup`` is raised
+        here. ``idempotent=True`` leaves a scheduler plugin already registered
+        under ``name`` in place.
         """
+        from shoal.distributed.plugins import SchedulerPlugin
+
+        if isinstance(plugin, SchedulerPlugin):
+            return self.register_scheduler_plugin(plugin, name=name, idempotent=bool(idempotent))
         if not (hasattr(plugin, "setup") or hasattr(plugin, "teardown")):
             raise TypeError(f"register_plugin expects a worker plugin with setup(worker) and/or teardown(worker) "
                             f"methods, got {type(plugin).__name__}.")
@@ -111,6 +119,25 @@ class ClientAdminMixin:
         return self._admin(go())
 
     register_worker_plugin = register_plugin
+
+    def register_scheduler_plugin(self, plugin: Any, name: str | None = None, idempotent: bool = False) -> Any:
+        """Install a :class:`~shoal.distributed.SchedulerPlugin` in the scheduler and call its ``start``."""
+        name = name or getattr(plugin, "name", None) or f"{type(plugin).__name__}-{uuid.uuid4().hex[:8]}"
+        # An in-process scheduler gets the object itself: no pickling, and the caller keeps a live reference.
+        blob = plugin if not getattr(self, "_serialize", True) else pickle_value(plugin)
+
+        async def go() -> None:
+            await self._scheduler_call("register_scheduler_plugin", plugin=blob, name=name, idempotent=idempotent)
+
+        return self._admin(go())
+
+    def unregister_scheduler_plugin(self, name: str) -> Any:
+        """Close the scheduler plugin ``name`` and remove it."""
+
+        async def go() -> None:
+            await self._scheduler_call("unregister_scheduler_plugin", name=name)
+
+        return self._admin(go())
 
     def unregister_worker_plugin(self, name: str) -> Any:
         """Tear down the plugin ``name`` on every worker and stop installing it on new ones."""

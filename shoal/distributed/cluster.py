@@ -2,7 +2,9 @@
 
 The scheduler runs in this process (on the background event loop). Workers
 run either as separate processes started with ``python -m shoal.cli worker``
-(``processes=True``, the default), talking TCP on 127.0.0.1, or as
+(``processes=True``, the default), talking TCP on 127.0.0.1 and each
+supervised by a :class:`~shoal.distributed.nanny.Nanny` that restarts it when
+it dies or passes the ``terminate`` memory fraction, or as
 :class:`~shoal.distributed.server.worker.WorkerServer` objects on the same
 event loop (``processes=False``), talking through in-process comms. Worker
 processes watch this process and exit when it goes away, so a crashed
@@ -14,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import math
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -25,6 +26,7 @@ from shoal.distributed._exceptions import WorkerStartError
 from shoal.distributed._loop import get_loop, run_sync
 from shoal.distributed.adaptive import Adaptive
 from shoal.distributed.dashboard import DEFAULT_ADDRESS as DEFAULT_DASHBOARD
+from shoal.distributed.nanny import Nanny
 from shoal.distributed.server.scheduler import SchedulerServer
 from shoal.distributed.server.worker import WorkerServer
 from shoal.utils import format_bytes, parse_bytes
@@ -76,13 +78,17 @@ class LocalCluster:
         Interface to listen on.
     resources : dict, optional
         Abstract resources of every worker.
+    security : Security, optional
+        TLS certificates (:class:`~shoal.distributed.Security`, e.g. ``Security.temporary()``): the
+        scheduler and worker processes then talk ``tls://`` and refuse peers without a certificate from
+        the same CA. In-process workers (``processes=False``) never leave the process and ignore it.
     """
 
     def __init__(self, n_workers: int | None = None, threads_per_worker: int | None = None, processes: bool = True,
                  memory_limit: str | int | float | None = "auto", scheduler_port: int = 0,
                  dashboard_address: str | int | None = "auto", host: str = "127.0.0.1", asynchronous: bool = False,
                  resources: dict[str, float] | None = None, worker_timeout: float = 60.0, validate: bool = False,
-                 silence_logs: Any = None, **kwargs: Any) -> None:
+                 silence_logs: Any = None, security: Any = None, **kwargs: Any) -> None:
         if kwargs:
             raise TypeError(f"LocalCluster got unexpected keyword arguments {sorted(kwargs)}.")
         default_workers, default_threads = _default_layout(processes)
@@ -105,6 +111,11 @@ class LocalCluster:
         self.scheduler_port = scheduler_port
         self.dashboard_address = dashboard_address
         self.resources = resources
+        #: TLS settings of the scheduler and worker processes, or None.
+        self.security = security
+        if self._tls and not security.tls_worker_cert:
+            raise ValueError("LocalCluster(security=...) with tls_ca_file also needs tls_worker_cert (and "
+                             "tls_worker_key) for the worker processes, or use Security.temporary().")
         self.worker_timeout = worker_timeout
         self.validate = validate
         self.asynchronous = asynchronous
@@ -115,6 +126,10 @@ class LocalCluster:
         self.status = "created"
         if not asynchronous:
             run_sync(self._start(), worker_timeout + 30)
+
+    @property
+    def _tls(self) -> bool:
+        return self.processes and self.security is not None and self.security.tls_ca_file is not None
 
     @property
     def scheduler_address(self) -> str:
@@ -131,11 +146,13 @@ class LocalCluster:
     async def _start(self) -> LocalCluster:
         if self.status == "running":
             return self
-        address = f"tcp://{self.host}:{self.scheduler_port}" if self.processes else "inproc://"
+        scheme = "tls" if self._tls else "tcp"
+        address = f"{scheme}://{self.host}:{self.scheduler_port}" if self.processes else "inproc://"
         dashboard = self.dashboard_address
         if dashboard == "auto":
             dashboard = config.get("distributed.dashboard.address", None) or DEFAULT_DASHBOARD
-        self.scheduler = await SchedulerServer(address, validate=self.validate, dashboard_address=dashboard).start()
+        self.scheduler = await SchedulerServer(address, validate=self.validate, dashboard_address=dashboard,
+                                               security=self.security if self._tls else None).start()
         self.status = "running"
         await self._scale(self.n_workers)
         return self
@@ -147,16 +164,23 @@ class LocalCluster:
         self._next_name += 1
         assert self.scheduler is not None
         if self.processes:
-            cmd = [sys.executable, "-m", "shoal.cli", "worker", self.scheduler.address, "--nthreads",
-                   str(self.threads_per_worker), "--name", name, "--memory-limit", str(self.memory_limit),
-                   "--parent-pid", str(os.getpid()), "--death-timeout", "10", "--no-reconnect",
-                   "--log-level", "error"]
+            args = ["--nthreads", str(self.threads_per_worker), "--name", name, "--memory-limit",
+                    str(self.memory_limit), "--death-timeout", "10", "--no-reconnect", "--log-level", "error"]
             for res, amount in (self.resources or {}).items():
-                cmd += ["--resources", f"{res}={amount}"]
+                args += ["--resources", f"{res}={amount}"]
+            if self._tls:
+                sec = self.security
+                args += ["--tls-ca-file", sec.tls_ca_file, "--tls-cert", sec.tls_worker_cert]
+                if sec.tls_worker_key:
+                    args += ["--tls-key", sec.tls_worker_key]
             # Workers import what this process can (as multiprocessing's spawn does): functions from modules on
             # our sys.path then unpickle by reference in the workers too.
             env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-            self.workers[name] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=env)
+            # The nanny lives on our event loop: it restarts a worker process that dies or outgrows its memory.
+            nanny = Nanny(self.scheduler.address, args, memory_limit=self.memory_limit, env=env,
+                          stdout=subprocess.DEVNULL)
+            self.workers[name] = nanny
+            await nanny.start()
         else:
             worker = WorkerServer(self.scheduler.address, nthreads=self.threads_per_worker, listen_address="inproc://",
                                   name=name, memory_limit=self.memory_limit, resources=self.resources,
@@ -204,7 +228,7 @@ class LocalCluster:
         if worker is None:
             return
         if self.processes:
-            await _stop_process(worker)
+            await worker.close()
         else:
             await worker.close()
 
@@ -319,18 +343,3 @@ class LocalCluster:
 
 async def _start_adaptive(adaptive: Adaptive) -> None:
     adaptive.start()
-
-
-async def _stop_process(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, then SIGKILL after a grace period; always reaps the process."""
-    if proc.poll() is None:
-        try:
-            proc.send_signal(signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    deadline = time.monotonic() + 5
-    while proc.poll() is None and time.monotonic() < deadline:
-        await asyncio.sleep(0.02)
-    if proc.poll() is None:
-        proc.kill()
-        await asyncio.get_running_loop().run_in_executor(None, proc.wait)

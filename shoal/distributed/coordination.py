@@ -1,10 +1,13 @@
-"""Lock, Event, Variable, Queue, Pub and Sub: named, shared through the scheduler.
+"""Lock, Semaphore, Event, Variable, Queue, Pub and Sub: named, shared through the scheduler.
 
 Every client and task that names the same primitive shares it, as with
 Dask's ``distributed.Lock`` and friends. Inside tasks they use the worker's
-client (:func:`~shoal.distributed.get_client`). Values put in a Variable or
-Queue must be picklable; Futures cannot be stored (store their keys, or
-their results).
+client (:func:`~shoal.distributed.get_client`); a Lock or Semaphore passed to
+a task arrives there by name. Values put in a Variable or Queue must be
+picklable; Futures cannot be stored (store their keys, or their results).
+
+A lock or lease belongs to the client that took it: when that client
+disconnects (closed, crashed, or its worker died), the scheduler releases it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 from shoal.distributed._loop import run_sync
 from shoal.distributed.comm.serialization import pickle_value, unpickle_value
 
-__all__ = ["Event", "Lock", "Pub", "Queue", "Sub", "Variable"]
+__all__ = ["Event", "Lock", "Pub", "Queue", "Semaphore", "Sub", "Variable"]
 
 
 class _Named:
@@ -54,7 +57,8 @@ class Lock(_Named):
         """Take the lock; return False when ``timeout`` (or, with ``blocking=False``, at once) passes."""
         if not blocking:
             timeout = 0
-        return self._call("lock_acquire", id=self.id, timeout=timeout)  # type: ignore[no-any-return]
+        return self._call("lock_acquire", id=self.id, timeout=timeout,  # type: ignore[no-any-return]
+                          client=self.client.id)
 
     def release(self) -> None:
         self._call("lock_release", id=self.id)
@@ -68,6 +72,100 @@ class Lock(_Named):
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Lock, (self.name,))
+
+
+class Semaphore(_Named):
+    """A cluster-wide semaphore: at most ``max_leases`` holders at once.
+
+    Each :meth:`acquire` takes one lease; :meth:`release` gives back the
+    oldest lease this object holds. Leases of a client that disconnects are
+    released by the scheduler. Every Semaphore of the same ``name`` must
+    use the same ``max_leases``.
+
+    Parameters
+    ----------
+    max_leases : int
+        Leases that may be held at once.
+    name : str, optional
+        Shared name; a fresh unique one by default.
+
+    Examples
+    --------
+    >>> from shoal.distributed import Client, Semaphore
+    >>> with Client(processes=False, n_workers=1, set_as_default=False) as client:
+    ...     sem = Semaphore(max_leases=2, name="database", client=client)
+    ...     with sem:
+    ...         sem.get_value()
+    ...     sem.acquire(timeout=1), sem.acquire(timeout=1), sem.acquire(timeout=0.1)
+    1
+    (True, True, False)
+    """
+
+    def __init__(self, max_leases: int = 1, name: str | None = None, client: Any = None) -> None:
+        if not isinstance(max_leases, int) or max_leases < 1:
+            raise ValueError(f"Semaphore(max_leases={max_leases!r}): max_leases must be an int >= 1.")
+        super().__init__(name, client, "semaphore")
+        self.max_leases = max_leases
+        #: Leases this object holds, oldest first.
+        self._leases: list[str] = []
+        self._created = False
+        if not self.client.asynchronous:  # asynchronous clients create it on the first acquire
+            self._call("semaphore_create", max_leases=max_leases)
+            self._created = True
+
+    def acquire(self, timeout: float | None = None) -> bool:
+        """Take a lease, waiting up to ``timeout`` seconds (forever when None); return whether it was granted."""
+        lease = uuid.uuid4().hex
+        if self.client.asynchronous:
+            return self._acquire_async(lease, timeout)  # type: ignore[return-value]
+        got = self._call("semaphore_acquire", lease=lease, timeout=timeout, client=self.client.id)
+        if got:
+            self._leases.append(lease)
+        return bool(got)
+
+    async def _acquire_async(self, lease: str, timeout: float | None) -> bool:
+        if not self._created:
+            await self._call("semaphore_create", max_leases=self.max_leases)
+            self._created = True
+        got = await self._call("semaphore_acquire", lease=lease, timeout=timeout, client=self.client.id)
+        if got:
+            self._leases.append(lease)
+        return bool(got)
+
+    def release(self) -> Any:
+        """Give back the oldest lease this object holds."""
+        if not self._leases:
+            raise RuntimeError(f"Semaphore {self.name!r}: release() without a lease held by this object; "
+                               f"acquire() first.")
+        return self._call("semaphore_release", lease=self._leases.pop(0))
+
+    def get_value(self) -> int:
+        """How many leases are held now, by anyone."""
+        return self._call("semaphore_value")  # type: ignore[no-any-return]
+
+    def close(self) -> Any:
+        """Remove the semaphore from the scheduler; waiting acquires fail."""
+        return self._call("semaphore_close")
+
+    def __enter__(self) -> Semaphore:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    async def __aenter__(self) -> Semaphore:
+        await self.acquire()  # type: ignore[misc]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.release()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Semaphore, (self.max_leases, self.name))
 
 
 class Event(_Named):

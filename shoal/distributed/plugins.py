@@ -1,8 +1,15 @@
-"""Worker plugins: code that runs on every worker when it starts and when it closes.
+"""Plugins: code that runs on every worker, or inside the scheduler.
 
-Register one with :meth:`Client.register_plugin`; workers that join later
-install it too. A plugin is any picklable object with optional
-``setup(worker)`` and ``teardown(worker)`` methods (plain or ``async``).
+Register either kind with :meth:`Client.register_plugin`.
+
+- A worker plugin is any picklable object with optional ``setup(worker)``
+  and ``teardown(worker)`` methods (plain or ``async``); workers that join
+  later install it too.
+- A :class:`SchedulerPlugin` runs in the scheduler's process and hears of
+  its life cycle, workers and clients coming and going, and every task
+  transition. Its hooks run on the scheduler's event loop, between the state
+  machine's steps: they must be quick, and must not change the state. An
+  exception in a hook is logged and ignored.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ import os
 import sys
 from typing import Any
 
-__all__ = ["UploadFile", "WorkerPlugin"]
+__all__ = ["SchedulerPlugin", "UploadFile", "WorkerPlugin"]
 
 
 class WorkerPlugin:
@@ -81,3 +88,47 @@ class UploadFile(WorkerPlugin):
     def teardown(self, worker: Any) -> None:
         if self._added is not None and self._added in sys.path:
             sys.path.remove(self._added)
+
+
+class SchedulerPlugin:
+    """Base class of scheduler plugins: override the hooks you need (each may also be ``async`` where noted).
+
+    Examples
+    --------
+    >>> from shoal.distributed import Client
+    >>> class Counter(SchedulerPlugin):
+    ...     def __init__(self):
+    ...         self.finished = 0
+    ...     def transition(self, key, start, finish, *args, stimulus_id=None, **kwargs):
+    ...         self.finished += finish == "memory"
+    >>> with Client(processes=False, n_workers=1, set_as_default=False) as client:
+    ...     client.register_plugin(Counter(), name="counter")
+    ...     client.gather(client.map(abs, [-1, -2]))
+    ...     client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.plugins["counter"].finished)
+    [1, 2]
+    2
+    """
+
+    name: str | None = None
+
+    def start(self, scheduler: Any) -> Any:
+        """Called once when registered (or when the scheduler starts); may be ``async``."""
+
+    def close(self) -> Any:
+        """Called when the scheduler closes or the plugin is unregistered; may be ``async``."""
+
+    def add_worker(self, scheduler: Any, worker: str) -> None:
+        """A worker at address ``worker`` joined."""
+
+    def remove_worker(self, scheduler: Any, worker: str, *, stimulus_id: str | None = None, **kwargs: Any) -> None:
+        """The worker at address ``worker`` left (closed, crashed, or silent past the worker ttl)."""
+
+    def add_client(self, scheduler: Any, client: str) -> None:
+        """A client with id ``client`` connected."""
+
+    def remove_client(self, scheduler: Any, client: str) -> None:
+        """The client ``client`` disconnected."""
+
+    def transition(self, key: Any, start: str, finish: str, *args: Any, stimulus_id: str | None = None,
+                   **kwargs: Any) -> None:
+        """Task ``key`` moved from status ``start`` to ``finish`` (see :mod:`shoal.distributed.state.tasks`)."""

@@ -68,9 +68,17 @@ class Security:
 
     @classmethod
     def temporary(cls) -> Security:
-        """Not supported: generate certificates with ``openssl`` and pass their paths instead."""
-        raise NotImplementedError("Security.temporary() is not available in shoal; create a CA and certificates "
-                                  "(e.g. with openssl) and pass tls_ca_file/tls_client_cert/tls_client_key.")
+        """Throw-away certificates for every role (needs ``cryptography``), with encryption required.
+
+        Only processes given this object (or its files) can join: pass it to
+        ``LocalCluster(security=...)`` and ``Client(security=...)``. The files
+        are removed when this interpreter exits.
+        """
+        from shoal.distributed._temporary_certs import temporary_certificates
+
+        paths = temporary_certificates()
+        return cls(tls_ca_file=paths["ca"], require_encryption=True,
+                   **{f"tls_{role}_{part}": paths[part] for role in _ROLES for part in ("cert", "key")})
 
     def _cert(self, role: str) -> tuple[str | None, str | None]:
         if role not in _ROLES:

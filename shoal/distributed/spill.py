@@ -5,6 +5,12 @@ add up to more than ``target`` bytes (``distributed.worker.memory.target`` of
 the memory limit), the least recently used ones are pickled to files in a
 private directory; reading a spilled key loads it back (and may spill
 others). A value that cannot be pickled stays in memory.
+
+Every move to or from disk is recorded in :attr:`SpillBuffer.events` as
+``(action, key, nbytes, start, stop)`` with ``action`` ``"disk-write"`` or
+``"disk-read"`` and wall-clock times; the worker drains these into the
+scheduler's task stream. The deque is bounded: nobody draining it costs
+nothing but the oldest records.
 """
 
 from __future__ import annotations
@@ -13,7 +19,8 @@ import itertools
 import os
 import shutil
 import tempfile
-from collections import OrderedDict
+import time
+from collections import OrderedDict, deque
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
@@ -50,6 +57,8 @@ class SpillBuffer(MutableMapping[Any, Any]):
         #: Totals for metrics.
         self.spill_count = 0
         self.unspill_count = 0
+        #: Recent moves to and from disk, oldest first: (action, key, nbytes, start, stop).
+        self.events: deque[tuple[str, Any, int, float, float]] = deque(maxlen=10_000)
         self._names = itertools.count()
 
     def _directory(self) -> str:
@@ -75,6 +84,7 @@ class SpillBuffer(MutableMapping[Any, Any]):
 
     def _spill(self, key: Any) -> bool:
         value = self.fast[key]
+        start = time.time()
         try:
             blob = pickle_value(value)
         except Exception:  # noqa: BLE001 - unpicklable values stay in memory
@@ -82,6 +92,7 @@ class SpillBuffer(MutableMapping[Any, Any]):
         path = os.path.join(self._directory(), f"{next(self._names)}.pkl")
         with open(path, "wb") as f:
             f.write(blob)
+        self.events.append(("disk-write", key, len(blob), start, time.time()))
         size = self.fast_sizes.pop(key)
         del self.fast[key]
         self.fast_bytes -= size
@@ -95,8 +106,11 @@ class SpillBuffer(MutableMapping[Any, Any]):
             self.fast.move_to_end(key)
             return self.fast[key]
         path, size = self.slow[key]
+        start = time.time()
         with open(path, "rb") as f:
-            value = unpickle_value(f.read())
+            blob = f.read()
+        value = unpickle_value(blob)
+        self.events.append(("disk-read", key, len(blob), start, time.time()))
         del self.slow[key]
         self.spilled_bytes -= size
         os.unlink(path)

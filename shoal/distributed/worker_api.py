@@ -63,14 +63,15 @@ def secede() -> None:
 
 
 def rejoin() -> None:
-    """Count this (seceded) task against the thread pool again.
+    """Count this (seceded) task against the thread pool again, once a thread slot is free.
 
-    Unlike Dask, it does not wait for a free slot: the worker may briefly run one task more than it has
-    threads.
+    As in Dask, it blocks until one of the worker's threads finishes its current task; that thread then
+    leaves the pool and this one takes its place, so the worker never runs more tasks than it has threads.
     """
     worker = current_worker()
     if worker is None:
         raise ValueError("rejoin() was called outside a task.")
+    worker.executor.rejoin(lambda: worker.status == "running")
     worker.post(TaskRejoined(current_key(), f"rejoin-{time.time()}"))
 
 

@@ -136,6 +136,14 @@ def _parse_block(block: tuple[Any, ...], kwargs: dict[str, Any], meta: pd.DataFr
                  path_column: str | None, paths: list[str]) -> pd.DataFrame:
     fs, path, start, stop, header, first, compression = block
     data = _read_block(fs, path, start, stop, header, first, compression)
+    if columns is not None and not [c for c in columns if c != path_column] and set(kwargs) <= _COUNTABLE:
+        # Nothing but the number of rows is needed (``len``): count records instead of parsing them.
+        rows = _count_rows(data)
+        if rows is not None:
+            part = pd.DataFrame(index=pd.RangeIndex(rows))
+            if path_column is not None:
+                part[path_column] = pd.Categorical([path] * rows, categories=paths)
+            return part
     kw = dict(kwargs)
     file_columns = [c for c in meta.columns if c != path_column]
     wanted = None if columns is None else [c for c in columns if c != path_column]
@@ -160,6 +168,49 @@ def _parse_block(block: tuple[Any, ...], kwargs: dict[str, Any], meta: pd.DataFr
     if columns is not None:
         part = part[columns]
     return part
+
+
+#: read_csv options that change values but not which lines are records: with only these, rows can be counted.
+_COUNTABLE = frozenset({"dtype", "usecols", "parse_dates", "sep", "delimiter", "low_memory", "dtype_backend",
+                        "na_values", "keep_default_na", "na_filter", "true_values", "false_values", "thousands",
+                        "decimal", "date_format", "converters", "float_precision"})
+
+
+def _count_rows(data: bytes) -> int | None:
+    """The records in CSV bytes that start with the header line, or ``None`` when only the parser can tell.
+
+    A record is a line, unless the bytes hold what pandas treats differently: blank or whitespace-only lines
+    (skipped; any line starting with whitespace sends us to the parser), a lone carriage return (a line end
+    of its own), or a newline inside a quoted field. One vectorized pass over the bytes, no parsing.
+    """
+    import numpy as np
+
+    if not data:
+        return 0
+    raw = np.frombuffer(data, dtype=np.uint8)
+    newlines = np.flatnonzero(raw == 10)
+    starts = newlines + 1
+    starts = starts[starts < len(raw)]
+    if np.isin(raw[starts], _WHITESPACE).any():
+        return None
+    if 13 in data:  # lines may end in \r\n; a \r anywhere else ends a line too
+        returns = np.flatnonzero(raw == 13)
+        if returns[-1] == len(raw) - 1 or (raw[returns + 1] != 10).any():
+            return None
+    if 34 in data:
+        quotes = np.flatnonzero(raw == 34)
+        if len(quotes) % 2:
+            return None
+        # Quotes pair up left to right ("" escapes add a pair too): a newline after an odd number of quotes
+        # sits inside a quoted field.
+        if (np.searchsorted(quotes, newlines) & 1).any():
+            return None
+    lines = len(newlines) + (0 if data.endswith(b"\n") else 1)
+    return lines - 1  # the header
+
+
+#: Bytes that make a line blank to pandas when it holds nothing else: space, tab, carriage return, newline.
+_WHITESPACE = (9, 10, 13, 32)
 
 
 def _check_dtypes(part: pd.DataFrame, meta: pd.DataFrame, path: str) -> None:

@@ -120,8 +120,8 @@ def test_custom_aggregation_is_exported_and_rejects_mixing():
         df.groupby("k").agg([custom, "sum"])
 
 
-def test_shuffle_ops_need_column_keys():
-    pdf = pd.DataFrame({"k": [1, 2], "x": [1.0, 2.0]})
-    df = sd.from_pandas(pdf, npartitions=1)
-    with pytest.raises(NotImplementedError, match="column names"):
-        df.groupby(df.k).cumsum()
+def test_shuffle_ops_accept_a_column_as_series():
+    # Grouping by df.k is grouping by the column "k" (issue 5 lifted the column-names-only limit).
+    pdf = pd.DataFrame({"k": [1, 2, 1], "x": [1.0, 2.0, 3.0]})
+    df = sd.from_pandas(pdf, npartitions=2)
+    _same(df.groupby(df.k).cumsum().compute().sort_index(), pdf.groupby(pdf.k).cumsum())

@@ -4,7 +4,9 @@ On the wire one message is::
 
     <u64 n> <u64 len_1> ... <u64 len_n> <frame_1> ... <frame_n>
 
-(little-endian). :func:`frame_prefix` builds the prefix for a list of frames;
+(little-endian). A length with the :data:`COMPRESSED` bit set announces a
+frame compressed with lz4 (see :mod:`.compression`); the assembler
+decompresses it before delivering the message. :func:`frame_prefix` builds the prefix for a list of frames;
 :class:`FrameAssembler` is a sans-IO parser: the transport asks it for a
 buffer to receive into (:meth:`~FrameAssembler.get_buffer`), reports how many
 bytes arrived (:meth:`~FrameAssembler.buffer_updated`) and collects the
@@ -24,20 +26,25 @@ import struct
 from collections.abc import Sequence
 
 from shoal.distributed._exceptions import FrameError
+from shoal.distributed.comm.compression import decompress
 
-__all__ = ["MAX_FRAMES", "FrameAssembler", "frame_prefix"]
+__all__ = ["COMPRESSED", "MAX_FRAMES", "FrameAssembler", "frame_prefix"]
 
 MAX_FRAMES = 1 << 16
+#: Flag in a frame's announced length: the frame is lz4-compressed.
+COMPRESSED = 1 << 63
 _U64 = struct.Struct("<Q")
 
 
-def frame_prefix(frames: Sequence[bytes | bytearray | memoryview]) -> bytes:
-    """The prefix announcing ``frames``.
+def frame_prefix(frames: Sequence[bytes | bytearray | memoryview], compressed: Sequence[bool] = ()) -> bytes:
+    """The prefix announcing ``frames``; ``compressed[i]`` marks frame ``i`` as lz4-compressed.
 
     >>> frame_prefix([b"ab", b""]) == bytes([2] + [0] * 7 + [2] + [0] * 7 + [0] * 8)
     True
     """
     sizes = [memoryview(f).nbytes for f in frames]
+    if compressed:
+        sizes = [size | COMPRESSED if flag else size for size, flag in zip(sizes, compressed, strict=True)]
     return struct.pack(f"<{len(sizes) + 1}Q", len(sizes), *sizes)
 
 
@@ -82,6 +89,7 @@ class FrameAssembler:
         self._offset = 0
         self._phase = 0  # 0: frame count, 1: frame lengths, 2: body
         self._sizes: tuple[int, ...] = ()
+        self._compressed: list[int] = []
 
     def get_buffer(self) -> memoryview:
         """Where the next bytes should be written (exactly what is still missing)."""
@@ -106,8 +114,12 @@ class FrameAssembler:
                 self._deliver(bytearray())
         elif self._phase == 1:
             n = len(self._target) // 8
-            self._sizes = struct.unpack(f"<{n}Q", self._target)
-            total = sum(self._sizes)
+            sizes = struct.unpack(f"<{n}Q", self._target)
+            self._compressed = [i for i, size in enumerate(sizes) if size & COMPRESSED]
+            if self._compressed:
+                sizes = tuple(size & ~COMPRESSED for size in sizes)
+            self._sizes = sizes
+            total = sum(sizes)
             if total > self.max_message_size:
                 raise FrameError(
                     f"received a message of {total:,} bytes, over the limit of {self.max_message_size:,} "
@@ -129,6 +141,9 @@ class FrameAssembler:
         for size in self._sizes:
             frames.append(view[start:start + size])
             start += size
+        for i in self._compressed:
+            frames[i] = memoryview(decompress(frames[i], self.max_message_size))
+        self._compressed = []
         self.messages.append(frames)
         self._phase = 0
         self._target = self._count

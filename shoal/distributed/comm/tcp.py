@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import os
 import socket
 import ssl
 from typing import Any
 
 from shoal import config
 from shoal.distributed._exceptions import CommClosedError, FrameError
+from shoal.distributed.comm.compression import MIN_SIZE, compress, compression_scheme
 from shoal.distributed.comm.core import Comm, Handler, Listener, parse_address, register_backend
 from shoal.distributed.comm.framing import FrameAssembler, frame_prefix
 from shoal.distributed.comm.serialization import dumps, loads
@@ -35,8 +37,13 @@ __all__ = ["TCPComm", "TCPListener", "TLSError", "TLSListener"]
 
 #: Messages queued unread before the socket stops being read (back-pressure).
 _MAX_QUEUED = 256
-#: Frames larger than this are written in chunks of this size.
-_CHUNK = 4 << 20
+#: Messages at least this large bypass asyncio's write buffer (see ``TCPComm._write_direct``).
+_DIRECT = 1 << 20
+#: In a direct write, frames smaller than this are joined with their neighbours into one ``send``.
+_SMALL_FRAME = 64 << 10
+#: Messages with more bytes to compress than this are compressed in a thread.
+_COMPRESS_IN_THREAD = 4 << 20
+_UNSET: Any = object()
 
 
 def _max_message_size(options: dict[str, Any]) -> int:
@@ -200,10 +207,30 @@ class _FrameProtocol(asyncio.BufferedProtocol):
         return CommClosedError(f"{self.scheme.upper()} connection closed{reason}", peer)
 
 
-class TCPComm(Comm):
-    """A message channel over one TCP connection."""
+async def _compress_frames(views: list[Any], *, sample: bool) -> tuple[list[Any], list[bool]]:
+    """Frames with the large compressible ones lz4-compressed, and which ones are."""
+    total = sum(len(v) for v in views if len(v) >= MIN_SIZE)
+    if total >= _COMPRESS_IN_THREAD:
+        # lz4 releases the GIL: big frames are compressed off the event loop so that it keeps serving.
+        results = await asyncio.to_thread(lambda: [compress(v, sample=sample) for v in views])
+    else:
+        results = [compress(v, sample=sample) for v in views]
+    flags = [r is not None for r in results]
+    if not any(flags):
+        return views, []
+    return [v if r is None else r for v, r in zip(views, results, strict=True)], flags
 
-    def __init__(self, transport: asyncio.Transport, protocol: _FrameProtocol) -> None:
+
+class TCPComm(Comm):
+    """A message channel over one TCP connection.
+
+    ``compression`` overrides ``distributed.comm.compression`` for what this
+    end writes (None, ``"lz4"`` or ``"auto"``); the reader needs no setting.
+    """
+
+    def __init__(self, transport: asyncio.Transport, protocol: _FrameProtocol, compression: Any = _UNSET) -> None:
+        #: The scheme fixed for this comm ("lz4" or None); unset means read the config at each large write.
+        self._compression = _UNSET if compression is _UNSET else compression_scheme(compression or False)
         self._transport = transport
         self._protocol = protocol
         local = transport.get_extra_info("sockname")
@@ -211,6 +238,11 @@ class TCPComm(Comm):
         scheme = protocol.scheme
         self.local_address = f"{scheme}://{local[0]}:{local[1]}" if local else f"{scheme}://"
         self.peer_address = f"{scheme}://{peer[0]}:{peer[1]}" if peer else f"{scheme}://"
+        #: TLS must encrypt every byte, so only plain TCP may write around the transport.
+        self._can_write_direct = scheme == "tcp" and transport.get_extra_info("socket") is not None
+        #: Set while a large message is being written around the transport (see :meth:`_write_direct`).
+        self._direct_write: asyncio.Future[None] | None = None
+        self._direct_socket: socket.socket | None = None
 
     async def read(self) -> Any:
         frames = await self._protocol.read_frames()
@@ -226,30 +258,77 @@ class TCPComm(Comm):
             ) from exc
 
     async def write(self, msg: Any) -> int:
-        if self._protocol.closed:
-            raise self._protocol._closed_error()
+        protocol = self._protocol
+        if protocol.closed:
+            raise protocol._closed_error()
         frames = dumps(msg)  # may raise SerializationError: nothing has been written then
-        prefix = frame_prefix(frames)
+        views = [memoryview(f).cast("B") if type(f) is not bytes else f for f in frames]
+        compressed: list[bool] = []
+        if any(len(v) >= MIN_SIZE for v in views):
+            scheme = self._compression if self._compression is not _UNSET else compression_scheme()
+            if scheme is not None:
+                views, compressed = await _compress_frames(views, sample=scheme == "auto")
+        prefix = frame_prefix(views, compressed)
+        nbytes = len(prefix) + sum(len(v) for v in views)
+        limit = protocol.assembler.max_message_size
+        if nbytes - len(prefix) > limit:
+            # The peer would refuse it and drop the connection; refusing here keeps the comm usable.
+            raise FrameError(
+                f"refusing to send a message of {nbytes - len(prefix):,} bytes to {self.peer_address}: over the "
+                f"limit of {limit:,} bytes (distributed.comm.max-message-size). Send large data in pieces "
+                f"(scatter or split it into more tasks) or raise the limit on both sides.", self.peer_address)
+        while self._direct_write is not None:
+            # A large message is going straight to the socket: wait so that frames never interleave.
+            await asyncio.shield(self._direct_write)
+        if nbytes >= _DIRECT and self._can_write_direct:
+            await self._write_direct(prefix, views)
+            return nbytes
         transport = self._transport
         transport.write(prefix)
-        nbytes = len(prefix)
-        for frame in frames:
-            view = memoryview(frame).cast("B")
-            n = view.nbytes
-            if n <= _CHUNK:
-                if n:
-                    transport.write(view)
-                nbytes += n
-                continue
-            # A large frame goes in chunks, each once the transport's buffer is empty: the kernel then takes
-            # most of each chunk directly from the frame's memory, instead of asyncio copying the rest of a
-            # 500 MB frame into its own buffer.
-            for start in range(0, n, _CHUNK):
-                await self._protocol.drain(empty=True)
-                transport.write(view[start:start + _CHUNK])
-            nbytes += n
-        await self._protocol.drain()
+        for view in views:
+            if len(view):
+                transport.write(view)
+        await protocol.drain()
         return nbytes
+
+    async def _write_direct(self, prefix: bytes, views: list[Any]) -> None:
+        """Send one large message with ``sock.send`` calls straight from the frames' memory.
+
+        ``transport.write`` would copy whatever the kernel does not take at once into asyncio's own buffer
+        (most of a 500 MB frame). Instead, once the transport's buffer is empty, the message goes through a
+        duplicate of the socket's file descriptor (asyncio refuses ``sock_sendall`` on a transport's own
+        descriptor); the transport is not written to meanwhile, so the byte stream stays in order.
+        """
+        loop = asyncio.get_running_loop()
+        done = self._direct_write = loop.create_future()
+        sock: socket.socket | None = None
+        try:
+            await self._protocol.drain(empty=True)
+            raw = self._transport.get_extra_info("socket")
+            sock = self._direct_socket = socket.socket(fileno=os.dup(raw.fileno()))
+            sock.setblocking(False)
+            small: list[Any] = [prefix]
+            for view in views:
+                if len(view) < _SMALL_FRAME:
+                    small.append(view)
+                    continue
+                await loop.sock_sendall(sock, b"".join(small))
+                small = []
+                await loop.sock_sendall(sock, view)
+            if small:
+                await loop.sock_sendall(sock, b"".join(small))
+        except OSError as exc:
+            self.abort()
+            if isinstance(exc, CommClosedError):
+                raise
+            raise CommClosedError(f"TCP connection closed while sending: {type(exc).__name__}: {exc}",
+                                  self.peer_address) from exc
+        finally:
+            self._direct_socket = None
+            if sock is not None:
+                sock.close()
+            self._direct_write = None
+            done.set_result(None)
 
     async def close(self) -> None:
         if not self._transport.is_closing():
@@ -260,6 +339,13 @@ class TCPComm(Comm):
             self._transport.abort()
 
     def abort(self) -> None:
+        direct = self._direct_socket
+        if direct is not None:
+            # The duplicate descriptor would keep the connection open after the transport closes its own.
+            try:
+                direct.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         if not self._protocol.closed:
             self._transport.abort()
 
@@ -277,6 +363,7 @@ class TCPListener(Listener):
         self._host, self._port = _split_host_port(parse_address(address)[1])
         self._handler = handler
         self._max_size = _max_message_size(options)
+        self._compression = options.get("compression", _UNSET)
         self._server: asyncio.base_events.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.address = ""
@@ -294,7 +381,7 @@ class TCPListener(Listener):
     def _accepted(self, protocol: _FrameProtocol) -> None:
         if protocol.transport is None or protocol.closed:
             return
-        comm = TCPComm(protocol.transport, protocol)
+        comm = TCPComm(protocol.transport, protocol, self._compression)
         task = asyncio.get_running_loop().create_task(self._handler(comm))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -325,7 +412,7 @@ async def _open(address: str, options: dict[str, Any]) -> TCPComm:
         raise TLSError(f"TLS handshake with {address} failed ({type(exc).__name__}: {exc}); check that "
                        f"tls_ca_file is the CA that signed the peer's certificate, and that this side's "
                        f"certificate is signed by the CA the peer trusts.", address) from exc
-    return TCPComm(transport, protocol)  # type: ignore[arg-type]
+    return TCPComm(transport, protocol, options.get("compression", _UNSET))  # type: ignore[arg-type]
 
 
 register_backend("tcp", TCPListener, _open)

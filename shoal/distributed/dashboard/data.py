@@ -10,12 +10,14 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from shoal.distributed.dashboard.history import source_of
 from shoal.graph.task import key_split
 
 if TYPE_CHECKING:
     from shoal.distributed.state.scheduler import SchedulerState
 
-__all__ = ["TASK_STATES", "prometheus_text", "task_counts", "task_stream", "workers_table"]
+__all__ = ["TASK_STATES", "map_activity", "prometheus_text", "stream_entries", "task_counts", "task_stream",
+           "workers_table"]
 
 #: Statuses a task can hold on the scheduler, in the order pages draw them.
 TASK_STATES = ("released", "waiting", "no-worker", "queued", "processing", "memory", "erred")
@@ -39,6 +41,7 @@ def workers_table(state: SchedulerState) -> list[dict[str, Any]]:
             "stored": ws.nbytes, "managed": int(m.get("managed_bytes", 0) or 0),
             "spilled": int(m.get("spilled_bytes", 0) or 0), "num_fds": int(m.get("num_fds", 0) or 0),
             "processing": len(ws.processing), "keys": len(ws.has_what), "executing": int(m.get("executing", 0) or 0),
+            "ready": int(m.get("ready", 0) or 0),
             "in_flight": int(m.get("in_flight", 0) or 0), "last_seen": ws.last_seen,
         })
     rows.sort(key=lambda r: (len(r["name"]), r["name"]))
@@ -72,17 +75,63 @@ def task_stream(state: SchedulerState, since: float | None = None, limit: int = 
         if len(picked) >= limit:
             break
     picked.reverse()
-    return [{"key": str(e["key"]), "prefix": key_split(e["key"]), "worker": e["worker"], "thread": e["thread"],
-             "start": e["start"], "stop": e["stop"], "status": e["status"], "nbytes": e.get("nbytes", 0)}
-            for e in picked]
+    return stream_entries(state, picked)
+
+
+def stream_entries(state: SchedulerState, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Task-stream records as the pages read them (string keys, with their prefix)."""
+    tasks = state.tasks
+    return [_stream_entry(e, tasks) for e in entries]
+
+
+def _stream_entry(e: dict[str, Any], tasks: dict[Any, Any]) -> dict[str, Any]:
+    """One task-stream record for the pages: computations, and transfers and spilling when recorded."""
+    key = e.get("key")
+    ts = tasks.get(key) if isinstance(key, (str, tuple)) else None
+    # The task's record already knows its prefix; splitting the key is the slower fallback for forgotten ones.
+    prefix = ts.prefix if ts is not None and ts.prefix else ("" if key is None else key_split(key))
+    out = {"key": "" if key is None else str(key), "prefix": prefix,
+           "worker": e["worker"], "thread": e.get("thread"),
+           "start": e["start"], "stop": e["stop"], "status": e.get("status", "OK"), "nbytes": e.get("nbytes", 0),
+           "action": e.get("action", "compute")}
+    if out["action"] == "transfer":
+        out["source"] = source_of(e)
+    return out
+
+
+def map_activity(state: SchedulerState, since: float | None, limit: int = 200) -> dict[str, Any]:
+    """What the cluster map animates: tasks each worker ran that finished after ``since``, and the latest transfers.
+
+    Without ``since``, only the last two seconds count (a page's first poll).
+    """
+    horizon = (now() - 2.0) if since is None else since
+    started: dict[str, int] = {}
+    transfers: list[dict[str, Any]] = []
+    for entry in reversed(state.task_stream):
+        if entry["stop"] <= horizon - _ORDER_SLACK:
+            break
+        action = entry.get("action", "compute")
+        if action == "compute":
+            if entry["stop"] > horizon:
+                started[entry["worker"]] = started.get(entry["worker"], 0) + 1
+        elif action == "transfer" and entry["stop"] > horizon and len(transfers) < limit:
+            transfers.append({"source": source_of(entry), "target": entry["worker"], "key": str(entry.get("key")),
+                              "nbytes": entry.get("nbytes", 0), "stop": entry["stop"]})
+    transfers.reverse()
+    return {"started": started, "transfers": transfers}
 
 
 def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def prometheus_text(state: SchedulerState, loop_delay: float, clients: int) -> str:
-    """The scheduler's and workers' gauges in Prometheus text exposition format (version 0.0.4)."""
+def prometheus_text(state: SchedulerState, loop_delay: float, clients: int,
+                    transferred: dict[str, dict[str, int]] | None = None) -> str:
+    """The scheduler's and workers' gauges in Prometheus text exposition format (version 0.0.4).
+
+    ``transferred`` is ``{worker: {"transfer" | "disk-write" | "disk-read": bytes}}`` (see
+    :class:`~.history.TransferTotals`); every connected worker gets a sample, zero when nothing was recorded.
+    """
     lines: list[str] = []
 
     def family(name: str, help_text: str, samples: list[tuple[str, float]], kind: str = "gauge") -> None:
@@ -109,10 +158,23 @@ def prometheus_text(state: SchedulerState, loop_delay: float, clients: int) -> s
         ("shoal_worker_cpu_percent", "CPU use of each worker process, percent of one core.", "cpu"),
         ("shoal_worker_open_fds", "Open file descriptors of each worker process.", "num_fds"),
         ("shoal_worker_processing_tasks", "Tasks assigned to each worker and not finished.", "processing"),
+        ("shoal_worker_executing_tasks", "Tasks running on each worker's threads, from its last heartbeat.",
+         "executing"),
+        ("shoal_worker_ready_tasks", "Tasks ready to run on each worker, from its last heartbeat.", "ready"),
     ]
     for name, help_text, column in per_worker:
         family(name, help_text, [(f'{{worker="{_label(r["address"])}",name="{_label(r["name"])}"}}', r[column])
                                  for r in rows])
+    moved = transferred or {}
+    counters = [("shoal_worker_transferred_bytes_total", "Bytes each worker received from peers.", "transfer"),
+                ("shoal_worker_served_bytes_total", "Bytes each worker sent to peers.", "served"),
+                ("shoal_worker_disk_write_bytes_total", "Bytes each worker spilled to disk.", "disk-write"),
+                ("shoal_worker_disk_read_bytes_total", "Bytes each worker read back from disk.", "disk-read")]
+    for name, help_text, action in counters:
+        family(name, help_text, [(f'{{worker="{_label(r["address"])}",name="{_label(r["name"])}"}}',
+                                  moved.get(r["address"], {}).get(action, 0)) for r in rows], kind="counter")
+    family("shoal_scheduler_transferred_bytes_total", "Bytes moved between workers, all workers together.",
+           [("", sum(v.get("transfer", 0) for v in moved.values()))], kind="counter")
     return "\n".join(lines) + "\n"
 
 

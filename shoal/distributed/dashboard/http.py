@@ -4,15 +4,19 @@ It answers ``GET`` and ``HEAD`` only, one request per connection
 (``Connection: close``): the pages poll a few times a second, so keep-alive
 would save little and a connection that never lingers cannot leak. Handlers
 are plain functions ``(path, query) -> Response`` run on the event loop, so
-they read the scheduler's state without locks; they must be quick.
+they read the scheduler's state without locks; they must be quick. A handler
+that must ask other servers (a worker's logs) returns an awaitable instead,
+which the server awaits before answering.
 """
 
 from __future__ import annotations
 
 import asyncio
 import errno
+import inspect
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -21,7 +25,7 @@ __all__ = ["HTTPServer", "Response", "parse_address"]
 logger = logging.getLogger("shoal.distributed.dashboard")
 
 _REASONS = {200: "OK", 302: "Found", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
-            500: "Internal Server Error"}
+            500: "Internal Server Error", 502: "Bad Gateway", 504: "Gateway Timeout"}
 #: Longest request head accepted; the dashboard's requests are a few hundred bytes.
 _MAX_HEAD = 16 * 1024
 
@@ -44,7 +48,7 @@ class Response:
         return head if head_only else head + self.body
 
 
-Handler = Callable[[str, dict[str, str]], Response]
+Handler = Callable[[str, dict[str, str]], "Response | Awaitable[Response]"]
 
 
 def parse_address(address: str | int, default_host: str = "127.0.0.1") -> tuple[str, int]:
@@ -94,6 +98,9 @@ class HTTPServer:
         self.server: asyncio.Server | None = None
         self.host = ""
         self.port = 0
+        #: Requests answered so far, and seconds of the event loop spent answering them (for benchmarks).
+        self.requests = 0
+        self.busy_seconds = 0.0
 
     async def start(self, host: str, port: int) -> int:
         """Listen on ``host:port``; a busy port falls back to a free one (logged). Returns the port."""
@@ -116,8 +123,22 @@ class HTTPServer:
             await self.server.wait_closed()
             self.server = None
 
-    def dispatch(self, method: str, target: str) -> Response:
-        """The response to one request (used by the stream handler and directly by tests)."""
+    async def respond(self, method: str, target: str) -> Response:
+        """The response to one request, awaiting handlers that answer asynchronously."""
+        response = self.dispatch(method, target)
+        if not inspect.isawaitable(response):
+            return response
+        try:
+            return await response
+        except Exception as exc:  # noqa: BLE001 - one broken page must not stop the server
+            logger.exception("dashboard handler for %s failed", target)
+            return Response(f"{type(exc).__name__}: {exc}\n".encode(), 500)
+
+    def dispatch(self, method: str, target: str) -> Response | Awaitable[Response]:
+        """The response to one request (used by the stream handler and directly by tests).
+
+        An asynchronous handler's awaitable is returned as is; :meth:`respond` awaits it.
+        """
         if method not in ("GET", "HEAD"):
             return Response(f"{method} is not supported; the dashboard answers GET and HEAD.\n".encode(), 405,
                             headers={"Allow": "GET, HEAD"})
@@ -128,7 +149,8 @@ class HTTPServer:
         if handler is None:
             handler = next((h for prefix, h in self.prefixes if path.startswith(prefix)), None)
         if handler is None:
-            return Response(f"no page at {path}; try /status, /workers, /health, /metrics or /json/\n".encode(), 404)
+            return Response(f"no page at {path}; try /status, /workers, /graph, /map, /info, /health, /metrics or "
+                            f"/json/\n".encode(), 404)
         try:
             return handler(path, query)
         except Exception as exc:  # noqa: BLE001 - one broken page must not stop the server
@@ -142,7 +164,10 @@ class HTTPServer:
                 raise ValueError("request head too long")
             request_line = head.split(b"\r\n", 1)[0].decode("latin-1")
             method, target, _version = request_line.split(" ", 2)
-            response = self.dispatch(method.upper(), target)
+            started = time.perf_counter()
+            response = await self.respond(method.upper(), target)
+            self.requests += 1
+            self.busy_seconds += time.perf_counter() - started
             writer.write(response.encode(head_only=method.upper() == "HEAD"))
             await writer.drain()
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, TimeoutError):

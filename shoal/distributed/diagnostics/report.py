@@ -30,7 +30,7 @@ def prefix_summary(stream: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     {'count': 2, 'erred': 0, 'total': 1.5, 'mean': 0.75, 'max': 1.0, 'nbytes': 16}
     """
     out: dict[str, dict[str, Any]] = {}
-    for rec in stream:
+    for rec in _tasks_only(stream):
         row = out.setdefault(key_split(rec["key"]),
                              {"count": 0, "erred": 0, "total": 0.0, "mean": 0.0, "max": 0.0, "nbytes": 0})
         duration = max(0.0, rec["stop"] - rec["start"])
@@ -42,6 +42,29 @@ def prefix_summary(stream: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     for row in out.values():
         row["mean"] = row["total"] / row["count"]
     return dict(sorted(out.items(), key=lambda kv: -kv[1]["total"]))
+
+
+def _tasks_only(stream: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    # Transfer and spill records share the stream; they are not task time.
+    return [r for r in stream if "action" not in r]
+
+
+def _bandwidth(activity: list[dict[str, Any]]) -> str:
+    rows = []
+    for action, label in (("transfer", "transfers between workers"), ("disk-write", "spill to disk"),
+                          ("disk-read", "load from disk")):
+        recs = [r for r in activity if r.get("action") == action]
+        if not recs:
+            continue
+        nbytes = sum(r.get("nbytes") or 0 for r in recs)
+        seconds = sum(max(0.0, r["stop"] - r["start"]) for r in recs)
+        rate = f"{nbytes / seconds / 1e6:.1f}" if seconds > 0 else "n/a"
+        rows.append(f"<tr><td>{label}</td><td>{len(recs)}</td><td>{nbytes / 1e6:.2f}</td>"
+                    f"<td>{seconds:.4f}</td><td>{rate}</td></tr>")
+    if not rows:
+        return "<p>No transfers between workers and no spilling inside the block.</p>"
+    return ("<table><tr><th>activity</th><th>count</th><th>MB</th><th>seconds</th><th>MB/s</th></tr>"
+            + "".join(rows) + "</table>")
 
 
 def _window(stream: list[dict[str, Any]], start: float | None, stop: float | None) -> list[dict[str, Any]]:
@@ -121,6 +144,8 @@ def _summary_table(summary: dict[str, dict[str, float]]) -> str:
 
 def render_report(stream: list[dict[str, Any]], *, start: float, stop: float, info: dict[str, Any]) -> str:
     """The self-contained HTML page (inline CSS and SVG, no scripts) for ``performance_report``."""
+    activity = [r for r in stream if "action" in r]
+    stream = _tasks_only(stream)
     summary = prefix_summary(stream)
     workers = info.get("workers", {})
     per_worker: dict[str, float] = {}
@@ -148,7 +173,7 @@ td, th {{ border: 1px solid #ccc; padding: 2px 8px; text-align: right; }} td:fir
 <h2>Workers</h2>
 <table><tr><th>worker</th><th>threads</th><th>task s</th></tr>{worker_rows}</table>
 <h2>Bandwidth</h2>
-<p>Not available: this cluster does not record transfer sizes and durations between workers yet.</p>
+{_bandwidth(activity)}
 </body></html>
 """
 

@@ -5,6 +5,11 @@ that must wait (``lock_acquire``, ``event_wait``, ``queue_get``) holds its
 comm open until it can answer or its timeout passes. Values are pickled by
 the caller and stay opaque bytes here: the scheduler never imports user
 classes.
+
+Locks and semaphore leases belong to the client that took them (``client=``
+on the request): when that client disconnects, :meth:`Coordination.client_left`
+releases what it held and drops its waiting requests, so a crashed client
+or a killed worker never blocks the others for good.
 """
 
 from __future__ import annotations
@@ -22,7 +27,11 @@ class Coordination:
     def __init__(self) -> None:
         #: Lock name -> id of the holder.
         self.lock_holders: dict[str, str] = {}
-        self.lock_waiters: dict[str, deque[tuple[str, asyncio.Future[None]]]] = defaultdict(deque)
+        #: Lock name -> the client that holds it (None: a caller that did not say).
+        self.lock_clients: dict[str, str | None] = {}
+        #: Lock name -> (Lock id, client, future resolved when granted), first come first served.
+        self.lock_waiters: dict[str, deque[tuple[str, str | None, asyncio.Future[None]]]] = defaultdict(deque)
+        self.semaphores: dict[str, _Semaphore] = {}
         self.events: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
         self.variables: dict[str, bytes] = {}
         self.variable_changed: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
@@ -35,14 +44,16 @@ class Coordination:
 
     # ------------------------------------------------------------------ locks
 
-    async def rpc_lock_acquire(self, name: str, id: str, timeout: float | None = None) -> bool:
+    async def rpc_lock_acquire(self, name: str, id: str, timeout: float | None = None,
+                               client: str | None = None) -> bool:
         if name not in self.lock_holders:
             self.lock_holders[name] = id
+            self.lock_clients[name] = client
             return True
         if timeout is not None and timeout <= 0:
             return False
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        entry = (id, waiter)
+        entry = (id, client, waiter)
         self.lock_waiters[name].append(entry)
         try:
             await asyncio.wait_for(asyncio.shield(waiter), timeout)
@@ -57,18 +68,100 @@ class Coordination:
         if self.lock_holders.get(name) != id:
             raise ValueError(f"Lock {name!r} is not held by this Lock object (held by "
                              f"{self.lock_holders.get(name)!r}); release it from the object that acquired it.")
+        self._grant_lock(name)
+        return True
+
+    def _grant_lock(self, name: str) -> None:
+        """The holder of ``name`` let go: hand the lock to the first live waiter, or free it."""
         waiters = self.lock_waiters.get(name)
         while waiters:
-            next_id, waiter = waiters.popleft()
+            next_id, client, waiter = waiters.popleft()
             if not waiter.done():
                 self.lock_holders[name] = next_id
+                self.lock_clients[name] = client
                 waiter.set_result(None)
-                return True
-        del self.lock_holders[name]
-        return True
+                return
+        self.lock_holders.pop(name, None)
+        self.lock_clients.pop(name, None)
+        self.lock_waiters.pop(name, None)
 
     def rpc_lock_locked(self, name: str) -> bool:
         return name in self.lock_holders
+
+    # ------------------------------------------------------------------ semaphores
+
+    def rpc_semaphore_create(self, name: str, max_leases: int) -> None:
+        sem = self.semaphores.get(name)
+        if sem is None:
+            self.semaphores[name] = _Semaphore(max_leases)
+        elif sem.max_leases != max_leases:
+            raise ValueError(f"Semaphore {name!r} exists with max_leases={sem.max_leases}, not {max_leases}; use "
+                             f"the same max_leases everywhere, or another name.")
+
+    def _semaphore(self, name: str) -> _Semaphore:
+        sem = self.semaphores.get(name)
+        if sem is None:
+            raise ValueError(f"Semaphore {name!r} does not exist (it was closed); create Semaphore(name={name!r}) "
+                             f"again.")
+        return sem
+
+    async def rpc_semaphore_acquire(self, name: str, lease: str, timeout: float | None = None,
+                                    client: str | None = None) -> bool:
+        sem = self._semaphore(name)
+        if len(sem.leases) < sem.max_leases and not sem.waiters:
+            sem.leases[lease] = client
+            return True
+        if timeout is not None and timeout <= 0:
+            return False
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        entry = (lease, client, waiter)
+        sem.waiters.append(entry)
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter), timeout)
+            return True
+        except TimeoutError:
+            if waiter.done():  # granted just as the timeout fired
+                return True
+            sem.waiters.remove(entry)
+            return False
+
+    def rpc_semaphore_release(self, name: str, lease: str) -> None:
+        sem = self._semaphore(name)
+        if lease not in sem.leases:
+            raise RuntimeError(f"Semaphore {name!r}: lease {lease!r} is not held (released twice, or released "
+                               f"after its client disconnected).")
+        del sem.leases[lease]
+        sem.grant()
+
+    def rpc_semaphore_value(self, name: str) -> int:
+        return len(self._semaphore(name).leases)
+
+    def rpc_semaphore_close(self, name: str) -> None:
+        sem = self.semaphores.pop(name, None)
+        if sem is not None:
+            for _, _, waiter in sem.waiters:
+                if not waiter.done():
+                    waiter.cancel()
+
+    # ------------------------------------------------------------------ clients leaving
+
+    def client_left(self, client: str) -> None:
+        """Release the locks and semaphore leases ``client`` held, and drop its waiting requests."""
+        for waiters in list(self.lock_waiters.values()):
+            for entry in [e for e in waiters if e[1] == client]:
+                waiters.remove(entry)
+                entry[2].set_exception(_ClientGone(client))
+        for name in [n for n, c in self.lock_clients.items() if c == client]:
+            self._grant_lock(name)
+        for sem in self.semaphores.values():
+            for entry in [e for e in sem.waiters if e[1] == client]:
+                sem.waiters.remove(entry)
+                entry[2].set_exception(_ClientGone(client))
+            gone = [lease for lease, c in sem.leases.items() if c == client]
+            for lease in gone:
+                del sem.leases[lease]
+            if gone:
+                sem.grant()
 
     # ------------------------------------------------------------------ events
 
@@ -166,3 +259,27 @@ class Coordination:
             return await asyncio.wait_for(q.get(), timeout)
         except TimeoutError:
             raise TimeoutError(f"No message on {name!r} within {timeout}s.") from None
+
+
+class _ClientGone(RuntimeError):
+    """Ends a wait whose client disconnected (nobody reads the answer)."""
+
+
+class _Semaphore:
+    """One named semaphore: up to ``max_leases`` leases held at once, waiters served in order."""
+
+    def __init__(self, max_leases: int) -> None:
+        if max_leases < 1:
+            raise ValueError(f"Semaphore needs max_leases >= 1, got {max_leases}.")
+        self.max_leases = max_leases
+        #: Lease id -> the client holding it.
+        self.leases: dict[str, str | None] = {}
+        #: (lease id, client, future resolved when granted).
+        self.waiters: deque[tuple[str, str | None, asyncio.Future[None]]] = deque()
+
+    def grant(self) -> None:
+        while self.waiters and len(self.leases) < self.max_leases:
+            lease, client, waiter = self.waiters.popleft()
+            if not waiter.done():
+                self.leases[lease] = client
+                waiter.set_result(None)

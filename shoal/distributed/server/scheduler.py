@@ -19,6 +19,7 @@ with an error; it never stops the server.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import itertools
 import logging
 import os
@@ -28,6 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 from shoal import config
+from shoal.utils import parse_timedelta
 from shoal.distributed._exceptions import CommClosedError
 from shoal.distributed.comm.core import Comm, Listener, listen
 from shoal.distributed.comm.pool import ConnectionPool
@@ -36,6 +38,7 @@ from shoal.distributed.dashboard import DashboardServer
 from shoal.distributed.server.admin import SchedulerAdmin
 from shoal.distributed.server.batched import BatchedStream, read_batches
 from shoal.distributed.server.coordination import Coordination
+from shoal.distributed.server.scheduler_plugins import SchedulerPlugins
 from shoal.distributed.state.actions import SendToClient, SendToWorker
 from shoal.distributed.state.events import (
     BalanceRequested,
@@ -52,6 +55,7 @@ from shoal.distributed.state.events import (
     WorkerJoined,
     WorkerLeft,
 )
+from shoal.distributed.state.pausing import WorkerStatusChanged
 from shoal.distributed.state.scheduler import FIRE_AND_FORGET, SchedulerState
 
 __all__ = ["SchedulerServer"]
@@ -88,9 +92,14 @@ class SchedulerServer:
         self._comms: set[Comm] = set()
         self._closing_workers: set[str] = set()
         self._balancer: asyncio.Task[None] | None = None
+        self._ttl_watch: asyncio.Task[None] | None = None
         self.coordination = Coordination()
         self.admin = SchedulerAdmin(self)
-        self._extra_rpc = {**self.coordination.handlers(), **self.admin.handlers()}
+        self.scheduler_plugins = SchedulerPlugins(self)
+        #: Scheduler plugins by name (see :class:`~shoal.distributed.plugins.SchedulerPlugin`).
+        self.plugins = self.scheduler_plugins.plugins
+        self._extra_rpc = {**self.coordination.handlers(), **self.admin.handlers(),
+                           **self.scheduler_plugins.handlers()}
         self.id = f"Scheduler-{os.getpid()}-{id(self):x}"
         self.start_time = time.time()
         #: Where to serve the dashboard (None: not at all); see :mod:`shoal.distributed.dashboard`.
@@ -103,6 +112,7 @@ class SchedulerServer:
         self.address = self.listener.address
         self.status = "running"
         self._balancer = asyncio.get_running_loop().create_task(self._balance())
+        self._ttl_watch = asyncio.get_running_loop().create_task(self._remove_silent_workers())
         if self.dashboard_address is not None:
             self.dashboard = await DashboardServer(self, self.dashboard_address).start()
         return self
@@ -114,6 +124,26 @@ class SchedulerServer:
             if len(self.state.workers) > 1:
                 self.handle(BalanceRequested(self._stimulus("balance")))
 
+    async def _remove_silent_workers(self) -> None:
+        """Drop workers whose last heartbeat is older than ``distributed.scheduler.worker-ttl`` (None: never).
+
+        Closing the worker's stream is all it takes: the stream's reader then reports the worker as dead,
+        so its tasks are rescheduled as after a crash.
+        """
+        ttl = parse_timedelta(config.get("distributed.scheduler.worker-ttl", "60s"))
+        if not ttl:
+            return
+        while self.status == "running":
+            await asyncio.sleep(min(ttl / 4, 1.0))
+            now = time.time()
+            for ws in list(self.state.workers.values()):
+                if now - ws.last_seen > ttl:
+                    stream = self.worker_streams.get(ws.address)
+                    logger.warning("removing worker %s: no heartbeat for %.1fs (distributed.scheduler.worker-ttl is "
+                                   "%.1fs)", ws.address, now - ws.last_seen, ttl)
+                    if stream is not None:
+                        stream.abort()
+
     async def close(self, *, close_workers: bool = False) -> None:
         """Stop serving. Workers are told to close only with ``close_workers``; otherwise they notice the
         scheduler is gone and try to reconnect (to a restarted scheduler at the same address)."""
@@ -122,6 +152,8 @@ class SchedulerServer:
         self.status = "closed"
         if self._balancer is not None:
             self._balancer.cancel()
+        if self._ttl_watch is not None:
+            self._ttl_watch.cancel()
         if self.listener is not None:
             self.listener.stop()
         for address, stream in list(self.worker_streams.items()):
@@ -138,6 +170,7 @@ class SchedulerServer:
         await self.pool.close()
         if self.dashboard is not None:
             await self.dashboard.close()
+        await self.scheduler_plugins.close()
 
     async def __aenter__(self) -> SchedulerServer:
         return await self.start()
@@ -224,6 +257,7 @@ class SchedulerServer:
                                  resources=msg.get("resources"), holding=dict(msg.get("holding", {}))))
         self.state.workers[address].services = dict(msg.get("services", {}))
         self.state.workers[address].metrics = dict(msg.get("metrics", {}))
+        self.scheduler_plugins.call("add_worker", worker=address)
         graceful = False
         try:
             await read_batches(comm, lambda batch: self._on_worker_batch(address, batch))
@@ -236,7 +270,9 @@ class SchedulerServer:
                 del self.worker_streams[address]
                 self.pool.remove(address)
                 if self.status == "running":
-                    self.handle(WorkerLeft(address, self._stimulus("worker-left"), died=not graceful))
+                    stimulus = self._stimulus("worker-left")
+                    self.handle(WorkerLeft(address, stimulus, died=not graceful))
+                    self.scheduler_plugins.call("remove_worker", worker=address, stimulus_id=stimulus)
 
     def _on_worker_batch(self, address: str, batch: list[dict[str, Any]]) -> None:
         events: list[Any] = []
@@ -255,6 +291,16 @@ class SchedulerServer:
                 events.append(StealResponded(msg["key"], address, msg["ok"], msg["stimulus_id"]))
             elif op == "heartbeat":
                 self.state.heartbeat(address, msg["metrics"], time.time())
+            elif op == "records":
+                try:
+                    self.state.record_activity(address, msg["records"])
+                except (KeyError, TypeError, ValueError) as exc:  # observability must never drop a worker
+                    logger.warning("ignored malformed transfer/spill records from worker %s: %s", address, exc)
+            elif op == "worker_status":
+                if msg.get("status") in ("paused", "running"):
+                    events.append(WorkerStatusChanged(address, msg["status"], self._stimulus("worker-status")))
+                else:
+                    logger.warning("ignored unknown status %r from worker %s", msg.get("status"), address)
             elif op == "unregister":
                 self._closing_workers.add(address)
             else:
@@ -268,15 +314,18 @@ class SchedulerServer:
         self.client_streams[client] = stream
         await comm.write({"status": "OK", "scheduler": self.address, "id": self.id})
         self.handle(ClientJoined(client, self._stimulus("client-joined")))
+        self.scheduler_plugins.call("add_client", client=client)
         try:
             await read_batches(comm, lambda batch: self._on_client_batch(client, batch))
         except CommClosedError:
             pass
         finally:
+            self.coordination.client_left(client)
             if self.client_streams.get(client) is stream:
                 del self.client_streams[client]
                 if self.status == "running":
                     self.handle(ClientLeft(client, self._stimulus("client-left")))
+                    self.scheduler_plugins.call("remove_client", client=client)
 
     def _on_client_batch(self, client: str, batch: list[dict[str, Any]]) -> None:
         events: list[Any] = []
@@ -333,7 +382,11 @@ class SchedulerServer:
                 ws.address: {"name": ws.name, "nthreads": ws.nthreads, "memory_limit": ws.memory_limit,
                              "resources": ws.resources, "processing": len(ws.processing),
                              "nbytes": ws.nbytes, "keys": len(ws.has_what), "metrics": ws.metrics,
-                             "last_seen": ws.last_seen, "services": ws.services}
+                             "last_seen": ws.last_seen, "services": ws.services,
+                             # Cumulative bytes this worker fetched from peers / peers fetched from it.
+                             "bytes_transferred": state.transfer_bytes.get(ws.address, (0, 0))[0],
+                             "bytes_served": state.transfer_bytes.get(ws.address, (0, 0))[1],
+                             "status": "paused" if ws in state.paused else "running"}
                 for ws in state.workers.values()
             },
             "tasks": len(state.tasks),
@@ -359,6 +412,8 @@ class SchedulerServer:
     def rpc_run_on_scheduler(self, function: bytes) -> Any:
         fn, args, kwargs = unpickle_value(function)
         try:
+            if _takes(fn, "dask_scheduler"):
+                kwargs = {**kwargs, "dask_scheduler": self}
             result = fn(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - sent back to the caller as data
             exc.add_note(f"shoal: raised by {getattr(fn, '__name__', fn)!r} on the scheduler {self.address}")
@@ -399,3 +454,11 @@ class SchedulerServer:
     async def rpc_wait_for_workers(self, n_workers: int, timeout: float | None = None) -> int:
         await self.wait_for_workers(n_workers, timeout)
         return len(self.state.workers)
+
+
+def _takes(fn: Any, name: str) -> bool:
+    """Whether ``fn`` has a parameter ``name`` (False when its signature cannot be read)."""
+    try:
+        return name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False

@@ -27,7 +27,8 @@ import queue
 from typing import Any
 
 from shoal import config
-from shoal.distributed._exceptions import CommClosedError
+from shoal._exceptions import SerializationError
+from shoal.distributed._exceptions import CommClosedError, FrameError
 from shoal.distributed._sizeof import sizeof
 from shoal.distributed._traceback import pack_traceback
 from shoal.distributed.comm.core import Comm, Listener, connect, listen
@@ -45,8 +46,9 @@ from shoal.distributed.state.events import (
     FreeKeysRequested,
     StealRequested,
 )
+from shoal.distributed.memory import MemoryLimits, monitor_interval, process_memory, spill_until
 from shoal.distributed.spill import SpillBuffer
-from shoal.distributed.state.worker import WorkerStateMachine
+from shoal.distributed.state.worker import FetchErred, WorkerStateMachine
 from shoal.utils import parse_bytes, parse_timedelta
 
 __all__ = ["WorkerServer", "current_key", "current_worker"]
@@ -66,6 +68,10 @@ def current_key() -> Any:
     return getattr(_thread_state, "key", None)
 
 
+def _HAND_OVER() -> None:
+    """Marker job of :meth:`TaskThreads.rejoin`; never called."""
+
+
 class TaskThreads:
     """The threads that run tasks: ``nthreads`` runners taking jobs from one queue.
 
@@ -73,6 +79,8 @@ class TaskThreads:
     count: a new runner starts at once, and the seceded thread exits when its
     task returns. (``concurrent.futures.ThreadPoolExecutor`` cannot grow, so a
     task waiting on other tasks would deadlock a one-thread worker.)
+    :meth:`rejoin` takes a slot back: it queues a job that makes the next free
+    runner exit, and the rejoining thread carries on as a runner in its place.
     """
 
     def __init__(self, nthreads: int) -> None:
@@ -97,6 +105,9 @@ class TaskThreads:
             if job is None:
                 return
             fn, args = job
+            if fn is _HAND_OVER:  # a rejoining thread takes this runner's slot
+                args[0].set()
+                return
             fn(*args)
             if self._local.seceded:
                 return
@@ -110,6 +121,21 @@ class TaskThreads:
             return  # not a runner, or already seceded
         self._local.seceded = True
         self._start_runner()
+
+    def rejoin(self, is_running: Any = lambda: True) -> bool:
+        """Called from a seceded thread: wait until a runner is free, then take its slot.
+
+        Returns False (without a slot) if ``is_running()`` turns false first, e.g. the worker closed.
+        """
+        if getattr(self._local, "seceded", None) is not True:
+            return True  # not a seceded runner: nothing to take back
+        granted = threading.Event()
+        self.queue.put((_HAND_OVER, (granted,)))
+        while not granted.wait(0.1):
+            if not is_running():
+                return False
+        self._local.seceded = False
+        return True
 
     def shutdown(self) -> None:
         with self._lock:
@@ -166,6 +192,8 @@ class WorkerServer(WorkerAdminMixin):
         self.heartbeat_interval = parse_timedelta(config.get("distributed.worker.heartbeat-interval", "1s"))
         self._done: deque[Any] = deque()
         self._drain_scheduled = False
+        #: Finished fetches not yet reported: [keys, peer, start, stop, nbytes] (see :meth:`_send_records`).
+        self._transfers: deque[list[Any]] = deque(maxlen=10_000)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed: asyncio.Event | None = None  # created on start: it needs the loop
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -175,6 +203,11 @@ class WorkerServer(WorkerAdminMixin):
         self._plugins: dict[str, Any] = {}
         self._local_directory: str | None = None
         self._joining_plugins: dict[str, bytes] = {}
+        #: Whether memory use passed the pause fraction: no new tasks start (see :mod:`..memory`).
+        self.paused = False
+        #: Measures this worker's memory in bytes; tests replace it to fake memory pressure. An in-process
+        #: worker shares its process with the client and other workers, so it counts only the results it holds.
+        self.get_process_memory = self._managed_memory if self.in_process else process_memory
         from shoal.distributed.diagnostics._logs import WorkerLogHandler
 
         self.log_handler = WorkerLogHandler(int(config.get("distributed.admin.log-length", 1000)))
@@ -201,6 +234,8 @@ class WorkerServer(WorkerAdminMixin):
         self.status = "running"
         await self._install_plugins(self._joining_plugins)
         self._spawn(self._heartbeats())
+        if self.memory_limit:
+            self._spawn(self._memory_monitor())
         return self
 
     async def _register(self) -> None:
@@ -284,6 +319,8 @@ class WorkerServer(WorkerAdminMixin):
         try:
             await self._register()
             logger.info("worker %s reconnected to %s", self.address, self.scheduler_address)
+            if self.paused and self.stream is not None:  # the new scheduler must not send us work either
+                self.stream.send({"op": "worker_status", "status": "paused"})
         except Exception as exc:  # noqa: BLE001
             logger.error("worker %s could not reconnect to the scheduler (%s); closing", self.address, exc)
             await self.close(report=False)
@@ -332,6 +369,22 @@ class WorkerServer(WorkerAdminMixin):
                     self.stream.send(action.msg)
             elif typ is Fetch:
                 self._spawn(self._fetch(action.peer, action.keys, action.stimulus_id))
+        if self._transfers or (self.spill is not None and self.spill.events):
+            self._send_records()
+
+    def _send_records(self) -> None:
+        """Report finished transfers and spills; they ride in the same batch as the task messages."""
+        if self.stream is None or self.stream.closed:
+            return
+        records: list[list[Any]] = []
+        transfers = self._transfers
+        while transfers:
+            records.append(["transfer", *transfers.popleft()])
+        events = self.spill.events if self.spill is not None else ()
+        while events:
+            action, key, nbytes, start, stop = events.popleft()
+            records.append([action, [key], None, start, stop, nbytes])
+        self.stream.send({"op": "records", "records": records})
 
     def _execute(self, key: Any) -> None:
         assert self.state is not None
@@ -392,20 +445,81 @@ class WorkerServer(WorkerAdminMixin):
             self.handle(*events)
 
     async def _fetch(self, peer: str, keys: tuple[Any, ...], stimulus_id: str) -> None:
+        start = time.time()
         try:
             reply = await self.pool.call(peer, {"op": "get_data", "keys": list(keys)})
-            event: Any = FetchSucceeded(peer, reply["data"], f"fetched-{stimulus_id}")
+            data = reply["data"]
+            event: Any = FetchSucceeded(peer, data, f"fetched-{stimulus_id}")
+            if data:
+                self._transfers.append([list(data), peer, start, time.time(), sum(map(sizeof, data.values()))])
+        except (SerializationError, FrameError) as exc:
+            # The data itself cannot travel (unpicklable, or over the size limit): trying again would fail again.
+            event = self._fetch_erred(peer, keys, exc, start, stimulus_id)
         except (TimeoutError, OSError, CommClosedError) as exc:
             logger.info("worker %s could not fetch %d keys from %s: %s", self.address, len(keys), peer, exc)
             event = FetchFailed(peer, keys, f"fetch-failed-{stimulus_id}", peer_gone=True)
         if self.status == "running":
             self.handle(event)
 
+    def _fetch_erred(self, peer: str, keys: tuple[Any, ...], exc: BaseException, start: float,
+                     stimulus_id: str) -> FetchErred:
+        shown = ", ".join(repr(k) for k in keys[:3]) + (", ..." if len(keys) > 3 else "")
+        message = (f"could not move {shown} from worker {peer} to worker {self.address}: {exc}. The tasks "
+                   f"that need it failed; make the result picklable and smaller than "
+                   f"distributed.comm.max-message-size, or run its dependents on the same worker (workers=).")
+        logger.warning("worker %s: %s", self.address, message)
+        error = RuntimeError(message) if not isinstance(exc, (SerializationError, FrameError)) else exc
+        if error is exc and hasattr(exc, "add_note"):
+            exc.add_note(f"shoal: {message}")
+        try:
+            blob = pickle_value(error)
+        except Exception:  # noqa: BLE001 - fall back to something that travels
+            blob = pickle_value(RuntimeError(message))
+        return FetchErred(peer, keys, blob, message, start, time.time(), f"fetch-erred-{stimulus_id}")
+
     async def _heartbeats(self) -> None:
         while self.status == "running":
             await asyncio.sleep(self.heartbeat_interval)
             if self.stream is not None and not self.stream.closed:
+                if self._transfers or (self.spill is not None and self.spill.events):
+                    self._send_records()  # spills by the memory monitor happen outside handle()
                 self.stream.send({"op": "heartbeat", "metrics": self.metrics()})
+
+    async def _memory_monitor(self) -> None:
+        limits = MemoryLimits.from_config(self.memory_limit)
+        interval = monitor_interval()
+        while self.status == "running":
+            await asyncio.sleep(interval)
+            try:
+                self.check_memory(limits)
+            except Exception:  # noqa: BLE001 - a failed measurement must not stop the monitor
+                logger.exception("worker %s: memory check failed", self.address)
+
+    def _managed_memory(self) -> int:
+        return self.spill.fast_bytes if self.spill is not None else 0
+
+    def check_memory(self, limits: MemoryLimits) -> None:
+        """Spill above the spill fraction; pause above the pause fraction, resume below it."""
+        rss = self.get_process_memory()
+        status = limits.classify(rss)
+        if status != "ok" and self.spill is not None and limits.target is not None:
+            spill_until(self.spill, limits.target, self.get_process_memory)
+            rss = self.get_process_memory()
+            status = limits.classify(rss)
+        paused = status in ("paused", "terminate")
+        if paused == self.paused or self.state is None:
+            return
+        self.paused = paused
+        self.state.running = not paused
+        percent = 100 * rss / self.memory_limit
+        if paused:
+            logger.warning("worker %s is at %.0f%% of its memory limit (%d bytes); pausing: it starts no new tasks "
+                           "until memory drops below the pause fraction", self.address, percent, self.memory_limit)
+        else:
+            logger.warning("worker %s is at %.0f%% of its memory limit; resuming", self.address, percent)
+            self.handle()  # start the tasks that waited
+        if self.stream is not None and not self.stream.closed:
+            self.stream.send({"op": "worker_status", "status": "paused" if paused else "running"})
 
     def metrics(self) -> dict[str, Any]:
         """CPU, memory and task counts, as sent with heartbeats."""
@@ -444,7 +558,11 @@ class WorkerServer(WorkerAdminMixin):
                         result = await result
                 except Exception as exc:  # noqa: BLE001 - reported to the caller
                     result = {"status": "error", "exception": exc, "text": f"{type(exc).__name__}: {exc}"}
-                await comm.write(result)
+                try:
+                    await comm.write(result)
+                except (SerializationError, FrameError) as exc:
+                    # Raised before any byte was written (an unpicklable or oversized reply): the comm is intact.
+                    await comm.write({"status": "error", "exception": exc, "text": f"{type(exc).__name__}: {exc}"})
         except CommClosedError:
             pass
         except Exception:  # noqa: BLE001

@@ -1,4 +1,4 @@
-"""Worker requests for cluster administration: taking replicas, clearing state, worker plugins.
+"""Worker requests for cluster administration: taking replicas, clearing state, worker plugins, diagnostics.
 
 Mixed into :class:`~.worker.WorkerServer`; see :mod:`.admin` for the
 scheduler's side of each request.
@@ -10,6 +10,7 @@ import asyncio
 import inspect
 import logging
 import shutil
+import sys
 import tempfile
 import traceback
 from typing import Any
@@ -85,6 +86,36 @@ class WorkerAdminMixin:
         if self.state is not None:
             self.handle(FreeKeysRequested(tuple(self.state.tasks), "restart"))
         return {"status": "OK"}
+
+    # ------------------------------------------------------------------ diagnostics (the dashboard's info pages)
+
+    def rpc_get_logs(self, n: int | None = None) -> dict[str, Any]:
+        """The last ``n`` log records this worker kept, as ``[level, message]`` pairs, oldest first."""
+        handler = getattr(self, "log_handler", None)
+        logs = handler.logs(n) if handler is not None else []
+        return {"status": "OK", "logs": [list(record) for record in logs]}
+
+    def rpc_call_stack(self, limit: int = 40) -> dict[str, Any]:
+        """Where each task executing on this worker is right now: ``[{"key", "thread", "frames"}]``.
+
+        A task runs inside ``_run`` on a pool thread; that frame's locals name the key and the worker, so
+        the stack is found without the executor keeping a key-to-thread table on the hot path. Frames
+        above ``_run`` (the pool's own machinery) are left out; ``limit`` keeps the innermost frames.
+        """
+        run_code = getattr(type(self), "_run", None)
+        code = getattr(run_code, "__code__", None)
+        stacks = []
+        for thread_id, top in sys._current_frames().items():
+            frame = top
+            while frame is not None and not (frame.f_code is code and frame.f_locals.get("self") is self):
+                frame = frame.f_back
+            if frame is None:
+                continue
+            # extract_stack lists outermost first: everything past ``_run``'s own depth is the task's code.
+            below_run = traceback.extract_stack(top)[len(traceback.extract_stack(frame)):]
+            frames = traceback.format_list(below_run)[-limit:]
+            stacks.append({"key": frame.f_locals.get("key"), "thread": thread_id, "frames": frames})
+        return {"status": "OK", "stacks": stacks}
 
     # ------------------------------------------------------------------ plugins
 

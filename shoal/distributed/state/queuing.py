@@ -39,6 +39,7 @@ class QueuingMixin:
 
     workers: dict[str, WorkerRecord]
     durations: dict[str, float]
+    paused: set[WorkerRecord]
     log: Any
     _stimulus: str
 
@@ -79,7 +80,10 @@ class QueuingMixin:
         """The least loaded worker with room for root task ``ts``, if any."""
         best = None
         best_load = math.inf
+        paused = self.paused
         for ws in self.workers.values():
+            if ws in paused:
+                continue
             n = len(ws.processing)
             slots = self._slots(ws, ts)
             # Top up in batches once a quarter of a large window is free: fewer, larger messages.

@@ -53,6 +53,7 @@ from shoal.distributed.state.events import (
     WorkerJoined,
     WorkerLeft,
 )
+from shoal.distributed.state.pausing import PausingMixin, WorkerStatusChanged
 from shoal.distributed.state.queuing import QueuingMixin
 from shoal.distributed.state.tasks import ClientRecord, SchedulerTaskRecord, TaskStatus, WorkerRecord
 from shoal.graph.task import Key, key_split
@@ -85,7 +86,7 @@ class InvalidTransition(RuntimeError):
         return f"Task {self.key!r} cannot go from {self.start!r} to {self.finish!r}. Its last transitions:\n{lines}"
 
 
-class SchedulerState(QueuingMixin):
+class SchedulerState(QueuingMixin, PausingMixin):
     """All the scheduler knows; see the module docstring.
 
     Parameters
@@ -99,6 +100,7 @@ class SchedulerState(QueuingMixin):
     def __init__(self, *, allowed_failures: int = 3, log_length: int = 100_000, work_stealing: bool = True,
                  worker_saturation: float = float("inf")) -> None:
         self._init_queuing(worker_saturation)
+        self._init_pausing()
         #: Every key not forgotten.
         self.tasks: dict[Key, SchedulerTaskRecord] = {}
         #: Connected workers by address.
@@ -111,6 +113,9 @@ class SchedulerState(QueuingMixin):
         self.log: deque[tuple[Any, ...]] = deque(maxlen=log_length)
         #: Finished or failed executions, newest last (the task stream).
         self.task_stream: deque[dict[str, Any]] = deque(maxlen=log_length)
+        #: Bytes each worker received from peers and served to them, as its transfer records report:
+        #: ``{address: [received, served]}``.
+        self.transfer_bytes: dict[str, list[int]] = {}
         #: Average duration of tasks by prefix (exponentially weighted).
         self.durations: dict[str, float] = {}
         #: Names of workers, for restrictions given by name.
@@ -336,6 +341,8 @@ class SchedulerState(QueuingMixin):
         ws = self.workers.pop(ev.address, None)
         if ws is None:
             return {}
+        self.transfer_bytes.pop(ev.address, None)
+        self.paused.discard(ws)
         if self.aliases.get(str(ws.name)) == ev.address:
             del self.aliases[str(ws.name)]
         recs: Recs = {}
@@ -373,19 +380,23 @@ class SchedulerState(QueuingMixin):
         pending: dict[str, int] = defaultdict(int)
         for thief in self.stealing.values():
             pending[thief] += 1
-        idle = [ws for ws in self.workers.values() if len(ws.processing) + pending[ws.address] < ws.nthreads]
+        paused = self.paused
+        idle = [ws for ws in self.workers.values()
+                if len(ws.processing) + pending[ws.address] < ws.nthreads and ws not in paused]
         if not idle:
             return {}
-        busy = sorted((ws for ws in self.workers.values() if len(ws.processing) > 2 * ws.nthreads),
+        # A paused worker starts nothing: everything it holds is fair game, not just the surplus.
+        busy = sorted((ws for ws in self.workers.values() if len(ws.processing) > 2 * ws.nthreads
+                       or (ws in paused and ws.processing)),
                       key=lambda ws: -len(ws.processing) / ws.nthreads)
         for thief in idle:
             room = thief.nthreads - len(thief.processing) - pending[thief.address]
             for victim in busy:
                 if room <= 0:
                     break
-                spare = len(victim.processing) - 2 * victim.nthreads
-                candidates = [ts for ts in victim.processing if ts.steal_to is None and ts.workers is None
-                              and not ts.resources
+                spare = len(victim.processing) - (0 if victim in paused else 2 * victim.nthreads)
+                candidates = [ts for ts in victim.processing if ts.steal_to is None
+                              and (ts.workers is None or ts.allow_other_workers) and not ts.resources
                               and sum(max(d.nbytes, 0) for d in ts.dependencies) <= _STEAL_MAX_INPUT]
                 # The tasks the victim would run last.
                 for ts in sorted(candidates, reverse=True)[:min(room, spare)]:
@@ -737,6 +748,8 @@ class SchedulerState(QueuingMixin):
     def _valid_workers(self, ts: SchedulerTaskRecord) -> list[WorkerRecord] | None:
         """Workers allowed to run ``ts``; None when none is (all when unrestricted)."""
         workers: Iterable[WorkerRecord] = self.workers.values()
+        if self.paused:
+            workers = [ws for ws in workers if ws not in self.paused]
         if ts.workers is not None:
             wanted = {self.aliases.get(w, w) for w in ts.workers}
             restricted = [ws for ws in workers if ws.address in wanted or _host(ws.address) in wanted]
@@ -750,7 +763,7 @@ class SchedulerState(QueuingMixin):
 
     def decide_worker(self, ts: SchedulerTaskRecord) -> WorkerRecord | None:
         """The worker that can start ``ts`` soonest (see the module docstring), or None."""
-        if ts.workers is None and not ts.resources:
+        if ts.workers is None and not ts.resources and not self.paused:
             pool: Iterable[WorkerRecord] = self.workers.values()
             if not self.workers:
                 return None
@@ -784,6 +797,27 @@ class SchedulerState(QueuingMixin):
         if ws is not None:
             ws.metrics = metrics
             ws.last_seen = now
+
+    def record_activity(self, address: str, records: list[list[Any]]) -> None:
+        """Add a worker's transfers and spills to the task stream (no transitions).
+
+        Each record is ``[action, keys, peer, start, stop, nbytes]`` with ``action`` one of ``"transfer"``
+        (``address`` fetched ``keys`` from ``peer``), ``"disk-write"`` or ``"disk-read"`` (``peer`` None).
+        The entry's ``worker`` is the worker that did the work (the receiver of a transfer), ``source`` the
+        sender; ``key`` is the first key and ``keys`` all of them.
+        """
+        stream = self.task_stream
+        totals = self.transfer_bytes
+        for action, keys, peer, start, stop, nbytes in records:
+            entry = {"action": action, "key": keys[0] if keys else None, "keys": keys, "worker": address,
+                     "thread": None, "start": start, "stop": stop, "status": "OK", "nbytes": nbytes}
+            if action == "transfer":
+                entry["source"] = peer
+                if address in self.workers:
+                    totals.setdefault(address, [0, 0])[0] += nbytes
+                if peer in self.workers:
+                    totals.setdefault(peer, [0, 0])[1] += nbytes
+            stream.append(entry)
 
     def story(self, *keys: Key) -> list[tuple[Any, ...]]:
         """The logged transitions of ``keys``, oldest first: (key, start, finish, stimulus_id)."""
@@ -834,6 +868,8 @@ class SchedulerState(QueuingMixin):
                 assert ts in client.wants_what
             assert (ts in self.unrunnable) == (ts.status == "no-worker"), ts
             assert (ts in self.queued) == (ts.status == "queued"), ts
+        for ws in self.paused:
+            assert self.workers.get(ws.address) is ws, ws
         for ws in self.workers.values():
             for ts in ws.processing:
                 assert ts.processing_on is ws, (ts, ws)
@@ -863,4 +899,5 @@ _HANDLERS: dict[type, Callable[[SchedulerState, Any], Recs]] = {
     DataScattered: SchedulerState._on_data_scattered,
     BalanceRequested: SchedulerState._on_balance,
     StealResponded: SchedulerState._on_steal_responded,
+    WorkerStatusChanged: SchedulerState._on_worker_status,
 }

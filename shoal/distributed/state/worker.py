@@ -30,6 +30,7 @@ import heapq
 import itertools
 from collections import defaultdict
 from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
 from shoal.distributed.state.actions import Execute, Fetch, SendToScheduler
@@ -47,7 +48,25 @@ from shoal.distributed.state.events import (
 from shoal.distributed.state.tasks import WorkerTaskRecord
 from shoal.graph.task import Key
 
-__all__ = ["WorkerStateMachine"]
+__all__ = ["FetchErred", "WorkerStateMachine"]
+
+
+@dataclass(frozen=True, slots=True)
+class FetchErred:
+    """``peer`` holds ``keys`` but could not send them (unpicklable, or over the message size limit).
+
+    Unlike a peer that went away, fetching again would fail again: the tasks
+    here waiting for these keys fail with ``exception`` (pickled) instead.
+    """
+
+    # TODO(#6): move next to the other events in events.py (not owned by the data-plane change).
+    peer: str
+    keys: tuple[Key, ...]
+    exception: bytes
+    text: str
+    start: float
+    stop: float
+    stimulus_id: str
 
 Action = Execute | Fetch | SendToScheduler
 
@@ -270,6 +289,30 @@ class WorkerStateMachine:
                 self._set(ts, "fetch")
                 self.to_fetch.add(key)
 
+    def _on_fetch_erred(self, ev: FetchErred) -> None:
+        keys = self.in_flight.pop(ev.peer, set())
+        for key in ev.keys:
+            ts = self.tasks.get(key)
+            if ts is None or key not in keys or ts.status != "flight":
+                continue
+            ts.coming_from = None
+            for dts in list(ts.dependents):
+                if dts.status != "waiting":
+                    continue
+                self._set(dts, "error")
+                self._send({"op": "task_erred", "key": dts.key, "exception": ev.exception, "traceback": None,
+                            "text": ev.text, "start": ev.start, "stop": ev.stop, "thread": 0,
+                            "stimulus_id": self._stimulus})
+                dts.waiting_for_data.clear()
+                self._inputs_used(dts)
+            if ts.key in self.tasks and not ts.dependents:
+                self._forget(ts)
+        for key in keys - set(ev.keys):  # the rest of that batch: try again
+            ts = self.tasks.get(key)
+            if ts is not None and ts.status == "flight":
+                self._set(ts, "fetch")
+                self.to_fetch.add(key)
+
     def _on_seceded(self, ev: TaskSeceded) -> None:
         if ev.key in self.executing:
             self.executing.discard(ev.key)
@@ -422,6 +465,7 @@ _HANDLERS: dict[type, Callable[[WorkerStateMachine, Any], None]] = {
     ExecuteFailed: WorkerStateMachine._on_execute_failed,
     FetchSucceeded: WorkerStateMachine._on_fetch_succeeded,
     FetchFailed: WorkerStateMachine._on_fetch_failed,
+    FetchErred: WorkerStateMachine._on_fetch_erred,
     FreeKeysRequested: WorkerStateMachine._on_free_keys,
     TaskSeceded: WorkerStateMachine._on_seceded,
     StealRequested: WorkerStateMachine._on_steal_requested,

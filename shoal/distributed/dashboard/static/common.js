@@ -4,7 +4,8 @@
 const POLL_MS = 500;
 
 // A distinct colour per task prefix, kept for the page's lifetime so a prefix never changes colour between polls.
-const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
+// Red and orange are left out: the task stream draws transfers red and spilling orange, as Dask does.
+const PALETTE = ["#1f77b4", "#393b79", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
   "#7f7f7f", "#aec7e8", "#ffbb78", "#98df8a"];
 const prefixColours = new Map();
 function prefixColour(prefix) {
@@ -33,11 +34,13 @@ function fitCanvas(canvas, height) {
   return { ctx, width, height };
 }
 
-// Call `render(json)` with `url`'s JSON now and every POLL_MS; `url` may be a function (for ?since=...).
-// Polls never overlap: the next starts after the previous answer (or failure).
-function poll(url, render) {
+// Call `render(json)` with `url`'s JSON now and every `interval` ms; `url` may be a function (for ?since=...).
+// Polls never overlap: the next starts after the previous answer (or failure). A poll that took long (a big
+// answer, a busy scheduler) stretches the pause after it, up to 1 s, so a page never loads a busy cluster much.
+function poll(url, render, interval = POLL_MS) {
   const status = document.getElementById("poll-status");
   async function once() {
+    const started = performance.now();
     try {
       const response = await fetch(typeof url === "function" ? url() : url, { cache: "no-store" });
       if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
@@ -46,7 +49,22 @@ function poll(url, render) {
     } catch (err) {
       if (status) { status.textContent = "scheduler unreachable: " + err.message; status.className = "error"; }
     }
-    setTimeout(once, POLL_MS);
+    const took = performance.now() - started;
+    setTimeout(once, Math.max(interval, Math.min(1000, 10 * took)));
   }
   once();
+}
+
+// Create an element with attributes and text (or child nodes).
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  for (const child of children) node.append(child);
+  return node;
+}
+
+// Stable colours for worker series (charts, map), by the worker's position in the sorted address list.
+const WORKER_COLOURS = ["#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#393b79"];
+function workerColour(i) {
+  return WORKER_COLOURS[i % WORKER_COLOURS.length];
 }

@@ -2,26 +2,33 @@
 "use strict";
 
 const WINDOW_S = 15;          // seconds of task stream shown
-const KEEP = 20000;           // task-stream entries kept in the page
+const KEEP = 10000;           // task-stream entries kept in the page
 const SVG = "http://www.w3.org/2000/svg";
 
-const stream = [];            // entries {key, prefix, worker, thread, start, stop, status}
-const seen = new Set();       // "worker|key|start": polls overlap a little, entries must not repeat
+const stream = [];            // entries {key, prefix, worker, thread, start, stop, status, action}
 let lastStop = null;
 let serverNow = 0;
 const names = new Map();      // worker address -> name
 
+// Polls by cursor never repeat an entry, so entries are appended as they come.
 function addEntries(entries) {
   for (const e of entries) {
-    const id = `${e.worker}|${e.key}|${e.start}`;
-    if (seen.has(id)) continue;
-    seen.add(id);
     stream.push(e);
     if (lastStop === null || e.stop > lastStop) lastStop = e.stop;
   }
-  if (stream.length > KEEP) {
-    for (const e of stream.splice(0, stream.length - KEEP)) seen.delete(`${e.worker}|${e.key}|${e.start}`);
-  }
+  if (stream.length > KEEP) stream.splice(0, stream.length - KEEP);
+}
+
+// Records other than computations (transfers, spilling) arrive only when the scheduler records them.
+function isCompute(e) {
+  return (e.action ?? "compute") === "compute";
+}
+
+// As Dask colours its task stream: computations by prefix (black when they failed), transfers red, disk orange.
+const ACTION_COLOURS = { transfer: "#d62728", "disk-write": "#ff7f0e", "disk-read": "#ffbb78" };
+function barColour(e) {
+  if (!isCompute(e)) return ACTION_COLOURS[e.action] ?? "#999";
+  return e.status === "OK" ? prefixColour(e.prefix) : "#000";
 }
 
 function drawStream() {
@@ -31,9 +38,11 @@ function drawStream() {
   for (const e of stream) {
     if (!threads.has(e.worker)) threads.set(e.worker, new Map());
     const own = threads.get(e.worker);
-    if (!own.has(e.thread)) own.set(e.thread, own.size);
+    if (isCompute(e) && !own.has(e.thread)) own.set(e.thread, own.size);
   }
-  const rowOf = (e) => `${names.get(e.worker) ?? e.worker} / thread ${threads.get(e.worker).get(e.thread)}`;
+  // Transfers and spilling have no thread: they get one row per worker below its threads.
+  const rowOf = (e) => `${names.get(e.worker) ?? e.worker} / ` +
+    (isCompute(e) ? `thread ${threads.get(e.worker).get(e.thread)}` : "transfers & disk");
   const rows = [...new Set(stream.map(rowOf))].sort();
   const rowHeight = 14, top = 4, left = 170, bottom = 18;
   const { ctx, width, height } = fitCanvas(canvas, Math.max(60, top + rows.length * rowHeight + bottom));
@@ -49,15 +58,15 @@ function drawStream() {
     ctx.fillText(row.length > 28 ? "…" + row.slice(-27) : row, 2, top + i * rowHeight + rowHeight / 2);
   });
   const index = new Map(rows.map((r, i) => [r, i]));
-  let drawn = 0;
+  let drawn = 0, moved = 0;
   for (const e of stream) {
     if (e.stop < start) continue;
     const i = index.get(rowOf(e));
     const x = left + Math.max(0, e.start - start) * scale;
     const w = Math.max(1, (e.stop - Math.max(e.start, start)) * scale);
-    ctx.fillStyle = e.status === "OK" ? prefixColour(e.prefix) : "#000";
+    ctx.fillStyle = barColour(e);
     ctx.fillRect(x, top + i * rowHeight + 1, w, rowHeight - 2);
-    drawn++;
+    if (isCompute(e)) drawn++; else moved++;
   }
   ctx.fillStyle = "#777";
   for (let s = 0; s <= WINDOW_S; s += 5) {
@@ -65,6 +74,7 @@ function drawStream() {
     ctx.fillText(`${s - WINDOW_S}s`, Math.min(x, width - 24), height - 8);
   }
   document.getElementById("stream-bars").textContent = String(drawn);
+  document.getElementById("stream-moves").textContent = String(moved);
 }
 
 function svgEl(tag, attrs, text) {
@@ -132,8 +142,11 @@ function drawMemory(workers) {
   drawBars(document.getElementById("memory"), items);
 }
 
-poll(() => "/json/status" + (lastStop === null ? "" : `?since=${lastStop - 2}`), (data) => {
+// The cursor numbers task-stream entries: each poll gets only those it has not seen (the newest 1000 at most).
+let cursor = null;
+poll(() => "/json/status" + (cursor === null ? "" : `?cursor=${cursor}`), (data) => {
   serverNow = data.now;
+  cursor = data.cursor;
   for (const w of data.workers) names.set(w.address, w.name);
   addEntries(data.stream);
   drawStream();

@@ -1,0 +1,213 @@
+"""The nanny: supervises one worker process and restarts it when it dies.
+
+A :class:`Nanny` starts ``python -m shoal.cli worker ADDRESS --no-nanny ...``
+and watches it every ``distributed.worker.memory.monitor-interval``:
+
+- the worker exits with status 0 (it was told to close, or lost its
+  scheduler without ``--reconnect``): the nanny is done too;
+- it exits with :data:`EXIT_START_FAILED` (it never registered: a wrong
+  address, a refused certificate): the nanny is done and keeps that code,
+  since starting it again would fail the same way;
+- it dies any other way (a crash, ``SIGKILL``, ``os._exit`` in a task): a
+  new worker process takes its place. The scheduler sees the old worker
+  leave, reschedules its tasks and counts the death against them
+  (``distributed.scheduler.allowed-failures``);
+- its resident memory passes the ``terminate`` fraction of
+  ``memory_limit``: the nanny kills it (``SIGKILL``: a process that is
+  allocating past its limit cannot be trusted to shut down) and starts a new one.
+
+:meth:`Nanny.close` stops supervising and ends the worker with ``SIGTERM``
+(it closes cleanly and tells the scheduler), then ``SIGKILL`` after a grace
+period. ``shoal worker`` runs a nanny by default (``--no-nanny`` runs the
+worker in its own process) and forwards SIGINT/SIGTERM to it;
+:class:`~shoal.distributed.LocalCluster` keeps one nanny per worker process
+on its event loop, so supervision costs no extra process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from shoal.distributed.memory import MemoryLimits, monitor_interval, process_memory
+
+__all__ = ["EXIT_START_FAILED", "Nanny"]
+
+logger = logging.getLogger("shoal.distributed.nanny")
+
+#: Exit status of a worker process that could not start or register: the nanny does not restart it.
+EXIT_START_FAILED = 3
+#: A worker that dies sooner than this after starting is restarted after a pause, not at once.
+_FAST_DEATH = 1.0
+
+
+class Nanny:
+    """Start a worker process and keep one running; see the module docstring.
+
+    Parameters
+    ----------
+    scheduler_address : str
+        The scheduler the worker registers with.
+    worker_args : sequence of str
+        Further ``shoal worker`` options (``--nthreads 2``, ``--name a``, TLS files, ...).
+    memory_limit : int
+        Bytes; with the ``terminate`` fraction it sets when the worker is killed (0: never).
+    env : dict, optional
+        Environment of the worker process.
+    stdout : optional
+        Where the worker's output goes (as for :class:`subprocess.Popen`; inherited by default).
+    """
+
+    def __init__(self, scheduler_address: str, worker_args: Sequence[str] = (), *, memory_limit: int = 0,
+                 env: dict[str, str] | None = None, stdout: Any = None) -> None:
+        self.scheduler_address = scheduler_address
+        self.worker_args = list(worker_args)
+        self.memory_limit = memory_limit
+        self.env = env
+        self.stdout = stdout
+        #: The current worker process.
+        self.process: subprocess.Popen[bytes] | None = None
+        #: Worker processes started after the first (deaths and memory kills).
+        self.restarts = 0
+        #: Of those, how many the nanny killed for passing the terminate fraction.
+        self.memory_kills = 0
+        #: "created", "running" (supervising), "closing" or "closed".
+        self.status = "created"
+        #: The exit status the nanny ends with, once closed.
+        self.returncode: int | None = None
+        self._watcher: asyncio.Task[None] | None = None
+        self._started_at = 0.0
+        self._limits = MemoryLimits.from_config(memory_limit)
+        self._closed: asyncio.Event | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The current worker process's id."""
+        return self.process.pid if self.process is not None else None
+
+    def poll(self) -> int | None:
+        """None while supervising; the exit status once the nanny is done (as ``Popen.poll``)."""
+        return self.returncode if self.status == "closed" else None
+
+    def _command(self) -> list[str]:
+        # --parent-pid last: the worker exits when this process goes away, whatever the caller passed.
+        return [sys.executable, "-m", "shoal.cli", "worker", self.scheduler_address, *self.worker_args,
+                "--no-nanny", "--parent-pid", str(os.getpid())]
+
+    def _spawn(self) -> None:
+        self.process = subprocess.Popen(self._command(), stdin=subprocess.DEVNULL, stdout=self.stdout, env=self.env)
+        self._started_at = time.monotonic()
+
+    async def start(self) -> Nanny:
+        """Start the worker process and begin supervising it."""
+        if self.status != "created":
+            return self
+        self._closed = asyncio.Event()
+        self._spawn()
+        self.status = "running"
+        self._watcher = asyncio.get_running_loop().create_task(self._watch())
+        return self
+
+    async def _watch(self) -> None:
+        interval = monitor_interval()
+        while self.status == "running":
+            await asyncio.sleep(interval)
+            if self.status != "running":
+                return
+            proc = self.process
+            assert proc is not None
+            code = proc.poll()
+            if code is None:
+                self._check_memory(proc)
+                continue
+            if code in (0, EXIT_START_FAILED):
+                if code:
+                    logger.error("nanny: the worker for %s could not start (exit status %d); not restarting",
+                                 self.scheduler_address, code)
+                self._finish(code)
+                return
+            lived = time.monotonic() - self._started_at
+            logger.warning("nanny: worker process %d died (exit status %s) after %.1fs; restarting", proc.pid,
+                           code, lived)
+            if lived < _FAST_DEATH:
+                await asyncio.sleep(0.5)
+                if self.status != "running":
+                    return
+            self.restarts += 1
+            self._spawn()
+
+    def _check_memory(self, proc: subprocess.Popen[bytes]) -> None:
+        limit = self._limits.terminate
+        if limit is None:
+            return
+        rss = process_memory(proc.pid)
+        if rss > limit:
+            logger.warning("nanny: worker process %d uses %d bytes, more than %.0f%% of its memory limit %d; "
+                           "killing and restarting it", proc.pid, rss, 100 * limit / self.memory_limit,
+                           self.memory_limit)
+            self.memory_kills += 1
+            _signal(proc, signal.SIGKILL)
+
+    def _finish(self, code: int) -> None:
+        self.status = "closed"
+        self.returncode = code
+        if self._closed is not None:
+            self._closed.set()
+
+    async def finished(self) -> int:
+        """Wait until the nanny is done; return its exit status."""
+        assert self._closed is not None, "start the nanny first"
+        await self._closed.wait()
+        return self.returncode if self.returncode is not None else 0
+
+    async def kill(self) -> None:
+        """Kill the worker process at once (it is restarted, as after a crash)."""
+        if self.process is not None:
+            _signal(self.process, signal.SIGKILL)
+
+    async def close(self, timeout: float = 5.0) -> int:
+        """Stop supervising; end the worker (SIGTERM, SIGKILL after ``timeout``); return its exit status."""
+        if self.status == "closed":
+            return self.returncode or 0
+        if self.status == "closing":
+            return await self.finished()
+        self.status = "closing"
+        if self._watcher is not None and self._watcher is not asyncio.current_task():
+            self._watcher.cancel()
+        proc = self.process
+        code = 0
+        if proc is not None:
+            if proc.poll() is None:
+                _signal(proc, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while proc.poll() is None and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+            if proc.poll() is None:
+                proc.kill()
+                await asyncio.get_running_loop().run_in_executor(None, proc.wait)
+            code = proc.returncode
+        self._finish(code)
+        return code
+
+    async def __aenter__(self) -> Nanny:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return f"<Nanny {self.scheduler_address} pid={self.pid} status={self.status} restarts={self.restarts}>"
+
+
+def _signal(proc: subprocess.Popen[bytes], sig: int) -> None:
+    try:
+        proc.send_signal(sig)
+    except ProcessLookupError:
+        pass
