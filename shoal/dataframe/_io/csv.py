@@ -19,8 +19,9 @@ Types
     partitions that disagree with the metadata.
 
 Writing
-    One file per partition, written under a temporary name and renamed when
-    complete, so a failed write never leaves a file that looks finished.
+    One file per partition, each written under a hidden temporary name; all
+    are renamed once every partition is written, so a failed write never
+    leaves a file (or a set of files) that looks finished.
 """
 
 from __future__ import annotations
@@ -157,7 +158,12 @@ def _parse_block(block: tuple[Any, ...], kwargs: dict[str, Any], meta: pd.DataFr
         dtype = kw.get("dtype")
         if isinstance(dtype, dict):
             kw["dtype"] = {c: t for c, t in dtype.items() if c in wanted}
-    part = pd.read_csv(io.BytesIO(data), **kw)
+    try:
+        part = pd.read_csv(io.BytesIO(data), **kw)
+    except pd.errors.ParserError as exc:
+        raise pd.errors.ParserError(f"read_csv: {path!r} has a malformed row: {str(exc).strip()}. Fix the file, "
+                                    f"or pass on_bad_lines='skip' to drop such rows.") from exc
+    _check_row_widths(part, kw, path)
     expected = meta[wanted] if wanted is not None else meta[file_columns]
     if len(part) == 0:
         # A block holding no line start (a line longer than the block) parses to untyped columns.
@@ -211,6 +217,14 @@ def _count_rows(data: bytes) -> int | None:
 
 #: Bytes that make a line blank to pandas when it holds nothing else: space, tab, carriage return, newline.
 _WHITESPACE = (9, 10, 13, 32)
+
+
+def _check_row_widths(part: pd.DataFrame, kwargs: dict[str, Any], path: str) -> None:
+    """Refuse rows with more fields than the header, which pandas silently turns into an index."""
+    if kwargs.get("index_col") is None and type(part.index) is not pd.RangeIndex:
+        raise pd.errors.ParserError(
+            f"read_csv: {path!r} has a malformed row: more fields than the {len(part.columns)} columns of the "
+            f"header {list(part.columns)}. Fix the file, or pass usecols= to read only the header's columns.")
 
 
 def _check_dtypes(part: pd.DataFrame, meta: pd.DataFrame, path: str) -> None:
@@ -279,6 +293,7 @@ def read_csv(urlpath: Any, blocksize: Any = "64MB", *, sample: int = 256_000, in
         sample_frame = pd.read_csv(io.BytesIO(head), **kwargs)
     except Exception as exc:
         raise ValueError(f"read_csv: could not parse the first {sample} bytes of {paths[0]!r}: {exc}") from exc
+    _check_row_widths(sample_frame, kwargs, paths[0])
     usecols = kwargs.get("usecols")
     meta = sample_frame.iloc[:0]
     path_column = None
@@ -344,6 +359,21 @@ def to_csv(df: Any, filename: Any, *, name_function: Any = None, compute: bool =
     """Write one CSV file per partition (``*`` in ``filename`` becomes the partition number).
 
     Returns the list of written paths (or the ``Delayed`` writes with ``compute=False``).
+
+    Every part is written under a hidden temporary name and all are renamed
+    only once every partition succeeded, so a failed write leaves no file
+    that looks finished (with ``compute=True`` the temporary files are
+    removed too).
+
+    Examples
+    --------
+    >>> import os, pandas as pd, shoal.dataframe as sd, tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> df = sd.from_pandas(pd.DataFrame({"x": range(4)}), npartitions=2)
+    >>> [os.path.basename(p) for p in df.to_csv(os.path.join(d, "out-*.csv"), index=False)]
+    ['out-0.csv', 'out-1.csv']
+    >>> sorted(os.listdir(d))
+    ['out-0.csv', 'out-1.csv']
     """
     import fsspec
 
@@ -364,10 +394,51 @@ def to_csv(df: Any, filename: Any, *, name_function: Any = None, compute: bool =
         fs.makedirs(parent, exist_ok=True)
     parts = df.to_delayed()
     paths = [filename.replace("*", name_function(i)) for i in range(len(parts))]
-    writes = [delayed(_write_partition, pure=False)(p, path, fs, kwargs) for p, path in zip(parts, paths, strict=True)]
+    token = uuid.uuid4().hex
+    staged = [_staging_path(path, token) for path in paths]
+    writes = [delayed(_write_staged, pure=False)(p, tmp, fs, kwargs) for p, tmp in zip(parts, staged, strict=True)]
+    published = delayed(_publish, pure=False)(writes, paths, fs)
     if not compute:
-        return writes
-    return list(compute_collections(*writes))
+        return [published[i] for i in range(len(paths))]
+    try:
+        (result,) = compute_collections(published)
+    except BaseException:
+        for tmp in staged:
+            _remove(fs, tmp)
+        raise
+    return list(result)
+
+
+def _staging_path(path: str, token: str) -> str:
+    """``dir/0.part`` -> ``dir/.0.part.<token>.tmp``: hidden, and matching no ``*.csv``-style glob."""
+    parent, name = path.rsplit("/", 1) if "/" in path else ("", path)
+    staged = f".{name}.{token}.tmp"
+    return f"{parent}/{staged}" if parent else staged
+
+
+def _write_staged(part: pd.DataFrame, tmp: str, fs: Any, kwargs: dict[str, Any]) -> str:
+    try:
+        with fs.open(tmp, "wb") as f:
+            _write_csv(part, f, kwargs)
+    except BaseException:
+        _remove(fs, tmp)
+        raise
+    return tmp
+
+
+def _publish(staged: list[str], paths: list[str], fs: Any) -> list[str]:
+    """Rename every staged part to its name: runs only once all partitions were written."""
+    for tmp, path in zip(staged, paths, strict=True):
+        fs.mv(tmp, path)
+    return paths
+
+
+def _remove(fs: Any, path: str) -> None:
+    try:
+        if fs.exists(path):
+            fs.rm(path)
+    except FileNotFoundError:
+        pass  # removed meanwhile by its own writer's clean-up
 
 
 def _concat_all(parts: list[pd.DataFrame]) -> pd.DataFrame:

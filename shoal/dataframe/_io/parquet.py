@@ -17,6 +17,7 @@ Writing
 from __future__ import annotations
 
 import functools
+import posixpath
 import uuid
 from typing import Any
 
@@ -120,14 +121,44 @@ def _read_fragment(fragment: Any, columns: list[Any] | None, index_columns: list
             wanted.append(index)
     table = _read_table_direct(fragment, wanted, filters, schema, groups)
     if table is None:
-        # The dataset schema brings hive partition columns along with the file's own.
-        table = fragment.to_table(columns=wanted, filter=_filter_expression(filters), schema=schema)
+        import pyarrow as pa
+
+        try:
+            # The dataset schema brings hive partition columns along with the file's own.
+            table = fragment.to_table(columns=wanted, filter=_filter_expression(filters), schema=schema)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+            _raise_schema_mismatch(fragment, schema, wanted, exc)
+            raise
     part = _to_pandas(table, meta, index_columns, index)
     if index is not None:
         part = part.set_index(index)
     if columns is not None and list(part.columns) != list(columns):
         part = part[columns]
     return part
+
+
+def _raise_schema_mismatch(fragment: Any, schema: Any, wanted: list[Any] | None, exc: BaseException) -> None:
+    """Raise a ``ValueError`` naming the file, the columns and both types when the file's schema is the cause.
+
+    The dataset's schema comes from the first file; a later file whose column has another type fails deep in
+    Arrow's cast ("Failed to parse string") naming neither. Returns (so the caller re-raises ``exc``) when
+    no column differs.
+    """
+    try:
+        physical = fragment.physical_schema
+    except Exception:  # an unreadable file: Arrow's own error (which names it) says more
+        return
+    names = schema.names if wanted is None else [c for c in wanted if c in schema.names]
+    differ = [(name, physical.field(name).type, schema.field(name).type) for name in names
+              if physical.get_field_index(name) >= 0 and physical.field(name).type != schema.field(name).type]
+    if not differ:
+        return
+    details = "; ".join(f"column {name!r} is {got} there but {want} in the dataset" for name, got, want in differ)
+    raise ValueError(
+        f"read_parquet: {fragment.path!r} does not match the dataset's schema, which comes from the first file "
+        f"({details}), and its values can't be cast. Rewrite the file with the same column types, or read the "
+        f"files separately and cast with .astype({{{differ[0][0]!r}: ...}}) before concatenating."
+    ) from exc
 
 
 _PLAIN_TYPES = frozenset("bool int8 int16 int32 int64 uint8 uint16 uint32 uint64 float float double".split())
@@ -350,28 +381,59 @@ def _natural_key(path: str) -> list[Any]:
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path)]
 
 
-def _write_partition(part: pd.DataFrame, root: str, i: int, fs: Any, write_index: bool,
+def _write_partition(part: pd.DataFrame, staging: str, i: int, fs: Any, write_index: bool,
                      partition_on: list[str] | None, kwargs: dict[str, Any]) -> str:
+    """Write partition ``i`` into the staging directory; :func:`_publish` moves it into place."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     table = pa.Table.from_pandas(part, preserve_index=write_index)
+    fs.makedirs(staging, exist_ok=True)
     if partition_on:
         from pyarrow.fs import FSSpecHandler, PyFileSystem
-        pq.write_to_dataset(table, root, partition_cols=partition_on, filesystem=PyFileSystem(FSSpecHandler(fs)),
+        pq.write_to_dataset(table, staging, partition_cols=partition_on, filesystem=PyFileSystem(FSSpecHandler(fs)),
                             basename_template=f"part.{i}.{{i}}.parquet", **kwargs)
-        return root
-    path = f"{root.rstrip('/')}/part.{i}.parquet"
-    tmp = f"{path}.{uuid.uuid4().hex}.tmp"
-    try:
-        with fs.open(tmp, "wb") as f:
-            pq.write_table(table, f, **kwargs)
-        fs.mv(tmp, path)
-    except BaseException:
-        if fs.exists(tmp):
-            fs.rm(tmp)
-        raise
+        return staging
+    path = f"{staging}/part.{i}.parquet"
+    with fs.open(path, "wb") as f:
+        pq.write_table(table, f, **kwargs)
     return path
+
+
+def _publish(written: list[str], staging: str, root: str, fs: Any, paths: list[str]) -> list[str]:
+    """Move every file of the staging directory to the same place under ``root``, then remove the staging one.
+
+    Runs only once every partition was written, so ``root`` never holds part of a failed write. A new
+    ``root`` is the staging directory renamed (atomic on a local disk); into an existing one, files are moved
+    one by one (and always on object stores, which have no directories to rename), replacing those of the
+    same name and keeping the rest, as writing in place did.
+    """
+    local = "file" in ((fs.protocol,) if isinstance(fs.protocol, str) else fs.protocol)
+    if local and not fs.exists(root):
+        fs.mv(staging, root)
+        return paths
+    prefix = fs._strip_protocol(staging).rstrip("/") + "/"
+    for source in fs.find(staging):
+        target = f"{root.rstrip('/')}/{source[len(prefix):]}"
+        fs.makedirs(posixpath.dirname(target), exist_ok=True)
+        fs.mv(source, target)
+    _remove(fs, staging)
+    return paths
+
+
+def _remove(fs: Any, path: str) -> None:
+    try:
+        if fs.exists(path):
+            fs.rm(path, recursive=True)
+    except FileNotFoundError:
+        pass  # a write still running when another failed may remove files under us
+
+
+def _staging_name(root: str) -> str:
+    """A hidden sibling of ``root``: ``data/out`` -> ``data/.out.tmp-<hex>``; readers skip dot-names."""
+    parent, name = posixpath.split(root.rstrip("/"))
+    staging = f".{name}.tmp-{uuid.uuid4().hex}"
+    return f"{parent}/{staging}" if parent else staging
 
 
 def to_parquet(df: Any, path: Any, *, write_index: bool = True, partition_on: Any = None, compute: bool = True,
@@ -380,22 +442,49 @@ def to_parquet(df: Any, path: Any, *, write_index: bool = True, partition_on: An
 
     ``partition_on=`` writes a hive layout (``col=value/`` directories).
     Returns the written paths, or the ``Delayed`` writes with ``compute=False``.
+
+    The partitions are written into a hidden sibling directory and moved under
+    ``path`` only once all of them succeeded, so a failed write leaves
+    ``path`` as it was (with ``compute=True`` the staging directory is removed
+    too). Files already under ``path`` are kept, except those replaced by a
+    file of the same name.
+
+    Examples
+    --------
+    >>> import os, pandas as pd, shoal.dataframe as sd, tempfile
+    >>> d = os.path.join(tempfile.mkdtemp(), "out")
+    >>> [os.path.basename(p) for p in sd.from_pandas(pd.DataFrame({"x": range(4)}), npartitions=2).to_parquet(d)]
+    ['part.0.parquet', 'part.1.parquet']
+    >>> sorted(os.listdir(os.path.dirname(d)))
+    ['out']
     """
     import fsspec
 
     from shoal.delayed import delayed
 
+    if engine not in ("pyarrow", "auto"):
+        raise ValueError(f"to_parquet supports engine='pyarrow' only, got {engine!r}")
     fs, _, _ = fsspec.get_fs_token_paths(str(path), storage_options=storage_options or {})
-    root = str(path)
-    fs.makedirs(root, exist_ok=True)
+    root = str(path).rstrip("/") or str(path)
+    if fs.isfile(root):
+        raise NotADirectoryError(f"to_parquet: {root!r} is a file; to_parquet writes a directory of files. "
+                                 f"Pass a directory path, or remove the file.")
     if partition_on is not None:
         partition_on = [partition_on] if isinstance(partition_on, str) else list(partition_on)
         missing = [c for c in partition_on if c not in df.columns]
         if missing:
             raise KeyError(f"to_parquet: partition_on column(s) {missing} not found. Available: {list(df.columns)}")
+    staging = _staging_name(root)
     parts = df.to_delayed()
-    writes = [delayed(_write_partition, pure=False)(p, root, i, fs, write_index, partition_on, kwargs)
+    writes = [delayed(_write_partition, pure=False)(p, staging, i, fs, write_index, partition_on, kwargs)
               for i, p in enumerate(parts)]
+    paths = [root if partition_on else f"{root}/part.{i}.parquet" for i in range(len(parts))]
+    published = delayed(_publish, pure=False)(writes, staging, root, fs, paths)
     if not compute:
-        return writes
-    return list(compute_collections(*writes))
+        return [published[i] for i in range(len(paths))]
+    try:
+        (result,) = compute_collections(published)
+    except BaseException:
+        _remove(fs, staging)
+        raise
+    return list(result)
