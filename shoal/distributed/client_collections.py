@@ -11,6 +11,7 @@ from typing import Any
 
 from shoal.base import collections_to_graph, is_dask_collection
 from shoal.distributed._pack import _finalize, _first_key, _refs
+from shoal.distributed.client_base import ClientCore
 from shoal.distributed.future import Future
 from shoal.graph.task import DataNode, Key, Task, key_split
 from shoal.graph.tokenize import tokenize
@@ -19,28 +20,8 @@ from shoal.local.loop import flatten_keys, pack_results
 __all__ = ["ClientCollectionsMixin"]
 
 
-class ClientCollectionsMixin:
+class ClientCollectionsMixin(ClientCore):
     """``compute``, ``persist`` and ``get`` of :class:`~shoal.distributed.Client`."""
-
-    asynchronous: bool
-    timeout: float
-    status: str
-    scheduler_address: str
-    cluster: Any
-    _pool: Any
-    _states: dict[Any, Any]
-
-    def _send(self, msg: dict[str, Any]) -> None:  # defined by Client
-        raise NotImplementedError
-
-    def _check_running(self) -> None:  # defined by Client
-        raise NotImplementedError
-
-    async def _scheduler_call(self, op: str, **kwargs: Any) -> Any:  # defined by Client
-        raise NotImplementedError
-
-    def _call(self, op: str, **kwargs: Any) -> Any:  # defined by Client
-        raise NotImplementedError
 
     def _graph_to_futures(self, graph: Mapping[Key, Any], keys: list[Key], **kwargs: Any) -> dict[Key, Future]:
         raise NotImplementedError  # defined by Client

@@ -14,6 +14,7 @@ from typing import Any
 from shoal.distributed._exceptions import CommClosedError, FutureCancelledError
 from shoal.distributed._loop import run_sync
 from shoal.distributed._pack import _SKIP, _rebuild, _scatter_result, futures_of
+from shoal.distributed.client_base import ClientCore
 from shoal.distributed.future import Future
 from shoal.graph.task import Key
 from shoal.graph.tokenize import tokenize
@@ -21,28 +22,8 @@ from shoal.graph.tokenize import tokenize
 __all__ = ["ClientDataMixin"]
 
 
-class ClientDataMixin:
+class ClientDataMixin(ClientCore):
     """``gather``, ``scatter`` and ``cancel`` of :class:`~shoal.distributed.Client`."""
-
-    asynchronous: bool
-    timeout: float
-    status: str
-    scheduler_address: str
-    cluster: Any
-    _pool: Any
-    _states: dict[Any, Any]
-
-    def _send(self, msg: dict[str, Any]) -> None:  # defined by Client
-        raise NotImplementedError
-
-    def _check_running(self) -> None:  # defined by Client
-        raise NotImplementedError
-
-    async def _scheduler_call(self, op: str, **kwargs: Any) -> Any:  # defined by Client
-        raise NotImplementedError
-
-    def _call(self, op: str, **kwargs: Any) -> Any:  # defined by Client
-        raise NotImplementedError
 
     def _result_of(self, future: Future, timeout: float | None) -> Any:
         state = future._state

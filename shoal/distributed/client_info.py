@@ -12,34 +12,15 @@ from typing import Any
 from shoal.distributed._loop import run_sync
 from shoal.distributed._pack import futures_of
 from shoal.distributed.comm.serialization import pickle_value, unpickle_value
+from shoal.distributed.client_base import ClientCore
 from shoal.distributed.future import Future
 from shoal.graph.task import Key
 
 __all__ = ["ClientInfoMixin"]
 
 
-class ClientInfoMixin:
+class ClientInfoMixin(ClientCore):
     """Remote calls and cluster queries of :class:`~shoal.distributed.Client`."""
-
-    asynchronous: bool
-    timeout: float
-    status: str
-    scheduler_address: str
-    cluster: Any
-    _pool: Any
-    _states: dict[Any, Any]
-
-    def _send(self, msg: dict[str, Any]) -> None:  # defined by Client
-        raise NotImplementedError
-
-    def _check_running(self) -> None:  # defined by Client
-        raise NotImplementedError
-
-    async def _scheduler_call(self, op: str, **kwargs: Any) -> Any:  # defined by Client
-        raise NotImplementedError
-
-    def _call(self, op: str, **kwargs: Any) -> Any:  # defined by Client
-        raise NotImplementedError
 
     def run(self, function: Callable[..., Any], *args: Any, workers: Any = None, wait: bool = True,
             nanny: bool = False, on_error: str = "raise", **kwargs: Any) -> Any:

@@ -533,7 +533,11 @@ class WorkerServer(WorkerAdminMixin):
         try:
             import psutil
 
-            proc = psutil.Process()
+            # cpu_percent measures since the previous call on the same object:
+            # a fresh Process each heartbeat would always report 0.0.
+            proc = self.__dict__.get("_psutil_process")
+            if proc is None:
+                proc = self._psutil_process = psutil.Process()
             out["cpu"] = proc.cpu_percent(interval=None)
             out["memory"] = proc.memory_info().rss
             out["num_fds"] = proc.num_fds() if hasattr(proc, "num_fds") else 0

@@ -167,3 +167,28 @@ def test_worker_reconnects_when_scheduler_restarts():
         if worker is not None:
             _stop(worker)
         _stop(sched)
+
+
+def test_busy_worker_reports_cpu_use() -> None:
+    # A worker spinning on a task must report CPU use with its heartbeats (it once always said 0.0).
+    import time as _time
+
+    from shoal.distributed import Client
+
+    def spin(seconds: float) -> float:
+        end = _time.perf_counter() + seconds
+        while _time.perf_counter() < end:
+            pass
+        return seconds
+
+    with Client(n_workers=1, threads_per_worker=1, set_as_default=False, dashboard_address=None) as client:
+        future = client.submit(spin, 4.0)
+        deadline = _time.monotonic() + 30
+        seen = 0.0
+        while _time.monotonic() < deadline and not future.done():
+            seen = max(seen, *(w["metrics"]["cpu"] for w in client.scheduler_info()["workers"].values()))
+            if seen > 20:
+                break
+            _time.sleep(0.2)
+        assert seen > 20, f"a worker spinning on a task reported at most {seen}% CPU"
+        future.result(timeout=30)
