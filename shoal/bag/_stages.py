@@ -40,6 +40,7 @@ Errors
 
 from __future__ import annotations
 
+import abc
 import itertools
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -107,14 +108,15 @@ def as_list(part: Iterable[Any]) -> list[Any] | tuple[Any, ...] | range:
     return part if type(part) in _MULTIPASS else list(part)
 
 
-class Stage:
+class Stage(abc.ABC):
     """One step of a pipeline. Subclasses define ``__call__`` and ``kind``."""
 
     __slots__ = ()
     kind: ClassVar[str] = SEQ
 
-    def __call__(self, *inputs: Any) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def __call__(self, *inputs: Any) -> Any:
+        """Run the step on its inputs (partitions or per-partition values)."""
 
     def describe(self, *inputs: Any) -> str | None:
         """Where this stage's data comes from, for error notes (sources only)."""

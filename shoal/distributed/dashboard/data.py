@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from shoal.distributed.dashboard.history import source_of
 from shoal.graph.task import key_split
 
 if TYPE_CHECKING:
@@ -95,7 +94,7 @@ def _stream_entry(e: dict[str, Any], tasks: dict[Any, Any]) -> dict[str, Any]:
            "start": e["start"], "stop": e["stop"], "status": e.get("status", "OK"), "nbytes": e.get("nbytes", 0),
            "action": e.get("action", "compute")}
     if out["action"] == "transfer":
-        out["source"] = source_of(e)
+        out["source"] = e.get("source")
     return out
 
 
@@ -115,7 +114,7 @@ def map_activity(state: SchedulerState, since: float | None, limit: int = 200) -
             if entry["stop"] > horizon:
                 started[entry["worker"]] = started.get(entry["worker"], 0) + 1
         elif action == "transfer" and entry["stop"] > horizon and len(transfers) < limit:
-            transfers.append({"source": source_of(entry), "target": entry["worker"], "key": str(entry.get("key")),
+            transfers.append({"source": entry.get("source"), "target": entry["worker"], "key": str(entry.get("key")),
                               "nbytes": entry.get("nbytes", 0), "stop": entry["stop"]})
     transfers.reverse()
     return {"started": started, "transfers": transfers}
@@ -129,8 +128,8 @@ def prometheus_text(state: SchedulerState, loop_delay: float, clients: int,
                     transferred: dict[str, dict[str, int]] | None = None) -> str:
     """The scheduler's and workers' gauges in Prometheus text exposition format (version 0.0.4).
 
-    ``transferred`` is ``{worker: {"transfer" | "disk-write" | "disk-read": bytes}}`` (see
-    :class:`~.history.TransferTotals`); every connected worker gets a sample, zero when nothing was recorded.
+    ``transferred`` is ``{worker: {"transfer" | "served" | "disk-write" | "disk-read": bytes}}`` (the scheduler
+    state's ``activity_bytes``); every connected worker gets a sample, zero when nothing was recorded.
     """
     lines: list[str] = []
 

@@ -1,4 +1,4 @@
-"""Bounded histories the dashboard keeps itself: workers' CPU and memory over time, bytes moved between workers.
+"""Bounded histories the dashboard keeps itself: workers' CPU and memory over time, a cursor over the task stream.
 
 The scheduler keeps only each worker's latest heartbeat, so the dashboard
 samples those on its own timer (every ``interval`` seconds, the last
@@ -6,10 +6,8 @@ samples those on its own timer (every ``interval`` seconds, the last
 charts from memory. Sampling is one pass over the workers, cheap enough for
 the event loop.
 
-Transfers and spilling are recorded by the scheduler in the task stream
-(entries with an ``action`` of ``transfer``, ``disk-write`` or ``disk-read``);
-:class:`TransferTotals` adds up their bytes per worker as they arrive, for
-``/metrics``. A stream without such entries simply totals zero.
+Bytes moved between workers and to disk are totalled by the scheduler state
+itself (``SchedulerState.activity_bytes``), as the records arrive.
 """
 
 from __future__ import annotations
@@ -21,16 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from shoal.distributed.state.scheduler import SchedulerState
 
-__all__ = ["StreamCursor", "TransferTotals", "WorkerHistory", "source_of"]
-
-
-def source_of(entry: dict[str, Any]) -> str | None:
-    """The worker a transfer record's data came from, under whichever field name the record uses."""
-    for name in ("who", "source", "peer", "from"):
-        value = entry.get(name)
-        if isinstance(value, str):
-            return value
-    return None
+__all__ = ["StreamCursor", "WorkerHistory"]
 
 
 class WorkerHistory:
@@ -72,41 +61,6 @@ class WorkerHistory:
     def payload(self) -> dict[str, Any]:
         return {"times": list(self.times),
                 "workers": {a: {"cpu": list(self.cpu[a]), "memory": list(self.memory[a])} for a in self.cpu}}
-
-
-class TransferTotals:
-    """Bytes each worker received from and sent to peers, and wrote to and read from disk, since the dashboard started.
-
-    Call :meth:`update` regularly: it reads task-stream entries newer than the last one it counted.
-    """
-
-    def __init__(self) -> None:
-        #: ``{worker: {"transfer": bytes received, "served": bytes sent to peers, "disk-write": .., "disk-read": ..}}``.
-        self.totals: dict[str, dict[str, int]] = {}
-        self._last: dict[str, Any] | None = None
-
-    def update(self, stream: deque[dict[str, Any]] | list[dict[str, Any]]) -> None:
-        fresh = []
-        # Newest last: walk back to the newest entry counted before (by identity: entries are never rebuilt).
-        for entry in reversed(stream):
-            if entry is self._last:
-                break
-            fresh.append(entry)
-        if stream:
-            self._last = stream[-1]
-        for entry in fresh:
-            action = entry.get("action")
-            if action in ("transfer", "disk-write", "disk-read"):
-                nbytes = int(entry.get("nbytes", 0) or 0)
-                own = self.totals.setdefault(entry.get("worker", ""), {})
-                own[action] = own.get(action, 0) + nbytes
-                source = source_of(entry) if action == "transfer" else None
-                if source is not None:
-                    theirs = self.totals.setdefault(source, {})
-                    theirs["served"] = theirs.get("served", 0) + nbytes
-
-    def of(self, worker: str, action: str = "transfer") -> int:
-        return self.totals.get(worker, {}).get(action, 0)
 
 
 class StreamCursor:

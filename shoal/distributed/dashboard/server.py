@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from shoal import config
 from shoal.distributed.dashboard import data
 from shoal.distributed.dashboard.graph import GraphView
-from shoal.distributed.dashboard.history import StreamCursor, TransferTotals, WorkerHistory
+from shoal.distributed.dashboard.history import StreamCursor, WorkerHistory
 from shoal.distributed.dashboard.http import HTTPServer, Response, parse_address
 
 if TYPE_CHECKING:
@@ -119,7 +119,6 @@ class DashboardServer:
         #: CPU and memory of each worker over time, for the workers page's charts.
         self.history = WorkerHistory(_HISTORY)
         #: Bytes moved and spilled per worker, from the task stream's transfer and disk records.
-        self.transferred = TransferTotals()
         #: Numbers task-stream entries so that polling pages get each one exactly once (``?cursor=``).
         self.cursor = StreamCursor()
         self.graph = GraphView()
@@ -155,8 +154,7 @@ class DashboardServer:
         await self.http.close()
 
     async def _measure_loop(self) -> None:
-        """Sample how late a timer fires (the event-loop delay the metrics report), the workers' history and
-        the bytes transferred."""
+        """Sample how late a timer fires (the event-loop delay the metrics report) and the workers' history."""
         while True:
             before = time.monotonic()
             await asyncio.sleep(_TICK)
@@ -164,10 +162,8 @@ class DashboardServer:
             self.sample()
 
     def sample(self) -> None:
-        """Take one sample of the workers' history and count new transfer records (also called by tests)."""
-        state = self.scheduler.state
-        self.history.sample(state, time.time())
-        self.transferred.update(state.task_stream)
+        """Take one sample of the workers' history (also called by tests)."""
+        self.history.sample(self.scheduler.state, time.time())
 
     # ------------------------------------------------------------------ handlers
 
@@ -178,9 +174,8 @@ class DashboardServer:
         return Response(b"ok")
 
     def _metrics(self, path: str, query: dict[str, str]) -> Response:
-        self.transferred.update(self.scheduler.state.task_stream)
-        text = data.prometheus_text(self.scheduler.state, self.loop_delay, len(self.scheduler.client_streams),
-                                    self.transferred.totals)
+        state = self.scheduler.state
+        text = data.prometheus_text(state, self.loop_delay, len(self.scheduler.client_streams), state.activity_bytes)
         return Response(text.encode(), content_type="text/plain; version=0.0.4; charset=utf-8")
 
     def _page(self, path: str, query: dict[str, str]) -> Response:

@@ -21,6 +21,22 @@ from typing import Any
 __all__ = ["Coordination"]
 
 
+async def _wait_turn(queue: deque[tuple[str, str | None, asyncio.Future[None]]], holder: str, client: str | None,
+                     timeout: float | None) -> bool:
+    """Queue ``holder`` (of ``client``) for a lock or lease and wait until it is granted or ``timeout`` passes."""
+    waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    entry = (holder, client, waiter)
+    queue.append(entry)
+    try:
+        await asyncio.wait_for(asyncio.shield(waiter), timeout)
+        return True
+    except TimeoutError:
+        if waiter.done():  # granted just as the timeout fired
+            return True
+        queue.remove(entry)
+        return False
+
+
 class Coordination:
     """The state of every named primitive, and the RPC handlers that use it."""
 
@@ -52,17 +68,7 @@ class Coordination:
             return True
         if timeout is not None and timeout <= 0:
             return False
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        entry = (id, client, waiter)
-        self.lock_waiters[name].append(entry)
-        try:
-            await asyncio.wait_for(asyncio.shield(waiter), timeout)
-            return True
-        except TimeoutError:
-            if waiter.done():  # granted just as the timeout fired
-                return True
-            self.lock_waiters[name].remove(entry)
-            return False
+        return await _wait_turn(self.lock_waiters[name], id, client, timeout)
 
     def rpc_lock_release(self, name: str, id: str) -> bool:
         if self.lock_holders.get(name) != id:
@@ -113,17 +119,7 @@ class Coordination:
             return True
         if timeout is not None and timeout <= 0:
             return False
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        entry = (lease, client, waiter)
-        sem.waiters.append(entry)
-        try:
-            await asyncio.wait_for(asyncio.shield(waiter), timeout)
-            return True
-        except TimeoutError:
-            if waiter.done():  # granted just as the timeout fired
-                return True
-            sem.waiters.remove(entry)
-            return False
+        return await _wait_turn(sem.waiters, lease, client, timeout)
 
     def rpc_semaphore_release(self, name: str, lease: str) -> None:
         sem = self._semaphore(name)

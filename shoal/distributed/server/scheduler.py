@@ -384,8 +384,8 @@ class SchedulerServer:
                              "nbytes": ws.nbytes, "keys": len(ws.has_what), "metrics": ws.metrics,
                              "last_seen": ws.last_seen, "services": ws.services,
                              # Cumulative bytes this worker fetched from peers / peers fetched from it.
-                             "bytes_transferred": state.transfer_bytes.get(ws.address, (0, 0))[0],
-                             "bytes_served": state.transfer_bytes.get(ws.address, (0, 0))[1],
+                             "bytes_transferred": state.activity_bytes.get(ws.address, {}).get("transfer", 0),
+                             "bytes_served": state.activity_bytes.get(ws.address, {}).get("served", 0),
                              "status": "paused" if ws in state.paused else "running"}
                 for ws in state.workers.values()
             },

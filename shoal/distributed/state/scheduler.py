@@ -113,9 +113,9 @@ class SchedulerState(QueuingMixin, PausingMixin):
         self.log: deque[tuple[Any, ...]] = deque(maxlen=log_length)
         #: Finished or failed executions, newest last (the task stream).
         self.task_stream: deque[dict[str, Any]] = deque(maxlen=log_length)
-        #: Bytes each worker received from peers and served to them, as its transfer records report:
-        #: ``{address: [received, served]}``.
-        self.transfer_bytes: dict[str, list[int]] = {}
+        #: Bytes each worker moved, as its activity records report: ``{address: {"transfer": received from
+        #: peers, "served": sent to peers, "disk-write": spilled, "disk-read": loaded back}}``.
+        self.activity_bytes: dict[str, dict[str, int]] = {}
         #: Average duration of tasks by prefix (exponentially weighted).
         self.durations: dict[str, float] = {}
         #: Names of workers, for restrictions given by name.
@@ -341,7 +341,7 @@ class SchedulerState(QueuingMixin, PausingMixin):
         ws = self.workers.pop(ev.address, None)
         if ws is None:
             return {}
-        self.transfer_bytes.pop(ev.address, None)
+        self.activity_bytes.pop(ev.address, None)
         self.paused.discard(ws)
         if self.aliases.get(str(ws.name)) == ev.address:
             del self.aliases[str(ws.name)]
@@ -807,16 +807,18 @@ class SchedulerState(QueuingMixin, PausingMixin):
         sender; ``key`` is the first key and ``keys`` all of them.
         """
         stream = self.task_stream
-        totals = self.transfer_bytes
+        totals = self.activity_bytes
         for action, keys, peer, start, stop, nbytes in records:
             entry = {"action": action, "key": keys[0] if keys else None, "keys": keys, "worker": address,
                      "thread": None, "start": start, "stop": stop, "status": "OK", "nbytes": nbytes}
+            if address in self.workers:
+                own = totals.setdefault(address, {})
+                own[action] = own.get(action, 0) + nbytes
             if action == "transfer":
                 entry["source"] = peer
-                if address in self.workers:
-                    totals.setdefault(address, [0, 0])[0] += nbytes
                 if peer in self.workers:
-                    totals.setdefault(peer, [0, 0])[1] += nbytes
+                    theirs = totals.setdefault(peer, {})
+                    theirs["served"] = theirs.get("served", 0) + nbytes
             stream.append(entry)
 
     def story(self, *keys: Key) -> list[tuple[Any, ...]]:

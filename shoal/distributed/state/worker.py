@@ -265,13 +265,29 @@ class WorkerStateMachine:
             self.in_flight[ev.peer] = set(missing)
             self._on_fetch_failed(FetchFailed(ev.peer, tuple(missing), ev.stimulus_id))
 
-    def _on_fetch_failed(self, ev: FetchFailed) -> None:
-        keys = self.in_flight.pop(ev.peer, set())
-        for key in ev.keys:
+    def _landed(self, peer: str, keys: tuple[Any, ...]) -> tuple[list[WorkerTaskRecord], set[Any]]:
+        """End the fetch batch from ``peer``: the tasks among ``keys`` still in flight from it, and the batch."""
+        batch = self.in_flight.pop(peer, set())
+        landed = []
+        for key in keys:
             ts = self.tasks.get(key)
-            if ts is None or key not in keys or ts.status != "flight":
-                continue
-            ts.coming_from = None
+            if ts is not None and key in batch and ts.status == "flight":
+                ts.coming_from = None
+                landed.append(ts)
+        return landed, batch
+
+    def _fetch_again(self, keys: set[Any]) -> None:
+        """The rest of a failed batch: fetch those keys again (from any holder)."""
+        for key in keys:
+            ts = self.tasks.get(key)
+            if ts is not None and ts.status == "flight":
+                self._set(ts, "fetch")
+                self.to_fetch.add(key)
+
+    def _on_fetch_failed(self, ev: FetchFailed) -> None:
+        landed, keys = self._landed(ev.peer, ev.keys)
+        for ts in landed:
+            key = ts.key
             ts.who_has.discard(ev.peer)
             self._send({"op": "missing_data", "key": key, "holders": [ev.peer],
                         "dependent": next(iter(ts.dependents)).key if ts.dependents else None})
@@ -283,19 +299,11 @@ class WorkerStateMachine:
             else:
                 # The scheduler will recompute it and send our dependents again; drop them meanwhile.
                 self._set(ts, "missing")
-        for key in keys - set(ev.keys):  # the rest of that batch: try again
-            ts = self.tasks.get(key)
-            if ts is not None and ts.status == "flight":
-                self._set(ts, "fetch")
-                self.to_fetch.add(key)
+        self._fetch_again(keys - set(ev.keys))
 
     def _on_fetch_erred(self, ev: FetchErred) -> None:
-        keys = self.in_flight.pop(ev.peer, set())
-        for key in ev.keys:
-            ts = self.tasks.get(key)
-            if ts is None or key not in keys or ts.status != "flight":
-                continue
-            ts.coming_from = None
+        landed, keys = self._landed(ev.peer, ev.keys)
+        for ts in landed:
             for dts in list(ts.dependents):
                 if dts.status != "waiting":
                     continue
@@ -307,11 +315,7 @@ class WorkerStateMachine:
                 self._inputs_used(dts)
             if ts.key in self.tasks and not ts.dependents:
                 self._forget(ts)
-        for key in keys - set(ev.keys):  # the rest of that batch: try again
-            ts = self.tasks.get(key)
-            if ts is not None and ts.status == "flight":
-                self._set(ts, "fetch")
-                self.to_fetch.add(key)
+        self._fetch_again(keys - set(ev.keys))
 
     def _on_seceded(self, ev: TaskSeceded) -> None:
         if ev.key in self.executing:

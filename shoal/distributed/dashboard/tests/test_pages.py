@@ -200,11 +200,9 @@ def test_transfer_and_spill_records_are_drawn_and_counted():
             Client(cluster) as client:
         a, b = sorted(client.scheduler_info()["workers"])
         now = time.time()
-        stream = cluster.scheduler.state.task_stream
-        stream.append({"action": "transfer", "key": "x-1", "worker": b, "source": a, "start": now - 0.2, "stop": now,
-                       "nbytes": 1000})
-        stream.append({"action": "disk-write", "key": "x-2", "worker": a, "start": now - 0.1, "stop": now,
-                       "nbytes": 300})
+        state = cluster.scheduler.state
+        state.record_activity(b, [["transfer", ["x-1"], a, now - 0.2, now, 1000]])
+        state.record_activity(a, [["disk-write", ["x-2"], None, now - 0.1, now, 300]])
         entries = _json(client, "/json/task-stream")["tasks"]
         assert [(e["action"], e["worker"], e.get("source")) for e in entries] == [("transfer", b, a),
                                                                                    ("disk-write", a, None)]
