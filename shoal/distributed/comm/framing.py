@@ -11,8 +11,9 @@ decompresses it before delivering the message. :func:`frame_prefix` builds the p
 buffer to receive into (:meth:`~FrameAssembler.get_buffer`), reports how many
 bytes arrived (:meth:`~FrameAssembler.buffer_updated`) and collects the
 messages that became complete. Each message body is received straight into
-one ``bytearray`` and its frames are memoryview slices of it: no copy after
-the socket, and NumPy arrays loaded from it are writable.
+one writable buffer (see :mod:`.buffers`) and its frames are memoryview
+slices of it: no copy after the socket, and NumPy arrays loaded from it are
+writable.
 
 Limits guard against garbage on the wire (a peer speaking another protocol,
 or corruption): more than :data:`MAX_FRAMES` frames or a body larger than
@@ -26,6 +27,7 @@ import struct
 from collections.abc import Sequence
 
 from shoal.distributed._exceptions import FrameError
+from shoal.distributed.comm.buffers import allocate
 from shoal.distributed.comm.compression import decompress
 
 __all__ = ["COMPRESSED", "MAX_FRAMES", "FrameAssembler", "frame_prefix"]
@@ -46,26 +48,6 @@ def frame_prefix(frames: Sequence[bytes | bytearray | memoryview], compressed: S
     if compressed:
         sizes = [size | COMPRESSED if flag else size for size, flag in zip(sizes, compressed, strict=True)]
     return struct.pack(f"<{len(sizes) + 1}Q", len(sizes), *sizes)
-
-
-#: Bodies at least this large are allocated without zero-filling (see :func:`_allocate`).
-_LARGE = 1 << 20
-
-
-def _allocate(nbytes: int) -> bytearray:
-    """A writable buffer of ``nbytes`` for a message body.
-
-    ``bytearray(n)`` writes zeros over every page before the socket writes the
-    data over them again; for large bodies an uninitialized NumPy buffer
-    (when NumPy is installed) halves the memory traffic of a receive.
-    """
-    if nbytes >= _LARGE:
-        try:
-            import numpy
-        except ImportError:  # pragma: no cover - numpy is optional
-            return bytearray(nbytes)
-        return numpy.empty(nbytes, dtype=numpy.uint8)  # type: ignore[return-value]
-    return bytearray(nbytes)
 
 
 class FrameAssembler:
@@ -127,7 +109,7 @@ class FrameAssembler:
                     f"split it into more tasks) or raise the limit on both sides."
                 )
             self._phase = 2
-            self._target = _allocate(total)
+            self._target = allocate(total)
             self._offset = 0
             if total == 0:
                 self._deliver(self._target)

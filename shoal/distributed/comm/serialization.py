@@ -29,6 +29,7 @@ from __future__ import annotations
 import pickle
 import struct
 import types
+from functools import partial
 from typing import Any
 
 import cloudpickle
@@ -121,6 +122,18 @@ def _raw(buffer: pickle.PickleBuffer) -> Frame:
         return bytes(memoryview(buffer).tobytes())
 
 
+def _ext_default(frames: list[Frame], obj: Any) -> Any:
+    if type(obj) is tuple:
+        return msgpack.ExtType(_EXT_TUPLE, msgpack.packb(list(obj), default=partial(_ext_default, frames),
+                                                         strict_types=True, use_bin_type=True))
+    buffers: list[pickle.PickleBuffer] = []
+    data = pickle_value(obj, buffers)
+    index = len(frames)
+    frames.append(data)
+    frames.extend(_raw(b) for b in buffers)
+    return msgpack.ExtType(_EXT_PICKLE, _INDEX.pack(index, len(buffers)))
+
+
 def dumps(msg: Any) -> list[Frame]:
     """Serialize ``msg`` into frames; see the module docstring.
 
@@ -129,18 +142,8 @@ def dumps(msg: Any) -> list[Frame]:
     {'op': 'x', 'key': ('a', 1), 'data': {1, 2}}
     """
     frames: list[Frame] = [b""]
-
-    def default(obj: Any) -> Any:
-        if type(obj) is tuple:
-            return msgpack.ExtType(_EXT_TUPLE, msgpack.packb(list(obj), default=default, strict_types=True,
-                                                             use_bin_type=True))
-        buffers: list[pickle.PickleBuffer] = []
-        data = pickle_value(obj, buffers)
-        index = len(frames)
-        frames.append(data)
-        frames.extend(_raw(b) for b in buffers)
-        return msgpack.ExtType(_EXT_PICKLE, _INDEX.pack(index, len(buffers)))
-
+    # partial over a module-level function rather than a self-calling closure: see loads.
+    default = partial(_ext_default, frames)
     try:
         frames[0] = msgpack.packb(msg, default=default, strict_types=True, use_bin_type=True)
     except SerializationError:
@@ -150,15 +153,18 @@ def dumps(msg: Any) -> list[Frame]:
     return frames
 
 
+def _ext_hook(frames: list[Frame], code: int, data: bytes) -> Any:
+    if code == _EXT_TUPLE:
+        return tuple(msgpack.unpackb(data, ext_hook=partial(_ext_hook, frames), raw=False, strict_map_key=False))
+    if code == _EXT_PICKLE:
+        index, count = _INDEX.unpack(data)
+        return pickle.loads(frames[index], buffers=frames[index + 1:index + 1 + count])
+    raise ValueError(f"unknown msgpack extension type {code}")
+
+
 def loads(frames: list[Frame]) -> Any:
     """Deserialize frames made by :func:`dumps`."""
-
-    def ext_hook(code: int, data: bytes) -> Any:
-        if code == _EXT_TUPLE:
-            return tuple(msgpack.unpackb(data, ext_hook=ext_hook, raw=False, strict_map_key=False))
-        if code == _EXT_PICKLE:
-            index, count = _INDEX.unpack(data)
-            return pickle.loads(frames[index], buffers=frames[index + 1:index + 1 + count])
-        raise ValueError(f"unknown msgpack extension type {code}")
-
-    return msgpack.unpackb(frames[0], ext_hook=ext_hook, raw=False, strict_map_key=False)
+    # A module-level hook bound with partial, not a closure that calls itself: such a closure is a reference
+    # cycle, which kept every received message (and its buffers: hundreds of MB) alive until the cyclic
+    # garbage collector happened to run.
+    return msgpack.unpackb(frames[0], ext_hook=partial(_ext_hook, frames), raw=False, strict_map_key=False)

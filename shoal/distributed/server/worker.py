@@ -31,6 +31,7 @@ from shoal._exceptions import SerializationError
 from shoal.distributed._exceptions import CommClosedError, FrameError
 from shoal.distributed._sizeof import sizeof
 from shoal.distributed._traceback import pack_traceback
+from shoal.distributed.comm import buffers
 from shoal.distributed.comm.core import Comm, Listener, connect, listen
 from shoal.distributed.comm.pool import ConnectionPool
 from shoal.distributed.comm.serialization import pickle_value, unpickle_value
@@ -233,10 +234,23 @@ class WorkerServer(WorkerAdminMixin):
         await self._register()
         self.status = "running"
         await self._install_plugins(self._joining_plugins)
+        if not self.in_process:
+            self._install_receive_pool()
         self._spawn(self._heartbeats())
         if self.memory_limit:
             self._spawn(self._memory_monitor())
         return self
+
+    def _install_receive_pool(self) -> None:
+        """Recycle the memory of large received messages in this process (see :mod:`..comm.buffers`)."""
+        setting = config.get("distributed.worker.receive-pool", "auto")
+        if setting == "auto":
+            size = min(2**30, self.memory_limit // 8) if self.memory_limit else 2**30
+        else:
+            size = parse_bytes(setting) if setting else 0
+        if buffers.pool() is None and size:
+            idle = parse_timedelta(config.get("distributed.worker.receive-pool-idle", "10s"))
+            buffers.install_pool(size, idle)
 
     async def _register(self) -> None:
         timeout = self.death_timeout if self.death_timeout else 30.0
@@ -480,6 +494,9 @@ class WorkerServer(WorkerAdminMixin):
     async def _heartbeats(self) -> None:
         while self.status == "running":
             await asyncio.sleep(self.heartbeat_interval)
+            receive_pool = buffers.pool()
+            if receive_pool is not None:
+                receive_pool.trim()  # blocks idle past receive-pool-idle go back to the system
             if self.stream is not None and not self.stream.closed:
                 if self._transfers or (self.spill is not None and self.spill.events):
                     self._send_records()  # spills by the memory monitor happen outside handle()
@@ -502,6 +519,10 @@ class WorkerServer(WorkerAdminMixin):
         """Spill above the spill fraction; pause above the pause fraction, resume below it."""
         rss = self.get_process_memory()
         status = limits.classify(rss)
+        receive_pool = buffers.pool()
+        if status != "ok" and receive_pool is not None and receive_pool.trim(everything=True):
+            rss = self.get_process_memory()  # free receive buffers were the first thing to give back
+            status = limits.classify(rss)
         if status != "ok" and self.spill is not None and limits.target is not None:
             spill_until(self.spill, limits.target, self.get_process_memory)
             rss = self.get_process_memory()
