@@ -6,6 +6,12 @@ the memory limit), the least recently used ones are pickled to files in a
 private directory; reading a spilled key loads it back (and may spill
 others). A value that cannot be pickled stays in memory.
 
+On disk a value is its pickle (protocol 5) with the large buffers (NumPy
+arrays, pandas columns) kept out of band: the file holds the frame sizes,
+the pickle, then each buffer written straight from the value's own memory,
+so spilling never builds a second in-memory copy of what it is trying to
+get rid of. Loading reads each buffer into its own writable memory.
+
 Every move to or from disk is recorded in :attr:`SpillBuffer.events` as
 ``(action, key, nbytes, start, stop)`` with ``action`` ``"disk-write"`` or
 ``"disk-read"`` and wall-clock times; the worker drains these into the
@@ -17,6 +23,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import pickle
+import struct
 import shutil
 import tempfile
 import time
@@ -25,9 +33,49 @@ from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 from shoal.distributed._sizeof import sizeof
+from shoal.distributed.comm.serialization import _raw as raw_buffer
 from shoal.distributed.comm.serialization import pickle_value, unpickle_value
 
-__all__ = ["SpillBuffer"]
+__all__ = ["SpillBuffer", "read_spilled", "write_spilled"]
+
+_U64 = struct.Struct("<Q")
+
+
+def write_spilled(path: str, value: Any) -> int:
+    """Write ``value`` to a new file at ``path``; return the bytes written. Raises if it cannot be pickled.
+
+    >>> import os, tempfile, numpy as np
+    >>> path = os.path.join(tempfile.mkdtemp(), "v")
+    >>> write_spilled(path, {"a": np.arange(3)}) > 0
+    True
+    >>> read_spilled(path)["a"]
+    array([0, 1, 2])
+    """
+    buffers: list[pickle.PickleBuffer] = []
+    head = pickle_value(value, buffers)
+    views = [memoryview(raw_buffer(b)).cast("B") for b in buffers]
+    sizes = [len(head)] + [v.nbytes for v in views]
+    with open(path, "wb") as f:
+        f.write(struct.pack(f"<{len(sizes) + 1}Q", len(sizes), *sizes))
+        f.write(head)
+        for view in views:
+            f.write(view)
+    return 8 * (len(sizes) + 1) + sum(sizes)
+
+
+def read_spilled(path: str) -> Any:
+    """Load what :func:`write_spilled` wrote."""
+    with open(path, "rb") as f:
+        (count,) = _U64.unpack(f.read(8))
+        sizes = struct.unpack(f"<{count}Q", f.read(8 * count))
+        head = f.read(sizes[0])
+        buffers = []
+        for size in sizes[1:]:
+            buf = bytearray(size)
+            if f.readinto(buf) != size:
+                raise OSError(f"spill file {path} is truncated")
+            buffers.append(buf)
+    return unpickle_value(head, buffers)
 
 
 class SpillBuffer(MutableMapping[Any, Any]):
@@ -85,14 +133,14 @@ class SpillBuffer(MutableMapping[Any, Any]):
     def _spill(self, key: Any) -> bool:
         value = self.fast[key]
         start = time.time()
-        try:
-            blob = pickle_value(value)
-        except Exception:  # noqa: BLE001 - unpicklable values stay in memory
-            return False
         path = os.path.join(self._directory(), f"{next(self._names)}.pkl")
-        with open(path, "wb") as f:
-            f.write(blob)
-        self.events.append(("disk-write", key, len(blob), start, time.time()))
+        try:
+            written = write_spilled(path, value)
+        except Exception:  # noqa: BLE001 - unpicklable values stay in memory
+            if os.path.exists(path):
+                os.unlink(path)
+            return False
+        self.events.append(("disk-write", key, written, start, time.time()))
         size = self.fast_sizes.pop(key)
         del self.fast[key]
         self.fast_bytes -= size
@@ -107,10 +155,8 @@ class SpillBuffer(MutableMapping[Any, Any]):
             return self.fast[key]
         path, size = self.slow[key]
         start = time.time()
-        with open(path, "rb") as f:
-            blob = f.read()
-        value = unpickle_value(blob)
-        self.events.append(("disk-read", key, len(blob), start, time.time()))
+        value = read_spilled(path)
+        self.events.append(("disk-read", key, os.path.getsize(path), start, time.time()))
         del self.slow[key]
         self.spilled_bytes -= size
         os.unlink(path)
