@@ -335,9 +335,20 @@ class _Loop:
                     average = 0.7 * average + 0.3 * (seconds / len(outcomes))
                 for key, ok, value, remote_tb in outcomes:
                     if not ok:
+                        self._wait_for(done, batches_out)
                         _raise_task_error(key, value, remote_tb)
                     self.finish(key, value, worker_id)
                 if done.empty():
                     break
                 future = done.get()
+
+    @staticmethod
+    def _wait_for(done: SimpleQueue[Future[BatchResult]], batches_out: int) -> None:
+        """Let the batches still running finish (their results are dropped) before an error propagates.
+
+        Whoever handles the error (a writer removing its staging directory, a user retrying) then finds
+        no task of this graph still running and writing behind its back. Nothing new starts meanwhile.
+        """
+        for _ in range(batches_out):
+            done.get()
 
