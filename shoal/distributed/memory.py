@@ -116,8 +116,7 @@ def spill_until(buffer: SpillBuffer, target: int, measure: Callable[[], int], *,
     skipped = 0
     while spilled < max_keys and len(buffer.fast) > skipped and measure() > target:
         key = next(k for i, k in enumerate(buffer.fast) if i == skipped)
-        # SpillBuffer._spill: the buffer's own eviction step; a value that cannot be pickled stays.
-        if buffer._spill(key):
+        if buffer.spill(key):
             spilled += 1
         else:
             skipped += 1

@@ -127,10 +127,11 @@ class SpillBuffer(MutableMapping[Any, Any]):
         skipped: list[Any] = []
         while self.fast_bytes > self.target and len(self.fast) > 1 + len(skipped):
             key = next(k for k in self.fast if k != keep and k not in skipped)
-            if not self._spill(key):
+            if not self.spill(key):
                 skipped.append(key)
 
-    def _spill(self, key: Any) -> bool:
+    def spill(self, key: Any) -> bool:
+        """Move ``key``'s value to disk; False (and it stays in memory) when it cannot be pickled."""
         value = self.fast[key]
         start = time.time()
         path = os.path.join(self._directory(), f"{next(self._names)}.pkl")
