@@ -506,6 +506,13 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> An
     their own; the original blocks are reused as they are. As in NumPy,
     axes are padded one after another, so corners come from the last axis.
 
+    A function as ``mode`` is called as NumPy calls it,
+    ``mode(vector, iaxis_pad_width, iaxis, kwargs)`` on every 1-d slice
+    along every axis in turn, and fills the pad regions of ``vector`` in
+    place. Each axis is made one block long while its slices are processed
+    (the function sees whole slices), so this mode needs whole rows along
+    each axis in memory.
+
     Examples
     --------
     >>> import numpy as np, shoal.array as sa
@@ -516,8 +523,8 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> An
     array([9, 0, 1, 2, 3, 4, 9])
     """
     if callable(mode):
-        raise NotImplementedError("pad with a function as mode is not supported by shoal; use map_blocks/np.pad "
-                                  "on a computed array, or one of the named modes.")
+        x = as_array(array)
+        return _pad_with_function(x, _as_pairs(pad_width, x.ndim, "pad_width", as_index=True), mode, kwargs)
     if mode not in _PAD_OPTIONS:
         raise ValueError(f"pad: mode {mode!r} is not supported; choose one of {sorted(_PAD_OPTIONS)}.")
     unsupported = set(kwargs) - _PAD_OPTIONS[mode]
@@ -543,6 +550,29 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> An
     for axis in padded:
         per_axis = {k: v[axis] for k, v in options.items()}
         x = _pad_axis(x, axis, widths[axis][0], widths[axis][1], mode, per_axis)
+    return x
+
+
+def _apply_pad_function(block: np.ndarray, axis: int, width: tuple[int, int], function: Callable[..., Any],
+                        kwargs: dict[str, Any]) -> np.ndarray:
+    out = np.array(block, copy=True)  # the function writes in place: never into an input block
+    view = np.moveaxis(out, axis, -1)
+    for index in np.ndindex(view.shape[:-1]):
+        function(view[index], width, axis, kwargs)
+    return out
+
+
+def _pad_with_function(x: Any, widths: Sequence[tuple[int, int]], function: Callable[..., Any],
+                       kwargs: dict[str, Any]) -> Any:
+    if x.ndim == 0:
+        return x
+    # numpy.pad makes room along every axis first, then runs the function axis by axis over the whole
+    # enlarged array (pad regions of the other axes included): the same steps here give the same corners.
+    x = pad(x, [tuple(w) for w in widths], mode="constant")
+    for axis in range(x.ndim):
+        x = rechunk(x, {axis: -1})
+        x = map_each_block(x, _apply_pad_function, x.chunks, "pad-function",
+                           args=(axis, tuple(widths[axis]), function, dict(kwargs)))
     return x
 
 

@@ -223,6 +223,10 @@ def unique(ar: Any, return_index: bool = False, return_inverse: bool = False, re
         Also return the flat index of each value's first occurrence, the
         index into the uniques of every element of ``ar`` (shape of ``ar``,
         as in NumPy 2), and how often each value occurs.
+    axis : int, optional
+        Distinct sub-arrays along this axis instead (sorted as NumPy sorts
+        them); the index, inverse and counts then refer to positions along
+        it. The other axes are read one block long.
 
     Returns
     -------
@@ -238,11 +242,14 @@ def unique(ar: Any, return_index: bool = False, return_inverse: bool = False, re
     >>> values.compute(), counts.compute()
     (array([1, 2, 3]), array([2, 1, 2]))
     """
-    if axis is not None:
-        raise NotImplementedError("unique(axis=...) is not supported on shoal arrays; compute first or ravel.")
     if not equal_nan:
         raise NotImplementedError("unique(equal_nan=False) is not supported on shoal arrays.")
     ar = asarray(ar)
+    if axis is not None:
+        from shoal.array._unique_axis import unique_along_axis
+
+        (axis,) = normalize_axis(axis, ar.ndim)
+        return unique_along_axis(ar, axis, return_index, return_inverse, return_counts)
     if return_index:
         require_known(ar, range(ar.ndim), "unique(return_index=True)")
     token = tokenize(ar, "unique", return_index)
@@ -333,8 +340,9 @@ def searchsorted(a: Any, v: Any, side: str = "left", sorter: Any = None) -> Any:
         Values to insert; the result has its shape.
     side : {"left", "right"}
         Before or after equal elements.
-    sorter : None
-        Not supported (sort ``a`` first).
+    sorter : array-like or Array of ints, optional
+        Indices that sort ``a``; ``a`` is then read in that order
+        (``a[sorter]``, a gather across its blocks).
 
     Examples
     --------
@@ -343,13 +351,20 @@ def searchsorted(a: Any, v: Any, side: str = "left", sorter: Any = None) -> Any:
     >>> searchsorted(a, np.array([0, 2, 6]), side="right").compute()
     array([0, 3, 4])
     """
-    if sorter is not None:
-        raise NotImplementedError("searchsorted(sorter=...) is not supported on shoal arrays; sort a first.")
     if side not in ("left", "right"):
         raise ValueError(f"side must be 'left' or 'right', got {side!r}")
     a = asarray(a)
     if a.ndim != 1:
         raise ValueError(f"searchsorted needs a 1-d array to search in, got shape {a.shape}.")
+    if sorter is not None:
+        order = sorter if isinstance(sorter, ArrayBase) else np.asarray(sorter)
+        if order.ndim != 1 or (not math.isnan(a.shape[0]) and not math.isnan(order.shape[0])
+                               and order.shape[0] != a.shape[0]):
+            raise ValueError(f"searchsorted: sorter must be 1-d with the length of a ({a.shape[0]}), got shape "
+                             f"{order.shape}.")
+        if not np.issubdtype(order.dtype, np.integer):
+            raise TypeError(f"searchsorted: sorter must hold integers, got dtype {order.dtype}.")
+        a = a[order]
     v = v if isinstance(v, ArrayBase) else from_array(np.asarray(v), chunks=-1 if np.ndim(v) else ())
     name = f"searchsorted-{tokenize(a, v, side)}"
     layer = {}

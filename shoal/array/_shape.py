@@ -298,13 +298,23 @@ def _as_tuple(shape: Any) -> Any:
 
 @implements(np.reshape)
 def _np_reshape(a: Any, shape: Any = None, order: str = "C", *, newshape: Any = None, copy: Any = None) -> Any:
-    if order != "C":
-        raise NotImplementedError(f"reshape: only order='C' is supported by shoal arrays, got order={order!r}.")
-    return reshape(a, shape if shape is not None else newshape)
+    return reshape(a, shape if shape is not None else newshape, order=order)
 
 
-def reshape(x: Any, shape: Any, merge_chunks: bool = True, limit: int | str | None = None) -> Any:
-    """Give an array a new shape without changing its data; mirrors ``numpy.reshape`` (C order).
+def _check_order(order: str, what: str) -> str:
+    # Lazy arrays have no memory layout of their own: "A" and "K" read them in C order, as NumPy does for
+    # a C-contiguous array.
+    if order not in ("C", "F", "A", "K"):
+        raise ValueError(f"{what}: order must be one of 'C', 'F', 'A' or 'K', got {order!r}.")
+    return "F" if order == "F" else "C"
+
+
+def reshape(x: Any, shape: Any, merge_chunks: bool = True, limit: int | str | None = None, order: str = "C") -> Any:
+    """Give an array a new shape without changing its data; mirrors ``numpy.reshape``.
+
+    ``order="F"`` reads and writes elements with the first index changing
+    fastest: it is the C-order reshape of the transposed array, transposed
+    back, so it costs the same rechunking as a C-order reshape.
 
     Blocks are reshaped one by one; where the input's blocks do not line up
     with blocks of the new shape, the input is rechunked first (see the
@@ -334,8 +344,15 @@ def reshape(x: Any, shape: Any, merge_chunks: bool = True, limit: int | str | No
     True
     >>> reshape(x, (8, -1)).shape
     (8, 3)
+    >>> bool((reshape(x, (3, 8), order="F").compute() == np.arange(24).reshape(4, 6).reshape((3, 8), order="F")).all())
+    True
     """
     x = as_array(x)
+    if _check_order(order, "reshape") == "F":
+        require_known(x, range(x.ndim), "reshape(order='F')")
+        shape = _normalize_shape(shape, x)
+        out = reshape(transpose(x) if x.ndim > 1 else x, shape[::-1], merge_chunks=merge_chunks, limit=limit)
+        return transpose(out) if out.ndim > 1 else out
     if x.ndim == 1 and _as_tuple(shape) in ((-1,), tuple(x.shape)):
         return x  # nothing to do, even when the length is unknown (nan)
     if any(isinstance(s, float) and math.isnan(s) for s in x.shape):
@@ -402,15 +419,17 @@ def reshape(x: Any, shape: Any, merge_chunks: bool = True, limit: int | str | No
 
 @implements(np.ravel)
 def ravel(array_like: Any, order: str = "C") -> Any:
-    """The array as one dimension, in C order; mirrors ``numpy.ravel``.
+    """The array as one dimension; mirrors ``numpy.ravel``.
 
     >>> import numpy as np, shoal.array as sa
     >>> ravel(sa.from_array(np.arange(6).reshape(2, 3), chunks=1)).compute()
     array([0, 1, 2, 3, 4, 5])
+    >>> ravel(sa.from_array(np.arange(6).reshape(2, 3), chunks=1), order="F").compute()
+    array([0, 3, 1, 4, 2, 5])
     """
-    if order != "C":
-        raise NotImplementedError(f"ravel: only order='C' is supported by shoal arrays, got order={order!r}.")
     x = as_array(array_like)
+    if _check_order(order, "ravel") == "F":
+        return ravel(transpose(x)) if x.ndim > 1 else x
     if x.ndim > 1 and _unknown_rows_only(x):
         # Rows of unknown count still flatten block by block once every other axis is one block.
         rows = x.rechunk({axis: -1 for axis in range(1, x.ndim)})
@@ -603,15 +622,15 @@ class ShapeMethods:
             axes = axes[0]
         return transpose(self, axes or None)
 
-    def reshape(self, *shape: Any, merge_chunks: bool = True, limit: Any = None) -> Any:
+    def reshape(self, *shape: Any, merge_chunks: bool = True, limit: Any = None, order: str = "C") -> Any:
         """Reshape: ``x.reshape(3, 4)`` or ``x.reshape((3, 4))``; see :func:`shoal.array.reshape`."""
         if len(shape) == 1 and not isinstance(shape[0], Integral):
             shape = shape[0]
-        return reshape(self, shape, merge_chunks=merge_chunks, limit=limit)
+        return reshape(self, shape, merge_chunks=merge_chunks, limit=limit, order=order)
 
-    def ravel(self) -> Any:
+    def ravel(self, order: str = "C") -> Any:
         """The array as one dimension; see :func:`shoal.array.ravel`."""
-        return ravel(self)
+        return ravel(self, order=order)
 
     flatten = ravel
 

@@ -235,7 +235,9 @@ def lstsq(a: Any, b: Any, rcond: float | None = None) -> tuple[Any, Any, Any, An
     """Least-squares solution of ``a @ x = b``; mirrors ``dask.array.linalg.lstsq``.
 
     ``a`` (``m x n`` with ``m >= n``) is factored by TSQR (rechunked to one
-    block of columns if needed), and ``x`` solves ``r x = q^H b``.
+    block of columns if needed), and ``x`` solves ``r x = q^H b``. With
+    fewer rows than columns, ``x`` is the minimum-norm solution (from TSQR
+    of ``a^H``), as in NumPy, and ``residuals`` is empty.
 
     Returns
     -------
@@ -276,24 +278,46 @@ def lstsq(a: Any, b: Any, rcond: float | None = None) -> tuple[Any, Any, Any, An
                                     f"{a.shape[0]} rows, but b has shape {b.shape}")
     m, n = (int(s) for s in a.shape)
     if m < n:
-        raise NotImplementedError(
-            f"lstsq of an underdetermined system (a has shape {a.shape}, fewer rows than columns) is not "
-            f"supported: TSQR needs at least as many rows as columns.")
+        return _lstsq_wide(a, b, rcond)
     if a.numblocks[1] != 1:
         a = rechunk(a, {1: -1})
     q, r = tsqr(a)
     x = solve_triangular(r, matmul(conj_transpose(q), b), lower=False)
     diff = b - matmul(a, x)
     residuals = (abs(diff) ** 2).sum(axis=0, keepdims=b.ndim == 1)
+    return (x, residuals, *_rank_and_singular_values(r, a, b, rcond))
+
+
+def _lstsq_wide(a: Any, b: Any, rcond: float | None) -> tuple[Any, Any, Any, Any]:
+    """The minimum-norm solution of an underdetermined system (fewer rows than columns), as NumPy gives.
+
+    ``a^H = q r`` by TSQR (``a^H`` is tall), so ``a = r^H q^H``; every solution of ``r^H (q^H x) = b`` has
+    the same ``q^H x``, and the one of least norm lies in the span of ``q``: ``x = q y`` with
+    ``r^H y = b``. Residuals are empty, as NumPy returns them when there are fewer rows than columns.
+    """
+    tall = conj_transpose(a)
+    if tall.numblocks[1] != 1:
+        tall = rechunk(tall, {1: -1})
+    q, r = tsqr(tall)
+    x = matmul(q, solve_triangular(conj_transpose(r), b, lower=True))
+    real = np.empty(0, dtype=r.dtype).real.dtype
+    residuals = asarray(np.empty(0, dtype=real))
+    return (x, residuals, *_rank_and_singular_values(r, a, b, rcond))
+
+
+def _rank_and_singular_values(r: Any, a: Any, b: Any, rcond: float | None) -> tuple[Any, Any]:
+    """The rank of ``a`` and its singular values, read off its (small, square) triangular factor ``r``."""
+    m, n = (int(s) for s in a.shape)
+    k = int(r.shape[0])
     token = tokenize(a, b, rcond)
     real = np.empty(0, dtype=r.dtype).real.dtype
     s_name, rank_name = f"lstsq-singular-{token}", f"lstsq-rank-{token}"
     s_layer = {(s_name, 0): Task((s_name, 0), _singular_values, Ref((r.name, 0, 0)))}
-    s = new_array(s_layer, s_name, ((n,),), real, deps=(r,), meta=meta_from_dtype(real, 1))
+    s = new_array(s_layer, s_name, ((k,),), real, deps=(r,), meta=meta_from_dtype(real, 1))
     cutoff = float(np.finfo(real).eps * max(m, n)) if rcond is None or rcond < 0 else float(rcond)
     rank_layer = {(rank_name,): Task((rank_name,), _rank, Ref((s_name, 0)), cutoff)}
     rank = new_array(rank_layer, rank_name, (), np.dtype(int), deps=(s,), meta=meta_from_dtype(int, 0))
-    return x, residuals, rank, s
+    return rank, s
 
 
 # -- norms ------------------------------------------------------------------------------------------------------

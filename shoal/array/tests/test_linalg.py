@@ -305,8 +305,6 @@ def test_lstsq(data, m, n, k, seed):
 
 
 def test_lstsq_bad_input():
-    with pytest.raises(NotImplementedError, match="underdetermined"):
-        linalg.lstsq(sa.from_array(np.ones((2, 5))), np.ones(2))
     with pytest.raises(np.linalg.LinAlgError, match="incompatible"):
         linalg.lstsq(sa.from_array(np.ones((5, 2))), np.ones(4))
 

@@ -1,0 +1,127 @@
+"""Options that used to raise NotImplementedError: reshape/ravel order="F", pad with a function, unique(axis=),
+searchsorted(sorter=), lstsq with fewer rows than columns. Each against NumPy on the same data."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import shoal.array as sa
+from shoal.array.utils import assert_eq
+
+
+@st.composite
+def shaped_and_chunked(draw, max_dims=4):
+    shape = tuple(draw(st.lists(st.integers(1, 5), min_size=1, max_size=max_dims)))
+    chunks = tuple(draw(st.integers(1, s)) for s in shape)
+    return shape, chunks
+
+
+@settings(max_examples=40, deadline=None)
+@given(shaped_and_chunked(), st.data())
+def test_reshape_and_ravel_in_fortran_order(sc, data):
+    shape, chunks = sc
+    a = np.arange(math.prod(shape)).reshape(shape)
+    x = sa.from_array(a, chunks=chunks)
+    size = a.size
+    divisors = [d for d in range(1, size + 1) if size % d == 0]
+    first = data.draw(st.sampled_from(divisors))
+    new = data.draw(st.sampled_from([(size,), (first, -1), (-1, first), (first, size // first, 1)]))
+    assert_eq(x.reshape(new, order="F"), a.reshape(new, order="F"))
+    assert_eq(np.reshape(x, new, order="F"), np.reshape(a, new, order="F"))
+    assert_eq(x.ravel(order="F"), a.ravel(order="F"))
+    assert_eq(sa.ravel(x, order="A"), np.ravel(a, order="A"))
+
+
+def test_reshape_bad_order():
+    x = sa.from_array(np.arange(6), chunks=2)
+    with pytest.raises(ValueError, match="order must be one of"):
+        x.reshape((2, 3), order="Z")
+
+
+def pad_with(vector, pad_width, iaxis, kwargs):
+    vector[:pad_width[0]] = kwargs.get("padder", 10)
+    if pad_width[1]:
+        vector[-pad_width[1]:] = kwargs.get("padder", 10)
+
+
+def reads_neighbours(vector, pad_width, iaxis, kwargs):
+    # Depends on values, including earlier axes' padding: corners must come out as NumPy's.
+    n = len(vector)
+    inner = vector[pad_width[0]:n - pad_width[1]]
+    if pad_width[0]:
+        vector[:pad_width[0]] = inner.sum() + iaxis
+    if pad_width[1]:
+        vector[n - pad_width[1]:] = inner[-1] * 2
+
+
+@settings(max_examples=30, deadline=None)
+@given(shaped_and_chunked(max_dims=3), st.data())
+def test_pad_with_a_function(sc, data):
+    shape, chunks = sc
+    a = np.arange(math.prod(shape), dtype=float).reshape(shape)
+    widths = tuple((data.draw(st.integers(0, 3)), data.draw(st.integers(0, 3))) for _ in shape)
+    x = sa.from_array(a, chunks=chunks)
+    assert_eq(sa.pad(x, widths, reads_neighbours), np.pad(a, widths, reads_neighbours))
+    assert_eq(np.pad(x, widths, pad_with, padder=-1.5), np.pad(a, widths, pad_with, padder=-1.5))
+
+
+@settings(max_examples=40, deadline=None)
+@given(shaped_and_chunked(max_dims=3), st.data())
+def test_unique_along_an_axis(sc, data):
+    shape, chunks = sc
+    a = np.random.default_rng(data.draw(st.integers(0, 100))).integers(0, 2, size=shape)
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1))
+    x = sa.from_array(a, chunks=chunks)
+    got = sa.unique(x, axis=axis, return_index=True, return_inverse=True, return_counts=True)
+    expected = np.unique(a, axis=axis, return_index=True, return_inverse=True, return_counts=True)
+    for g, e in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(g.compute(), e.reshape(-1) if e.ndim == 1 or g.ndim == 1 else e)
+    values = np.unique(x, axis=axis)
+    assert math.isnan(values.shape[axis])
+    np.testing.assert_array_equal(values.compute(), np.unique(a, axis=axis))
+
+
+def test_unique_axis_out_of_range():
+    with pytest.raises(np.exceptions.AxisError):
+        sa.unique(sa.from_array(np.zeros((2, 2)), chunks=1), axis=2)
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+@pytest.mark.parametrize("lazy_sorter", [False, True])
+def test_searchsorted_with_sorter(side, lazy_sorter):
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, 30, 50)
+    order = np.argsort(a, kind="stable")
+    v = rng.integers(-3, 33, (4, 6))
+    sorter = sa.from_array(order, chunks=11) if lazy_sorter else order
+    got = sa.searchsorted(sa.from_array(a, chunks=8), sa.from_array(v, chunks=3), side=side, sorter=sorter)
+    assert_eq(got, np.searchsorted(a, v, side=side, sorter=order))
+
+
+def test_searchsorted_bad_sorter():
+    x = sa.from_array(np.arange(10), chunks=3)
+    with pytest.raises(ValueError, match="length of a"):
+        sa.searchsorted(x, [1], sorter=np.arange(4))
+    with pytest.raises(TypeError, match="integers"):
+        sa.searchsorted(x, [1], sorter=np.arange(10.0))
+
+
+@pytest.mark.parametrize("m, n, b_shape", [(5, 40, (5,)), (8, 60, (8, 3)), (1, 7, (1,))])
+@pytest.mark.parametrize("dtype", [float, complex])
+def test_lstsq_with_fewer_rows_than_columns_gives_the_minimum_norm_solution(m, n, b_shape, dtype):
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((m, n)).astype(dtype)
+    b = rng.standard_normal(b_shape).astype(dtype)
+    if dtype is complex:
+        a = a + 1j * rng.standard_normal((m, n))
+    x, residuals, rank, s = sa.linalg.lstsq(sa.from_array(a, chunks=(3, 7)), sa.from_array(b, chunks=3))
+    ex, eres, erank, es = np.linalg.lstsq(a, b, rcond=None)
+    np.testing.assert_allclose(x.compute(), ex, atol=1e-10)
+    np.testing.assert_allclose(s.compute(), es, atol=1e-10)
+    assert int(rank.compute()) == erank
+    assert residuals.compute().shape == eres.shape == (0,)
