@@ -2,6 +2,8 @@
 
 Both print the address they serve at and shut down cleanly on SIGINT or
 SIGTERM. ``shoal-scheduler`` and ``shoal-worker`` are the same commands.
+A worker runs under a nanny by default (``--no-nanny`` turns it off); only
+such a worker gets a fresh process from ``client.restart``.
 """
 
 from __future__ import annotations
@@ -154,7 +156,7 @@ async def _run_nanny(args: argparse.Namespace) -> int:
 
 
 async def _run_worker(args: argparse.Namespace) -> int:
-    from shoal.distributed.nanny import EXIT_START_FAILED
+    from shoal.distributed.nanny import EXIT_RESTART, EXIT_START_FAILED, accept_restarts, under_nanny
     from shoal.distributed.server.worker import WorkerServer
 
     stop = asyncio.Event()
@@ -182,11 +184,15 @@ async def _run_worker(args: argparse.Namespace) -> int:
     waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(worker.finished())]
     if args.parent_pid:
         waits.append(asyncio.ensure_future(_watch_parent(args.parent_pid)))
+    # Under a nanny, client.restart asks for a fresh process: close cleanly, and the nanny starts a new one.
+    restart = accept_restarts(worker) if under_nanny() else None
+    if restart is not None:
+        waits.append(asyncio.ensure_future(restart.wait()))
     await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
     for w in waits:
         w.cancel()
     await worker.close()
-    return 0
+    return EXIT_RESTART if restart is not None and restart.is_set() else 0
 
 
 async def _watch_parent(pid: int) -> None:

@@ -77,20 +77,34 @@ class ClientAdminMixin:
     def restart(self, timeout: float | None = None, wait_for_workers: bool = True) -> Any:
         """Cancel all work, forget all results, and give every worker a fresh start.
 
-        Every Future of every client is cancelled. Workers of a cluster this
-        client can reach (``LocalCluster``) are replaced by new ones; workers
-        of a remote scheduler have their state cleared.
+        Every Future of every client is cancelled. Each worker that runs under
+        a nanny (``shoal worker ADDRESS``, which starts one by default, or a
+        ``LocalCluster`` of processes) is closed and its nanny starts a new
+        worker process: module globals are reset and its memory goes back to
+        the system. Workers without a nanny (``shoal worker --no-nanny``) only
+        have their tasks and results cleared; the in-process workers of a
+        ``LocalCluster(processes=False)`` are replaced by new ones.
+
+        Parameters
+        ----------
+        timeout : float, optional
+            Seconds to wait for the restarted workers to register again (30 by default).
+        wait_for_workers : bool
+            Return only once as many workers are registered as before the restart; a TimeoutError naming
+            the workers that did not come back is raised after ``timeout``. False returns as soon as the
+            restarts were requested.
         """
+        wait_seconds = 30.0 if timeout is None else float(timeout)
 
         async def go() -> Any:
-            await self._scheduler_call("restart")
+            await self._scheduler_call("restart", timeout=wait_seconds, wait_for_workers=wait_for_workers)
             cluster = self.cluster
             if cluster is not None and hasattr(cluster, "_restart"):
                 await cluster._restart(wait=wait_for_workers)
             return self
 
         coro = go()
-        return coro if self.asynchronous else run_sync(coro, timeout or self.timeout + 120)
+        return coro if self.asynchronous else run_sync(coro, wait_seconds + self.timeout + 60)
 
     def register_plugin(self, plugin: Any, name: str | None = None, idempotent: bool | None = None) -> Any:
         """Install a plugin: a worker plugin on every worker (now and later), or a scheduler plugin.

@@ -251,7 +251,13 @@ class LocalCluster:
             await self._stop_worker(name)
 
     async def _restart(self, wait: bool = True) -> None:
-        """Replace every worker by a new one (``client.restart``)."""
+        """Replace every in-process worker by a new one (``client.restart``).
+
+        Worker processes need nothing here: the scheduler asked each one to restart, and its nanny started
+        a new process.
+        """
+        if self.processes:
+            return
         n = len(self._live_names())
         await asyncio.gather(*(self._stop_worker(name) for name in list(self.workers)), return_exceptions=True)
         for _ in range(n):

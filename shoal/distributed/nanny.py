@@ -12,9 +12,17 @@ and watches it every ``distributed.worker.memory.monitor-interval``:
   new worker process takes its place. The scheduler sees the old worker
   leave, reschedules its tasks and counts the death against them
   (``distributed.scheduler.allowed-failures``);
+- it exits with :data:`EXIT_RESTART`: the scheduler asked for a fresh
+  process (``client.restart``); a new one starts at once, without a warning;
 - its resident memory passes the ``terminate`` fraction of
   ``memory_limit``: the nanny kills it (``SIGKILL``: a process that is
   allocating past its limit cannot be trusted to shut down) and starts a new one.
+
+``client.restart`` reaches the nanny through its worker: the scheduler runs
+:func:`request_restart` in every worker process; one that a nanny started
+(:func:`under_nanny`) closes cleanly and exits with :data:`EXIT_RESTART`,
+so its nanny starts a new process: module globals are reset and memory goes
+back to the system. No extra port or connection is needed for it.
 
 :meth:`Nanny.close` stops supervising and ends the worker with ``SIGTERM``
 (it closes cleanly and tells the scheduler), then ``SIGKILL`` after a grace
@@ -30,6 +38,7 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -38,12 +47,18 @@ from typing import Any
 
 from shoal.distributed.memory import MemoryLimits, monitor_interval, process_memory
 
-__all__ = ["EXIT_START_FAILED", "Nanny"]
+__all__ = ["EXIT_RESTART", "EXIT_START_FAILED", "Nanny", "accept_restarts", "nanny_of", "request_restart",
+           "under_nanny"]
 
 logger = logging.getLogger("shoal.distributed.nanny")
 
 #: Exit status of a worker process that could not start or register: the nanny does not restart it.
 EXIT_START_FAILED = 3
+#: Exit status of a worker process that closed because the scheduler asked for a restart: replaced at once.
+EXIT_RESTART = 4
+#: Set in a worker process's environment to its nanny's pid: a worker started some other way has no nanny,
+#: even if it inherited the variable.
+_NANNY_ENV = "SHOAL_NANNY_PID"
 #: A worker that dies sooner than this after starting is restarted after a pause, not at once.
 _FAST_DEATH = 1.0
 
@@ -74,7 +89,7 @@ class Nanny:
         self.stdout = stdout
         #: The current worker process.
         self.process: subprocess.Popen[bytes] | None = None
-        #: Worker processes started after the first (deaths and memory kills).
+        #: Worker processes started after the first (deaths, memory kills and requested restarts).
         self.restarts = 0
         #: Of those, how many the nanny killed for passing the terminate fraction.
         self.memory_kills = 0
@@ -102,7 +117,8 @@ class Nanny:
                 "--no-nanny", "--parent-pid", str(os.getpid())]
 
     def _spawn(self) -> None:
-        self.process = subprocess.Popen(self._command(), stdin=subprocess.DEVNULL, stdout=self.stdout, env=self.env)
+        env = {**(os.environ if self.env is None else self.env), _NANNY_ENV: str(os.getpid())}
+        self.process = subprocess.Popen(self._command(), stdin=subprocess.DEVNULL, stdout=self.stdout, env=env)
         self._started_at = time.monotonic()
 
     async def start(self) -> Nanny:
@@ -133,6 +149,11 @@ class Nanny:
                                  self.scheduler_address, code)
                 self._finish(code)
                 return
+            if code == EXIT_RESTART:
+                logger.info("nanny: worker process %d closed for a restart; starting a new one", proc.pid)
+                self.restarts += 1
+                self._spawn()
+                continue
             lived = time.monotonic() - self._started_at
             logger.warning("nanny: worker process %d died (exit status %s) after %.1fs; restarting", proc.pid,
                            code, lived)
@@ -204,6 +225,49 @@ class Nanny:
 
     def __repr__(self) -> str:
         return f"<Nanny {self.scheduler_address} pid={self.pid} status={self.status} restarts={self.restarts}>"
+
+
+# ---------------------------------------------------------------------- the worker process's side of a restart
+
+#: The worker served by this process when a nanny started it, and the event its restart request sets.
+_supervised: tuple[Any, asyncio.Event] | None = None
+
+
+def under_nanny() -> bool:
+    """Whether this process is a worker process that a :class:`Nanny` started (and still supervises)."""
+    return os.environ.get(_NANNY_ENV) == str(os.getppid())
+
+
+def accept_restarts(worker: Any) -> asyncio.Event:
+    """Let the scheduler restart ``worker`` (this process's worker, under a nanny); return the request event.
+
+    The caller closes the worker once the event is set and exits with :data:`EXIT_RESTART`.
+    """
+    global _supervised
+    event = asyncio.Event()
+    _supervised = (worker, event)
+    return event
+
+
+def request_restart(dask_worker: Any) -> list[Any] | None:
+    """Run by the scheduler in a worker process (``client.restart``): ask its nanny for a new process.
+
+    Returns the nanny's ``[host, pid]``, or None when no nanny supervises this worker (the scheduler then
+    clears its state instead). The worker closes right after this reply has been sent.
+    """
+    hook = _supervised
+    if hook is None or hook[0] is not dask_worker:
+        return None
+    hook[1].set()
+    return [socket.gethostname(), os.getppid()]
+
+
+def nanny_of(dask_worker: Any) -> list[Any] | None:
+    """Run by the scheduler in a worker process: its nanny's ``[host, pid]``, or None without one."""
+    hook = _supervised
+    if hook is None or hook[0] is not dask_worker:
+        return None
+    return [socket.gethostname(), os.getppid()]
 
 
 def _signal(proc: subprocess.Popen[bytes], sig: int) -> None:

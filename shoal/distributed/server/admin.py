@@ -13,6 +13,9 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
+from shoal.distributed._exceptions import CommClosedError
+from shoal.distributed.comm.serialization import pickle_value, unpickle_value
+from shoal.distributed.nanny import nanny_of, request_restart
 from shoal.distributed.state.events import KeysCancelled
 
 if TYPE_CHECKING:
@@ -22,6 +25,11 @@ if TYPE_CHECKING:
 __all__ = ["SchedulerAdmin"]
 
 logger = logging.getLogger("shoal.distributed.scheduler")
+
+#: Seconds ``client.restart`` waits for restarted workers by default (as in Dask).
+_DEFAULT_RESTART_TIMEOUT = 30.0
+#: Seconds a worker has to answer a restart request (or the question who its nanny is).
+_ASK_TIMEOUT = 5.0
 
 
 class SchedulerAdmin:
@@ -175,10 +183,18 @@ class SchedulerAdmin:
 
     # ------------------------------------------------------------------ restart
 
-    async def rpc_restart(self) -> int:
-        """Cancel every client's work and clear every worker; return how many workers were cleared."""
+    async def rpc_restart(self, timeout: float | None = None, wait_for_workers: bool = True) -> dict[str, Any]:
+        """Cancel every client's work and give every worker a fresh start; see ``Client.restart``.
+
+        Workers under a nanny close and their nannies start new processes; with ``wait_for_workers`` this
+        returns once as many workers are registered as before (TimeoutError after ``timeout`` seconds,
+        default 30). Workers without a nanny only have their state cleared.
+        """
         server = self.server
         state = server.state
+        timeout = _DEFAULT_RESTART_TIMEOUT if timeout is None else float(timeout)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
         events = [KeysCancelled(cid, tuple(ts.key for ts in record.wants_what), server._stimulus("restart"))
                   for cid, record in list(state.clients.items()) if record.wants_what]
         if events:
@@ -187,9 +203,59 @@ class SchedulerAdmin:
             stream = server.client_streams.get(ev.client)
             if stream is not None:
                 stream.send({"op": "cancelled_keys", "keys": list(ev.keys), "restart": True})
-        replies = await asyncio.gather(*(server.pool.call(w, {"op": "clear_state"}) for w in list(state.workers)),
+        before = {address: ws.name for address, ws in state.workers.items()}
+        # Asking is quick even when the wait is short: a worker busy in a task still answers from its event loop.
+        ask = max(timeout, _ASK_TIMEOUT)
+        nannies = await asyncio.gather(*(self._run_on(a, request_restart, ask) for a in before))
+        restarting = {a: nanny for a, nanny in zip(before, nannies, strict=True) if nanny is not None}
+        others = [a for a in before if a not in restarting]
+        replies = await asyncio.gather(*(server.pool.call(a, {"op": "clear_state"}) for a in others),
                                        return_exceptions=True)
-        return sum(1 for r in replies if not isinstance(r, BaseException))
+        cleared = [a for a, r in zip(others, replies, strict=True) if not isinstance(r, BaseException)]
+        if restarting and wait_for_workers:
+            while any(a in state.workers for a in restarting) or len(state.workers) < len(before):
+                if loop.time() > deadline:
+                    raise TimeoutError(await self._restart_timeout_message(before, restarting, timeout))
+                await asyncio.sleep(0.02)
+        return {"restarted": sorted(restarting), "cleared": sorted(cleared)}
+
+    async def _run_on(self, address: str, func: Any, timeout: float) -> Any:
+        """``func(dask_worker)`` on one worker; None if it fails or the worker does not answer."""
+        try:
+            reply = await asyncio.wait_for(
+                self.server.pool.call(address, {"op": "run", "function": pickle_value((func, (), {}))}), timeout)
+        except (TimeoutError, OSError, CommClosedError, RuntimeError) as exc:
+            logger.warning("restart: worker %s did not answer (%s)", address, exc)
+            return None
+        if not reply.get("ok"):
+            logger.warning("restart: %s failed on worker %s: %s", func.__name__, address, reply.get("text"))
+            return None
+        return unpickle_value(reply["result"])
+
+    async def _restart_timeout_message(self, before: dict[str, str], restarting: dict[str, Any],
+                                       timeout: float) -> str:
+        """Which restarted workers are not back: their nanny runs no registered worker yet."""
+        state = self.server.state
+        now = list(state.workers)
+        nannies = await asyncio.gather(*(self._run_on(a, nanny_of, _ASK_TIMEOUT) for a in now if a not in restarting))
+        back = {tuple(n) for n in nannies if n is not None}
+        missing = [a for a, nanny in restarting.items() if a in state.workers or tuple(nanny) not in back]
+
+        def label(address: str) -> str:
+            name = before[address]
+            return address if name == address else f"{name!r} ({address})"
+
+        stuck = [label(a) for a in missing if a in state.workers]
+        gone = [label(a) for a in missing if a not in state.workers]
+        parts = []
+        if gone:
+            parts.append(f"not back yet: {', '.join(gone)}")
+        if stuck:
+            parts.append(f"never closed for the restart: {', '.join(stuck)}")
+        return (f"client.restart: only {len(state.workers)} of {len(before)} workers were registered "
+                f"{timeout:g}s after the restart ({'; '.join(parts) or 'workers are missing'}). Their nannies may "
+                f"need longer to start a worker process (raise timeout=), or could not (see the nanny's log); "
+                f"restart(wait_for_workers=False) does not wait.")
 
     # ------------------------------------------------------------------ plugins
 

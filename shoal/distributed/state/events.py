@@ -22,6 +22,7 @@ __all__ = [
     "DataScattered",
     "ExecuteFailed",
     "ExecuteSucceeded",
+    "FetchErred",
     "FetchFailed",
     "FetchSucceeded",
     "FreeKeysRequested",
@@ -243,6 +244,25 @@ class FetchFailed:
     keys: tuple[Key, ...]
     stimulus_id: str
     peer_gone: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FetchErred:
+    """``peer`` holds ``keys`` but they could not travel: unpicklable, too large, or not loadable here.
+
+    Unlike a peer that went away, fetching the same key again would fail
+    again. The machine isolates the culprit first: a batch of several keys
+    is fetched again one key at a time, so that only the key that cannot
+    travel fails its dependents here, with ``exception`` (pickled).
+    """
+
+    peer: str
+    keys: tuple[Key, ...]
+    exception: bytes
+    text: str
+    start: float
+    stop: float
+    stimulus_id: str
 
 
 @dataclass(frozen=True, slots=True)

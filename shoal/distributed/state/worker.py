@@ -15,6 +15,12 @@ peer with the most wanted bytes first). Tasks whose inputs are all present
 are ``ready``; they run in priority order, at most ``nthreads`` at once, and
 only when the worker's abstract resources (``{"GPU": 1}``) allow.
 
+A batch from one peer that cannot travel (``FetchErred``: a value that
+cannot be pickled there or loaded here, or a message over the size limit)
+does not say which key was at fault: its keys are fetched again one per
+batch, so the others land and only the culprit's dependents fail (after its
+other holders, if any, were tried).
+
 Results computed here stay in ``data`` until the scheduler frees them.
 Inputs fetched from peers are dropped as soon as no task here still needs
 them (the scheduler does not count them as replicas).
@@ -30,7 +36,6 @@ import heapq
 import itertools
 from collections import defaultdict
 from collections.abc import Callable, MutableMapping
-from dataclasses import dataclass
 from typing import Any
 
 from shoal.distributed.state.actions import Execute, Fetch, SendToScheduler
@@ -38,6 +43,7 @@ from shoal.distributed.state.events import (
     ComputeRequested,
     ExecuteFailed,
     ExecuteSucceeded,
+    FetchErred,
     FetchFailed,
     FetchSucceeded,
     FreeKeysRequested,
@@ -48,25 +54,9 @@ from shoal.distributed.state.events import (
 from shoal.distributed.state.tasks import WorkerTaskRecord
 from shoal.graph.task import Key
 
+# FetchErred is re-exported: it lived here before it joined the other events.
 __all__ = ["FetchErred", "WorkerStateMachine"]
 
-
-@dataclass(frozen=True, slots=True)
-class FetchErred:
-    """``peer`` holds ``keys`` but could not send them (unpicklable, or over the message size limit).
-
-    Unlike a peer that went away, fetching again would fail again: the tasks
-    here waiting for these keys fail with ``exception`` (pickled) instead.
-    """
-
-    # TODO(#6): move next to the other events in events.py (not owned by the data-plane change).
-    peer: str
-    keys: tuple[Key, ...]
-    exception: bytes
-    text: str
-    start: float
-    stop: float
-    stimulus_id: str
 
 Action = Execute | Fetch | SendToScheduler
 
@@ -110,6 +100,8 @@ class WorkerStateMachine:
         #: Keys being fetched, by peer.
         self.in_flight: dict[str, set[Key]] = {}
         self.to_fetch: set[Key] = set()
+        #: Keys to fetch in a batch of their own: they were in a batch that could not travel.
+        self.fetch_alone: set[Key] = set()
         self.connections = connections
         self.total_resources = dict(resources or {})
         self.available_resources = dict(resources or {})
@@ -256,6 +248,7 @@ class WorkerStateMachine:
                 continue
             self.data[key] = ev.data[key]
             ts.coming_from = None
+            self.fetch_alone.discard(key)
             if not ts.dependents:
                 self._forget(ts)
                 continue
@@ -303,7 +296,20 @@ class WorkerStateMachine:
 
     def _on_fetch_erred(self, ev: FetchErred) -> None:
         landed, keys = self._landed(ev.peer, ev.keys)
+        if len(ev.keys) > 1:
+            # Which key spoiled the batch is unknown: fetch each on its own, so only the culprit fails.
+            self.fetch_alone.update(ts.key for ts in landed)
+            self._fetch_again(keys)
+            return
         for ts in landed:
+            ts.who_has.discard(ev.peer)
+            if ts.who_has and ts.dependents:
+                # Another holder may send a copy that travels (e.g. one under the size limit after spilling).
+                self.fetch_alone.add(ts.key)
+                self._set(ts, "fetch")
+                self.to_fetch.add(ts.key)
+                continue
+            self.fetch_alone.discard(ts.key)
             for dts in list(ts.dependents):
                 if dts.status != "waiting":
                     continue
@@ -377,6 +383,7 @@ class WorkerStateMachine:
         self.tasks.pop(ts.key, None)
         self.data.pop(ts.key, None)
         self.to_fetch.discard(ts.key)
+        self.fetch_alone.discard(ts.key)
         for dts in ts.dependencies:
             dts.dependents.discard(ts)
             if not dts.dependents and not dts.computed_here and dts.key in self.tasks and dts.status != "flight":
@@ -389,26 +396,39 @@ class WorkerStateMachine:
         if not self.to_fetch or len(self.in_flight) >= self.connections:
             return
         by_peer: dict[str, list[WorkerTaskRecord]] = defaultdict(list)
+        alone: list[tuple[WorkerTaskRecord, list[str]]] = []
         for key in self.to_fetch:
             ts = self.tasks.get(key)
             if ts is None or ts.status != "fetch":
                 continue
             free = [p for p in ts.who_has if p not in self.in_flight]
-            if free:
-                # Spread load: the peer that already has the most wanted keys gets this one too.
-                peer = max(free, key=lambda p: len(by_peer.get(p, ())))
-                by_peer[peer].append(ts)
-        # Peers offering the most bytes first.
+            if not free:
+                continue
+            if key in self.fetch_alone:
+                alone.append((ts, free))
+                continue
+            # Spread load: the peer that already has the most wanted keys gets this one too.
+            peer = max(free, key=lambda p: len(by_peer.get(p, ())))
+            by_peer[peer].append(ts)
+        for ts, free in alone:
+            peer = next((p for p in free if p not in self.in_flight), None)
+            if peer is not None and len(self.in_flight) < self.connections:
+                self._fetch_from(peer, [ts])
+        # Peers offering the most bytes first; a peer taken by a lone key above waits for the next round.
         for peer, group in sorted(by_peer.items(), key=lambda kv: -sum(max(t.nbytes, 0) for t in kv[1])):
             if len(self.in_flight) >= self.connections:
                 break
-            keys = tuple(ts.key for ts in group)
-            for ts in group:
-                self._set(ts, "flight")
-                ts.coming_from = peer
-                self.to_fetch.discard(ts.key)
-            self.in_flight[peer] = set(keys)
-            self._actions.append(Fetch(peer, keys, self._stimulus))
+            if peer not in self.in_flight:
+                self._fetch_from(peer, group)
+
+    def _fetch_from(self, peer: str, group: list[WorkerTaskRecord]) -> None:
+        keys = tuple(ts.key for ts in group)
+        for ts in group:
+            self._set(ts, "flight")
+            ts.coming_from = peer
+            self.to_fetch.discard(ts.key)
+        self.in_flight[peer] = set(keys)
+        self._actions.append(Fetch(peer, keys, self._stimulus))
 
     def _start_executions(self) -> None:
         if not self.running:
@@ -457,6 +477,8 @@ class WorkerStateMachine:
             for dts in ts.dependents:
                 assert ts in dts.dependencies, (ts, dts)
         assert len(self.executing) <= self.nthreads * SHORT_TASK_DEPTH + len(self.long_running) + 1
+        for key in self.fetch_alone:
+            assert key in self.tasks, key
         for peer, keys in self.in_flight.items():
             for key in keys:
                 ts = self.tasks.get(key)
