@@ -42,6 +42,7 @@ from shoal.distributed.state.events import (
     ComputeRequested,
     ExecuteFailed,
     ExecuteSucceeded,
+    FetchErred,
     FetchFailed,
     FetchSucceeded,
     FreeKeysRequested,
@@ -49,7 +50,7 @@ from shoal.distributed.state.events import (
 )
 from shoal.distributed.memory import MemoryLimits, monitor_interval, process_memory, spill_until
 from shoal.distributed.spill import SpillBuffer
-from shoal.distributed.state.worker import FetchErred, WorkerStateMachine
+from shoal.distributed.state.worker import WorkerStateMachine
 from shoal.utils import parse_bytes, parse_timedelta
 
 __all__ = ["WorkerServer", "current_key", "current_worker"]
