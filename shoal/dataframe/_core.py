@@ -140,6 +140,9 @@ def _unary(op: Callable[[Any], Any], name: str) -> Callable[[Any], Any]:
 class FrameBase:
     """What every shoal dataframe collection shares: metadata, the protocol, computing."""
 
+    #: Always a collection: ``is_dask_collection`` need not build (optimize and lower) the graph to find out.
+    _shoal_collection = True
+
     def __init__(self, expr: Expr) -> None:
         self._expr = expr
         self._optimized: Expr | None = None
