@@ -80,6 +80,40 @@ class _Slot:
         self.index = index
 
 
+# Module-level recursion, not closures calling themselves: such a closure is a reference cycle that would keep
+# the collections it saw (and any data in their graphs) alive until the cyclic garbage collector runs.
+def _visit(obj: Any, found: list[Any], index: dict[int, int], traverse: bool) -> Any:
+    if is_dask_collection(obj):
+        i = index.get(id(obj))
+        if i is None:
+            i = index[id(obj)] = len(found)
+            found.append(obj)
+        return _Slot(i)
+    if not traverse:
+        return obj
+    typ = type(obj)
+    if typ is list:
+        return [_visit(item, found, index, traverse) for item in obj]
+    if typ is tuple or typ is set or typ is frozenset:
+        return typ(_visit(item, found, index, traverse) for item in obj)
+    if typ is dict:
+        return {k: _visit(v, found, index, traverse) for k, v in obj.items()}
+    return obj
+
+
+def _rebuild(obj: Any, values: list[Any]) -> Any:
+    typ = type(obj)
+    if typ is _Slot:
+        return values[obj.index]
+    if typ is list:
+        return [_rebuild(item, values) for item in obj]
+    if typ is tuple or typ is set or typ is frozenset:
+        return typ(_rebuild(item, values) for item in obj)
+    if typ is dict:
+        return {k: _rebuild(v, values) for k, v in obj.items()}
+    return obj
+
+
 def unpack_collections(*args: Any, traverse: bool = True) -> tuple[list[Any], Callable[[list[Any]], tuple[Any, ...]]]:
     """Find the collections in ``args``; return them and a function to put values in their place.
 
@@ -91,39 +125,10 @@ def unpack_collections(*args: Any, traverse: bool = True) -> tuple[list[Any], Ca
     """
     found: list[Any] = []
     index: dict[int, int] = {}
-
-    def visit(obj: Any) -> Any:
-        if is_dask_collection(obj):
-            i = index.get(id(obj))
-            if i is None:
-                i = index[id(obj)] = len(found)
-                found.append(obj)
-            return _Slot(i)
-        if not traverse:
-            return obj
-        typ = type(obj)
-        if typ is list or typ is tuple or typ is set or typ is frozenset:
-            return typ(visit(item) for item in obj) if typ is not list else [visit(item) for item in obj]
-        if typ is dict:
-            return {k: visit(v) for k, v in obj.items()}
-        return obj
-
-    template = [visit(a) for a in args]
-
-    def rebuild(obj: Any, values: list[Any]) -> Any:
-        typ = type(obj)
-        if typ is _Slot:
-            return values[obj.index]
-        if typ is list:
-            return [rebuild(item, values) for item in obj]
-        if typ is tuple or typ is set or typ is frozenset:
-            return typ(rebuild(item, values) for item in obj)
-        if typ is dict:
-            return {k: rebuild(v, values) for k, v in obj.items()}
-        return obj
+    template = [_visit(a, found, index, traverse) for a in args]
 
     def repack(values: list[Any]) -> tuple[Any, ...]:
-        return tuple(rebuild(t, values) for t in template)
+        return tuple(_rebuild(t, values) for t in template)
 
     return found, repack
 

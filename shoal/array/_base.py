@@ -140,6 +140,16 @@ def _rebuild(graph: Mapping[Key, Any], name: str, chunks: Chunks, meta: Any, ren
     return _array_class[0](dict(graph), name, chunks, meta, ())
 
 
+def _nested_keys(name: str, numblocks: tuple[int, ...], prefix: tuple[int, ...]) -> list[Any]:
+    """Block keys nested like the block grid: a list per axis."""
+    # Module-level on purpose: a closure that calls itself is a reference cycle, and this one would hold the
+    # array (and the data in its graph) until the cyclic garbage collector runs.
+    depth = len(prefix)
+    if depth == len(numblocks) - 1:
+        return [(name, *prefix, i) for i in range(numblocks[depth])]
+    return [_nested_keys(name, numblocks, (*prefix, i)) for i in range(numblocks[depth])]
+
+
 class ArrayBase:
     """Data and protocol of a shoal array; see the module docstring."""
 
@@ -221,13 +231,7 @@ class ArrayBase:
     def __dask_keys__(self) -> Any:
         if not self._chunks:
             return [(self.name,)]
-
-        def keys(prefix: tuple[int, ...], depth: int) -> list[Any]:
-            if depth == self.ndim - 1:
-                return [(self.name, *prefix, i) for i in range(self.numblocks[depth])]
-            return [keys((*prefix, i), depth + 1) for i in range(self.numblocks[depth])]
-
-        return keys((), 0)
+        return _nested_keys(self.name, tuple(self.numblocks), ())
 
     def __dask_layers__(self) -> tuple[str, ...]:
         return (self.name,)
