@@ -16,6 +16,9 @@ let positions = null;     // Float32Array of x, y per node
 let nodeSize = 4;
 let edgeLayer = null;     // offscreen canvas with the edges of the current layout
 let canvasSize = null;
+let lastStates = "";
+// Zoom and pan: wheel zooms around the pointer, dragging pans, a double click resets the view.
+const view = { scale: 1, x: 0, y: 0 };
 
 function legend(counts) {
   const box = document.getElementById("graph-legend");
@@ -80,6 +83,9 @@ function draw(states) {
     canvasSize = size;
   }
   if (!layout || layout.nodes.length === 0) return;
+  ctx.save();
+  ctx.translate(view.x, view.y);
+  ctx.scale(view.scale, view.scale);
   ctx.drawImage(edgeLayer, 0, 0, width, height);
   // One fill per colour: thousands of fillRect calls batched by state are far cheaper than per-node styles.
   const byColour = new Map();
@@ -102,6 +108,63 @@ function draw(states) {
     for (let i = 0; i < states.length; i++) ctx.rect(positions[2 * i] - half, positions[2 * i + 1] - half, nodeSize, nodeSize);
     ctx.stroke();
   }
+  ctx.restore();
+}
+
+// The node under a point of the canvas (CSS pixels), or -1.
+function nodeAt(px, py) {
+  if (!positions) return -1;
+  const x = (px - view.x) / view.scale;
+  const y = (py - view.y) / view.scale;
+  const reach = Math.max(nodeSize / 2 + 1, 4 / view.scale);
+  let best = -1;
+  let bestDistance = reach * reach;
+  for (let i = 0; i < positions.length / 2; i++) {
+    const dx = positions[2 * i] - x;
+    const dy = positions[2 * i + 1] - y;
+    const d = dx * dx + dy * dy;
+    if (d <= bestDistance) { best = i; bestDistance = d; }
+  }
+  return best;
+}
+
+function setupInteraction() {
+  const canvas = document.getElementById("graph");
+  let drag = null;
+  canvas.addEventListener("wheel", (event) => {
+    event.preventDefault();
+    const factor = Math.exp(-event.deltaY * 0.0015);
+    const scale = Math.min(200, Math.max(1, view.scale * factor));
+    const rect = canvas.getBoundingClientRect();
+    const px = event.clientX - rect.left;
+    const py = event.clientY - rect.top;
+    // Keep the point under the pointer where it is.
+    view.x = px - ((px - view.x) * scale) / view.scale;
+    view.y = py - ((py - view.y) * scale) / view.scale;
+    view.scale = scale;
+    draw(lastStates);
+  }, { passive: false });
+  canvas.addEventListener("mousedown", (event) => { drag = { x: event.clientX, y: event.clientY }; });
+  window.addEventListener("mouseup", () => { drag = null; });
+  canvas.addEventListener("mousemove", (event) => {
+    if (drag) {
+      view.x += event.clientX - drag.x;
+      view.y += event.clientY - drag.y;
+      drag = { x: event.clientX, y: event.clientY };
+      draw(lastStates);
+      return;
+    }
+    const rect = canvas.getBoundingClientRect();
+    const i = nodeAt(event.clientX - rect.left, event.clientY - rect.top);
+    const state = i >= 0 ? (STATES.find(([c]) => c === lastStates[i]) || ["", "?"])[1] : "";
+    document.getElementById("graph-hover").textContent = i >= 0 ? `${layout.nodes[i][0]} (${state})` : "";
+  });
+  canvas.addEventListener("dblclick", () => {
+    view.scale = 1;
+    view.x = 0;
+    view.y = 0;
+    draw(lastStates);
+  });
 }
 
 poll(() => "/json/graph" + (layout ? `?token=${layout.token}` : ""), (data) => {
@@ -118,7 +181,10 @@ poll(() => "/json/graph" + (layout ? `?token=${layout.token}` : ""), (data) => {
   document.getElementById("graph-note").textContent = data.truncated
     ? `Showing the ${data.shown} oldest of ${data.total} tasks (at most ${data.max_nodes}); the window moves on as tasks finish.`
     : (data.total === 0 ? "The scheduler holds no tasks: submit some work." : "");
+  lastStates = data.states;
   draw(data.states);
 });
+
+setupInteraction();
 
 window.addEventListener("resize", () => { canvasSize = null; });
