@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Sequence
+from typing import Any
 
 from shoal.distributed._exceptions import FrameError
-from shoal.distributed.comm.buffers import allocate
+from shoal.distributed.comm.buffers import LARGE, allocate
 from shoal.distributed.comm.compression import decompress
 
-__all__ = ["COMPRESSED", "MAX_FRAMES", "FrameAssembler", "frame_prefix"]
+__all__ = ["ALIGNMENT", "COMPRESSED", "MAX_FRAMES", "FrameAssembler", "frame_prefix"]
 
 MAX_FRAMES = 1 << 16
 #: Flag in a frame's announced length: the frame is lz4-compressed.
@@ -50,8 +51,25 @@ def frame_prefix(frames: Sequence[bytes | bytearray | memoryview], compressed: S
     return struct.pack(f"<{len(sizes) + 1}Q", len(sizes), *sizes)
 
 
+#: Frames of a large body start at multiples of this many bytes (see :class:`FrameAssembler`).
+ALIGNMENT = 64
+
+
+def _aligned(offset: int) -> int:
+    return -(-offset // ALIGNMENT) * ALIGNMENT
+
+
 class FrameAssembler:
     """Reassembles messages from a byte stream; see the module docstring.
+
+    Frames are laid out so that arrays loaded from them are aligned, as
+    arrays NumPy allocates are: in a large body (at least
+    :data:`~.buffers.LARGE` bytes) each frame starts at a multiple of
+    :data:`ALIGNMENT` bytes and is received on its own; a small body is
+    received in one piece and a frame of it that is misaligned is copied.
+    A misaligned float array computes more slowly and, where NumPy's
+    vectorized loops peel off a different number of leading elements, sums
+    in a different order than the sender's copy did.
 
     >>> a = FrameAssembler(max_message_size=100)
     >>> wire = frame_prefix([b"hi", b"there"]) + b"hithere"
@@ -67,20 +85,23 @@ class FrameAssembler:
         #: Complete messages, oldest first: each a list of frames.
         self.messages: list[list[memoryview]] = []
         self._count = bytearray(8)
-        self._target: bytearray = self._count
+        self._target: Any = self._count
         self._offset = 0
+        self._end = 8  # where the bytes wanted now end in _target
         self._phase = 0  # 0: frame count, 1: frame lengths, 2: body
         self._sizes: tuple[int, ...] = ()
+        self._starts: list[int] = []  # where each frame starts in the body
+        self._frame = 0  # with a frame-by-frame body: the frame being received
         self._compressed: list[int] = []
 
     def get_buffer(self) -> memoryview:
         """Where the next bytes should be written (exactly what is still missing)."""
-        return memoryview(self._target)[self._offset:]
+        return memoryview(self._target)[self._offset:self._end]
 
     def buffer_updated(self, nbytes: int) -> None:
         """Account for ``nbytes`` written into the last buffer; may complete a message."""
         self._offset += nbytes
-        while self._offset == len(self._target):
+        while self._offset == self._end:
             self._advance()
 
     def _advance(self) -> None:
@@ -91,43 +112,71 @@ class FrameAssembler:
                                  f"allowed): the peer is not speaking shoal's protocol or the stream is corrupt")
             self._phase = 1
             self._target = bytearray(8 * n)
-            self._offset = 0
+            self._offset, self._end = 0, 8 * n
             if n == 0:
-                self._deliver(bytearray())
+                self._sizes = ()
+                self._deliver()
         elif self._phase == 1:
-            n = len(self._target) // 8
-            sizes = struct.unpack(f"<{n}Q", self._target)
-            self._compressed = [i for i, size in enumerate(sizes) if size & COMPRESSED]
-            if self._compressed:
-                sizes = tuple(size & ~COMPRESSED for size in sizes)
-            self._sizes = sizes
-            total = sum(sizes)
-            if total > self.max_message_size:
-                raise FrameError(
-                    f"received a message of {total:,} bytes, over the limit of {self.max_message_size:,} "
-                    f"bytes (distributed.comm.max-message-size). Send large data in pieces (scatter or "
-                    f"split it into more tasks) or raise the limit on both sides."
-                )
-            self._phase = 2
-            self._target = allocate(total)
-            self._offset = 0
-            if total == 0:
-                self._deliver(self._target)
+            self._start_body()
+        elif self._frame + 1 < len(self._sizes):
+            self._next_frame(self._frame + 1)
         else:
-            self._deliver(self._target)
+            self._deliver()
 
-    def _deliver(self, body: bytearray) -> None:
-        view = memoryview(body)
+    def _start_body(self) -> None:
+        n = len(self._target) // 8
+        sizes = struct.unpack(f"<{n}Q", self._target)
+        self._compressed = [i for i, size in enumerate(sizes) if size & COMPRESSED]
+        if self._compressed:
+            sizes = tuple(size & ~COMPRESSED for size in sizes)
+        self._sizes = sizes
+        total = sum(sizes)
+        if total > self.max_message_size:
+            raise FrameError(
+                f"received a message of {total:,} bytes, over the limit of {self.max_message_size:,} "
+                f"bytes (distributed.comm.max-message-size). Send large data in pieces (scatter or "
+                f"split it into more tasks) or raise the limit on both sides."
+            )
+        self._phase = 2
+        starts = []
+        position = 0
+        large = total >= LARGE
+        for size in sizes:
+            if large:
+                position = _aligned(position)
+            starts.append(position)
+            position += size
+        self._starts = starts
+        self._target = allocate(position)
+        if large:
+            self._next_frame(0)  # frame by frame, each into its aligned place
+        else:
+            self._frame = len(sizes) - 1  # the whole body in one piece
+            self._offset, self._end = 0, position
+        while self._phase == 2 and self._offset == self._end:
+            self._advance()  # empty frames (or an empty body): nothing to wait for
+
+    def _next_frame(self, i: int) -> None:
+        self._frame = i
+        self._offset = self._starts[i]
+        self._end = self._offset + self._sizes[i]
+
+    def _deliver(self) -> None:
+        view = memoryview(self._target)
+        large = len(view) >= LARGE
         frames = []
-        start = 0
-        for size in self._sizes:
-            frames.append(view[start:start + size])
-            start += size
+        for start, size in zip(self._starts, self._sizes, strict=True):
+            frame = view[start:start + size]
+            if not large and start % 16 and size >= 16:
+                frame = memoryview(bytearray(frame))  # a fresh (malloc-aligned) copy: see the class docstring
+            frames.append(frame)
         for i in self._compressed:
             frames[i] = memoryview(decompress(frames[i], self.max_message_size))
         self._compressed = []
         self.messages.append(frames)
         self._phase = 0
         self._target = self._count
-        self._offset = 0
+        self._offset, self._end = 0, 8
         self._sizes = ()
+        self._starts = []
+        self._frame = 0

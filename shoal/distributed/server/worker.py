@@ -111,6 +111,9 @@ class TaskThreads:
                 args[0].set()
                 return
             fn(*args)
+            # An idle runner must not hold the last task's inputs (and its result) while it waits for the
+            # next job: they may be hundreds of MB that the worker has already released.
+            del job, fn, args
             if self._local.seceded:
                 return
 

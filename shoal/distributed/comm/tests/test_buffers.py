@@ -172,3 +172,57 @@ def test_large_messages_over_tcp_reuse_pooled_memory(installed_pool, no_gc):
 
     assert run(main()) == [1.0, 3.0, 5.0, 7.0]
     assert installed_pool.reused >= 3 and installed_pool.fresh == 1
+
+
+@pytest.mark.parametrize("sizes", [
+    [5, 2 * MB + 3, 0, 8 * 1000, MB + 1],  # a large body: every frame starts on an aligned offset
+    [3, 800, 0, 1601],                      # a small body: misaligned frames are copied
+    [0, 0, 0],
+    [2 * MB, 0, 0],
+])
+@pytest.mark.parametrize("step", [1 << 20, 7919])
+def test_assembler_delivers_aligned_frames(sizes, step):
+    from shoal.distributed.comm.framing import ALIGNMENT, FrameAssembler, frame_prefix
+
+    rng = np.random.default_rng(len(sizes))
+    frames = [rng.integers(0, 256, n, dtype=np.uint8).tobytes() for n in sizes]
+    wire = frame_prefix(frames) + b"".join(frames)
+    wire = wire + wire  # two messages back to back
+    assembler = FrameAssembler(max_message_size=1 << 30)
+    position = 0
+    while position < len(wire):
+        buf = assembler.get_buffer()
+        assert len(buf) > 0, "the assembler asked for an empty read"
+        n = min(len(buf), step, len(wire) - position)
+        buf[:n] = wire[position:position + n]
+        assembler.buffer_updated(n)
+        position += n
+    assert len(assembler.messages) == 2
+    for message in assembler.messages:
+        assert [bytes(f) for f in message] == frames
+        for frame in message:
+            if frame.nbytes >= 16:
+                address = np.frombuffer(frame, dtype=np.uint8).ctypes.data
+                assert address % (ALIGNMENT if sum(sizes) >= MB else 16) == 0
+
+
+def test_arrays_arrive_aligned_and_sum_as_the_senders(installed_pool):
+    x = np.random.default_rng(5).random(MB // 8 * 3 + 1)
+
+    async def main() -> tuple[bool, float]:
+        got: asyncio.Queue = asyncio.Queue()
+
+        async def handler(comm):
+            msg = await comm.read()
+            await got.put((msg["x"].flags.aligned and msg["x"].ctypes.data % 64 == 0, float(msg["x"].sum())))
+
+        listener = await listen("tcp://127.0.0.1:0", handler)
+        comm = await connect(listener.address)
+        await comm.write({"pad": b"123", "x": x})
+        result = await asyncio.wait_for(got.get(), 10)
+        await comm.close()
+        listener.stop()
+        return result
+
+    aligned, total = run(main())
+    assert aligned and total == float(x.sum())
