@@ -48,12 +48,17 @@ def _scheduler_parser(parser: argparse.ArgumentParser) -> None:
                              "one); 'none' turns it off")
     parser.add_argument("--no-dashboard", dest="dashboard_address", action="store_const", const="none",
                         help="do not serve the dashboard")
+    parser.add_argument("--scheduler-file", default=None,
+                        help="write the scheduler's address as JSON to this file (for Client(scheduler_file=...))")
     parser.add_argument("--log-level", default="info")
 
 
 def _worker_parser(parser: argparse.ArgumentParser) -> None:
     _tls_options(parser)
-    parser.add_argument("address", help="the scheduler, e.g. tcp://127.0.0.1:8786")
+    parser.add_argument("address", nargs="?", default=None,
+                        help="the scheduler, e.g. tcp://127.0.0.1:8786 (or give --scheduler-file)")
+    parser.add_argument("--scheduler-file", default=None,
+                        help="read the scheduler's address from this JSON file (waits --death-timeout for it)")
     parser.add_argument("--nthreads", type=int, default=0, help="threads per worker (default: cores / nworkers)")
     parser.add_argument("--nworkers", type=int, default=1, help="worker processes to start")
     parser.add_argument("--memory-limit", default="auto", help="bytes per worker, e.g. 4GiB; 'auto' or 0")
@@ -94,9 +99,20 @@ async def _run_scheduler(args: argparse.Namespace) -> int:
     server = await SchedulerServer(f"{scheme}://{args.host}:{args.port}", dashboard_address=dashboard,
                                    security=security).start()
     print(f"Scheduler at: {server.address}", flush=True)
+    if args.scheduler_file:
+        from shoal.distributed.server.scheduler_extras import write_scheduler_file
+
+        write_scheduler_file(args.scheduler_file, {"type": "Scheduler", "id": server.id, "address": server.address,
+                                                   "services": {"dashboard": server.dashboard.port}
+                                                   if server.dashboard is not None else {}})
     if server.dashboard is not None:
         print(f"Dashboard at: {server.dashboard.link}", flush=True)
-    await stop.wait()
+    while server.status != "closed":  # Client.shutdown() closes the server from within
+        try:
+            await asyncio.wait_for(stop.wait(), 0.2)
+            break
+        except TimeoutError:
+            pass
     print("Scheduler closing", flush=True)
     await server.close()
     return 0
@@ -235,6 +251,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if args.command == "scheduler":
         return asyncio.run(_run_scheduler(args))
+    if args.address is None:
+        if not args.scheduler_file:
+            parser.error("shoal worker needs the scheduler's address or --scheduler-file PATH")
+        from shoal.distributed.server.scheduler_extras import read_scheduler_file
+
+        args.address = read_scheduler_file(args.scheduler_file, args.death_timeout)["address"]
     if args.nworkers > 1:
         return _spawn_many(args, argv)
     if args.nanny:

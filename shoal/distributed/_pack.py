@@ -10,7 +10,7 @@ from typing import Any
 from shoal.base import is_dask_collection
 from shoal.distributed.comm.serialization import pickle_value, unpickle_value
 from shoal.distributed.future import Future
-from shoal.graph.task import DataNode, Key, Ref
+from shoal.graph.task import DataNode, GraphNode, Key, Ref, Task, _Nested
 from shoal.graph.tokenize import tokenize
 
 __all__ = ["futures_of"]
@@ -64,6 +64,57 @@ def _replace_futures(obj: Any, found: dict[Key, Future]) -> Any:
     if typ is dict:
         return {k: _replace_futures(v, found) for k, v in obj.items()}
     return obj
+
+
+def _holds_future(arg: Any) -> bool:
+    """Whether a task argument holds a Future anywhere: nested tasks and containers included."""
+    typ = type(arg)
+    if typ is Future:
+        return True
+    if typ is Task:
+        return any(_holds_future(a) for a in arg.args) or any(_holds_future(v) for v in arg.kwargs.values())
+    if typ is _Nested:
+        return any(_holds_future(a) for a in arg.items)
+    if typ in (list, tuple, set, frozenset):
+        return any(_holds_future(a) for a in arg)
+    if typ is dict:
+        return any(_holds_future(v) for v in arg.values())
+    return False
+
+
+def _with_refs(arg: Any, found: dict[Key, Future]) -> Any:
+    typ = type(arg)
+    if typ is Future:
+        found[arg.key] = arg
+        return Ref(arg.key)
+    if typ is Task:
+        new = Task(arg.key, arg.func, *[_with_refs(a, found) for a in arg.args],
+                   **{k: _with_refs(v, found) for k, v in arg.kwargs.items()})
+        new.annotations = arg.annotations
+        return new
+    if typ is _Nested:
+        return _with_refs(arg.unparsed(), found)
+    if typ in (list, tuple, set, frozenset):
+        items = [_with_refs(a, found) for a in arg]
+        return items if typ is list else typ(items)
+    if typ is dict:
+        return {k: _with_refs(v, found) for k, v in arg.items()}
+    return arg
+
+
+def futures_as_refs(node: GraphNode, found: dict[Key, Future]) -> GraphNode:
+    """``node`` with the Futures inside its arguments turned into references to their keys (added to ``found``).
+
+    Graph optimizations may inline a persisted collection's ``DataNode(key, future)`` into the tasks that use
+    it; sent as it is, the task would receive the Future object instead of the data it stands for.
+    """
+    if type(node) is Task:
+        if any(_holds_future(a) for a in node.args) or any(_holds_future(v) for v in node.kwargs.values()):
+            return _with_refs(node, found)  # type: ignore[no-any-return]
+        return node
+    if type(node) is DataNode and type(node.value) is not Future and _holds_future(node.value):
+        return Task(node.key, _identity, _with_refs(node.value, found))
+    return node
 
 
 def _finalize(finalize: Callable[..., Any], results: Any, *extra: Any) -> Any:

@@ -4,8 +4,11 @@ This module holds the connection, the futures' bookkeeping and submission
 (``submit``, ``map``); the rest of :class:`Client` comes from mixins:
 :mod:`.client_data` (``gather``, ``scatter``, ``cancel``),
 :mod:`.client_collections` (``compute``, ``persist``, ``get``),
-:mod:`.client_info` (``run``, ``who_has``, ``scheduler_info``, ...) and
-:mod:`.client_admin` (``replicate``, ``restart``, plugins, ...).
+:mod:`.client_info` (``run``, ``who_has``, ``scheduler_info``, ...),
+:mod:`.client_admin` (``replicate``, ``restart``, plugins, ...),
+:mod:`.client_datasets` (``publish_dataset``, ``get_dataset``, ``datasets``),
+:mod:`.client_events` (``log_event``, ``subscribe_topic``, ``get_scheduler_logs``) and
+:mod:`.client_extras` (``processing``, ``retry``, ``retire_workers``, ``get_executor``, ``shutdown``, ...).
 
 A :class:`Client` keeps one long-lived stream to the scheduler (graphs,
 releases and cancellations go out on it; reports of finished and failed
@@ -39,6 +42,9 @@ from shoal.distributed.comm.pool import ConnectionPool
 from shoal.distributed.client_admin import ClientAdminMixin
 from shoal.distributed.client_collections import ClientCollectionsMixin
 from shoal.distributed.client_data import ClientDataMixin
+from shoal.distributed.client_datasets import ClientDatasetsMixin
+from shoal.distributed.client_events import ClientEventsMixin
+from shoal.distributed.client_extras import ClientExtrasMixin
 from shoal.distributed.client_info import ClientInfoMixin
 from shoal.distributed.comm.serialization import pickle_value, unpickle_value
 from shoal.distributed.future import Future, FutureState
@@ -50,9 +56,11 @@ from shoal.distributed._pack import (
     _may_hold_futures,
     _pickled_function,
     _replace_futures,
+    futures_as_refs,
     futures_of,
 )
 from shoal.distributed.server.batched import BatchedStream, read_batches
+from shoal.distributed.server.scheduler_extras import read_scheduler_file
 from shoal.graph.cull import cull
 from shoal.graph.order import order
 from shoal.graph.task import DataNode, GraphNode, Key, Ref, Task, convert_legacy_graph
@@ -107,7 +115,8 @@ def default_client() -> Client:
     return client
 
 
-class Client(ClientDataMixin, ClientCollectionsMixin, ClientInfoMixin, ClientAdminMixin):
+class Client(ClientDataMixin, ClientCollectionsMixin, ClientInfoMixin, ClientAdminMixin, ClientDatasetsMixin,
+             ClientEventsMixin, ClientExtrasMixin):
     """Connect to a shoal cluster and run work on it.
 
     Parameters
@@ -123,6 +132,10 @@ class Client(ClientDataMixin, ClientCollectionsMixin, ClientInfoMixin, ClientAdm
         Make ``compute()`` of every collection use this client.
     timeout : float
         Seconds to wait for the scheduler to answer.
+    scheduler_file : str, optional
+        A JSON file with the scheduler's ``"address"`` (written by ``shoal
+        scheduler --scheduler-file`` or ``Client.write_scheduler_file``); waits
+        up to ``timeout`` seconds for it to appear.
     **cluster_kwargs
         Passed to ``LocalCluster`` when ``address`` is None.
 
@@ -137,7 +150,7 @@ class Client(ClientDataMixin, ClientCollectionsMixin, ClientInfoMixin, ClientAdm
 
     def __init__(self, address: Any = None, *, asynchronous: bool = False, set_as_default: bool = True,
                  timeout: float = 30.0, name: str | None = None, direct_to_workers: bool | None = None,
-                 security: Any = None, **cluster_kwargs: Any) -> None:
+                 security: Any = None, scheduler_file: str | None = None, **cluster_kwargs: Any) -> None:
         self.id = f"Client-{uuid.uuid4().hex[:12]}"
         self.security = security  # a shoal.distributed.Security for tls:// schedulers
         self.name = name
@@ -157,6 +170,10 @@ class Client(ClientDataMixin, ClientCollectionsMixin, ClientInfoMixin, ClientAdm
         self.cluster: Any = None
         self._own_cluster = False
         self.scheduler_address = ""
+        #: The scheduler file this client read its address from (or wrote with ``write_scheduler_file``).
+        self.scheduler_file = scheduler_file
+        if address is None and scheduler_file is not None:
+            address = read_scheduler_file(scheduler_file, timeout)["address"]
         if address is None:
             from shoal.distributed.cluster import LocalCluster
 
@@ -258,6 +275,8 @@ class Client(ClientDataMixin, ClientCollectionsMixin, ClientInfoMixin, ClientAdm
                 state = states.get(msg["key"])
                 if state is not None:
                     state.lose()
+            elif op == "event":
+                self._on_event(msg)
             elif op == "scheduler_closing":
                 logger.info("client %s: the scheduler is closing", self.id)
                 self.status = "closed"  # expected: no warning when the stream ends
@@ -505,6 +524,10 @@ class Client(ClientDataMixin, ClientCollectionsMixin, ClientInfoMixin, ClientAdm
                 if fut.key == key:
                     continue
                 node = Task(key, _identity, Ref(fut.key))
+            else:
+                inner: dict[Key, Future] = {}
+                node = futures_as_refs(node, inner)
+                held.extend(inner.values())
             tasks[key] = self._spec(node)
             if node.dependencies:
                 dependencies[key] = tuple(node.dependencies)

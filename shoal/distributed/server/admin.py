@@ -206,7 +206,7 @@ class SchedulerAdmin:
         before = {address: ws.name for address, ws in state.workers.items()}
         # Asking is quick even when the wait is short: a worker busy in a task still answers from its event loop.
         ask = max(timeout, _ASK_TIMEOUT)
-        nannies = await asyncio.gather(*(self._run_on(a, request_restart, ask) for a in before))
+        nannies = await asyncio.gather(*(self.run_on(a, request_restart, ask) for a in before))
         restarting = {a: nanny for a, nanny in zip(before, nannies, strict=True) if nanny is not None}
         others = [a for a in before if a not in restarting]
         replies = await asyncio.gather(*(server.pool.call(a, {"op": "clear_state"}) for a in others),
@@ -219,7 +219,7 @@ class SchedulerAdmin:
                 await asyncio.sleep(0.02)
         return {"restarted": sorted(restarting), "cleared": sorted(cleared)}
 
-    async def _run_on(self, address: str, func: Any, timeout: float) -> Any:
+    async def run_on(self, address: str, func: Any, timeout: float) -> Any:
         """``func(dask_worker)`` on one worker; None if it fails or the worker does not answer."""
         try:
             reply = await asyncio.wait_for(
@@ -237,7 +237,7 @@ class SchedulerAdmin:
         """Which restarted workers are not back: their nanny runs no registered worker yet."""
         state = self.server.state
         now = list(state.workers)
-        nannies = await asyncio.gather(*(self._run_on(a, nanny_of, _ASK_TIMEOUT) for a in now if a not in restarting))
+        nannies = await asyncio.gather(*(self.run_on(a, nanny_of, _ASK_TIMEOUT) for a in now if a not in restarting))
         back = {tuple(n) for n in nannies if n is not None}
         missing = [a for a, nanny in restarting.items() if a in state.workers or tuple(nanny) not in back]
 

@@ -38,6 +38,7 @@ from shoal.distributed.dashboard import DashboardServer
 from shoal.distributed.server.admin import SchedulerAdmin
 from shoal.distributed.server.batched import BatchedStream, read_batches
 from shoal.distributed.server.coordination import Coordination
+from shoal.distributed.server.scheduler_extras import SchedulerExtras
 from shoal.distributed.server.scheduler_plugins import SchedulerPlugins
 from shoal.distributed.state.actions import SendToClient, SendToWorker
 from shoal.distributed.state.events import (
@@ -96,10 +97,12 @@ class SchedulerServer:
         self.coordination = Coordination()
         self.admin = SchedulerAdmin(self)
         self.scheduler_plugins = SchedulerPlugins(self)
+        #: Datasets, metadata, events and other requests behind the less central Client methods.
+        self.extras = SchedulerExtras(self)
         #: Scheduler plugins by name (see :class:`~shoal.distributed.plugins.SchedulerPlugin`).
         self.plugins = self.scheduler_plugins.plugins
         self._extra_rpc = {**self.coordination.handlers(), **self.admin.handlers(),
-                           **self.scheduler_plugins.handlers()}
+                           **self.scheduler_plugins.handlers(), **self.extras.handlers()}
         self.id = f"Scheduler-{os.getpid()}-{id(self):x}"
         self.start_time = time.time()
         #: Where to serve the dashboard (None: not at all); see :mod:`shoal.distributed.dashboard`.
@@ -321,6 +324,7 @@ class SchedulerServer:
             pass
         finally:
             self.coordination.client_left(client)
+            self.extras.client_left(client)
             if self.client_streams.get(client) is stream:
                 del self.client_streams[client]
                 if self.status == "running":

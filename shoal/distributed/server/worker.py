@@ -628,6 +628,9 @@ class WorkerServer(WorkerAdminMixin):
 
     async def rpc_run(self, function: bytes) -> dict[str, Any]:
         fn, args, kwargs = unpickle_value(function)
+        # Set for the call only: an in-process worker shares its loop thread with the caller, which must not
+        # look like it runs inside this worker afterwards (get_client() there would pick this worker).
+        previous = getattr(_thread_state, "worker", None)
         _thread_state.worker = self
         try:
             import inspect
@@ -641,6 +644,8 @@ class WorkerServer(WorkerAdminMixin):
         except Exception as exc:  # noqa: BLE001 - sent back as data
             exc.add_note(f"shoal: raised by {getattr(fn, '__name__', fn)!r} on worker {self.address}")
             return {"status": "OK", "ok": False, "exception": pickle_value(exc), "text": traceback.format_exc()}
+        finally:
+            _thread_state.worker = previous
         return {"status": "OK", "ok": True, "result": pickle_value(result)}
 
 

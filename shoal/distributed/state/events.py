@@ -155,6 +155,14 @@ class KeysCancelled:
 
 
 @dataclass(frozen=True, slots=True)
+class TasksRetried:
+    """A client asked to run erred ``keys`` again, with the erred tasks upstream of them (``Client.retry``)."""
+
+    keys: tuple[Key, ...]
+    stimulus_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class DataScattered:
     """The client put data straight onto workers: ``{key: (workers, nbytes, type_name)}``."""
 

@@ -45,6 +45,7 @@ from shoal.distributed.state.events import (
     DataScattered,
     GraphSubmitted,
     KeysCancelled,
+    TasksRetried,
     KeysReleased,
     StealResponded,
     TaskErred,
@@ -452,6 +453,19 @@ class SchedulerState(QueuingMixin, PausingMixin):
         recs = self._release_wanted(client, ev.keys)
         self._actions.append(SendToClient(ev.client, {"op": "cancelled_keys", "keys": list(ev.keys)}))
         return recs
+
+    def _on_tasks_retried(self, ev: TasksRetried) -> Recs:
+        roots = [self.tasks[k] for k in ev.keys if k in self.tasks and self.tasks[k].status == "erred"]
+        # Everything erred upstream of the keys failed with them: the task that raised and what it took along.
+        erred: set[SchedulerTaskRecord] = set()
+        stack = list(roots)
+        while stack:
+            ts = stack.pop()
+            if ts not in erred:
+                erred.add(ts)
+                stack.extend(d for d in ts.dependencies if d.status == "erred")
+        self._transition_all({ts.key: "released" for ts in erred if ts.run_spec is not None})
+        return {ts.key: "waiting" for ts in roots if ts.status == "released"}
 
     def _on_data_scattered(self, ev: DataScattered) -> Recs:
         client = self._client(ev.client)
@@ -898,6 +912,7 @@ _HANDLERS: dict[type, Callable[[SchedulerState, Any], Recs]] = {
     ClientLeft: SchedulerState._on_client_left,
     KeysReleased: SchedulerState._on_keys_released,
     KeysCancelled: SchedulerState._on_keys_cancelled,
+    TasksRetried: SchedulerState._on_tasks_retried,
     DataScattered: SchedulerState._on_data_scattered,
     BalanceRequested: SchedulerState._on_balance,
     StealResponded: SchedulerState._on_steal_responded,
