@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import pickle
 import struct
+import threading
 import types
 from functools import partial
 from typing import Any
@@ -102,9 +103,17 @@ def pickle_value(obj: Any, buffers: list[pickle.PickleBuffer] | None = None) -> 
         ) from exc
 
 
+#: Held while unpickling. Loading an object may import its module for the first time; two threads importing a
+#: package with circular imports (NumPy) at once can make Python hand one of them a partially initialized
+#: module ("cannot import name ... from partially initialized module"). A worker unpickles on its event loop
+#: (messages) and in its task threads (functions) at the same time, so loads take turns.
+_LOADING = threading.RLock()
+
+
 def unpickle_value(data: Frame, buffers: list[Frame] | None = None) -> Any:
     """Load what :func:`pickle_value` made."""
-    return pickle.loads(data, buffers=buffers or ())
+    with _LOADING:
+        return pickle.loads(data, buffers=buffers or ())
 
 
 def _short(obj: Any) -> str:
@@ -167,4 +176,5 @@ def loads(frames: list[Frame]) -> Any:
     # A module-level hook bound with partial, not a closure that calls itself: such a closure is a reference
     # cycle, which kept every received message (and its buffers: hundreds of MB) alive until the cyclic
     # garbage collector happened to run.
-    return msgpack.unpackb(frames[0], ext_hook=partial(_ext_hook, frames), raw=False, strict_map_key=False)
+    with _LOADING:
+        return msgpack.unpackb(frames[0], ext_hook=partial(_ext_hook, frames), raw=False, strict_map_key=False)

@@ -41,6 +41,8 @@ _MAX_QUEUED = 256
 _DIRECT = 1 << 20
 #: In a direct write, frames smaller than this are joined with their neighbours into one ``send``.
 _SMALL_FRAME = 64 << 10
+#: Decoding retries (50 ms apart) while a module the message needs is still being imported by another thread.
+_IMPORT_RETRIES = 100
 #: Messages with more bytes to compress than this are compressed in a thread.
 _COMPRESS_IN_THREAD = 4 << 20
 _UNSET: Any = object()
@@ -246,16 +248,26 @@ class TCPComm(Comm):
 
     async def read(self) -> Any:
         frames = await self._protocol.read_frames()
-        try:
-            return loads(frames)
-        except Exception as exc:
-            self.abort()
-            raise FrameError(
-                f"Could not decode a message from {self.peer_address} ({type(exc).__name__}: {exc}); the "
-                f"connection was closed. The peer may run another version of shoal, or sent an object "
-                f"whose class cannot be imported here.",
-                self.peer_address,
-            ) from exc
+        for attempt in range(_IMPORT_RETRIES + 1):
+            try:
+                return loads(frames)
+            except ImportError as exc:
+                # Another thread of this process (a task) is importing the same package for the first time:
+                # Python handed us the half-initialized module. Give that import time to finish.
+                if "partially initialized module" not in str(exc) or attempt == _IMPORT_RETRIES:
+                    error: Exception = exc
+                    break
+                await asyncio.sleep(0.05)
+            except Exception as exc:
+                error = exc
+                break
+        self.abort()
+        raise FrameError(
+            f"Could not decode a message from {self.peer_address} ({type(error).__name__}: {error}); the "
+            f"connection was closed. The peer may run another version of shoal, or sent an object "
+            f"whose class cannot be imported here.",
+            self.peer_address,
+        ) from error
 
     async def write(self, msg: Any) -> int:
         protocol = self._protocol

@@ -592,6 +592,8 @@ class WorkerServer(WorkerAdminMixin):
                 except (SerializationError, FrameError) as exc:
                     # Raised before any byte was written (an unpicklable or oversized reply): the comm is intact.
                     await comm.write({"status": "error", "exception": exc, "text": f"{type(exc).__name__}: {exc}"})
+        except FrameError as exc:  # a message this worker cannot read: say so, the peer only sees a closed comm
+            logger.warning("worker %s: closing the connection from %s: %s", self.address, comm.peer_address, exc)
         except CommClosedError:
             pass
         except Exception:  # noqa: BLE001
