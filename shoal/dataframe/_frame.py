@@ -17,7 +17,7 @@ from shoal.dataframe import _reductions as red
 from shoal.dataframe._accessors import AccessorMethods
 from shoal.dataframe._convert import ConvertMethods
 from shoal.dataframe._core import FrameBase, _unwrap, new_collection, register_collection_class
-from shoal.dataframe._expr import Assign, Filter, MapPartitions, Partitions, Projection
+from shoal.dataframe._expr import Assign, Filter, MapPartitions, Partitions, Projection, TreeReduce
 from shoal.dataframe._ordering import OrderingMethods
 from shoal.dataframe._repr import frame_html, frame_repr
 from shoal.dataframe._window import WindowMethods
@@ -408,6 +408,32 @@ class Index(FrameBase):
 
     def __len__(self) -> int:
         return int(new_collection(red.length(self._expr)).compute())
+
+    def memory_usage(self, deep: bool = False) -> Any:
+        """Bytes used by the index values, summed over partitions (a lazy Scalar); mirrors pandas.
+
+        Each partition's index counts on its own, so a ``RangeIndex`` adds its
+        small fixed size once per partition and the total can differ from
+        pandas' figure for the whole index; materialized indexes add up to it.
+
+        Examples
+        --------
+        >>> import pandas as pd, shoal.dataframe as sd
+        >>> df = sd.from_pandas(pd.DataFrame({"x": range(4)}, index=[10, 20, 30, 40]), npartitions=2)
+        >>> df.index.memory_usage().compute() == pd.Index([10, 20, 30, 40]).memory_usage()
+        True
+        """
+        meta = int(self._meta.memory_usage(deep=deep))
+        return new_collection(TreeReduce([self._expr], _index_memory_usage, _sum_ints, _sum_ints, meta,
+                                         "memory-usage", {"deep": deep}))
+
+
+def _index_memory_usage(part: pd.Index, deep: bool) -> int:
+    return int(part.memory_usage(deep=deep))
+
+
+def _sum_ints(parts: list[int]) -> int:
+    return int(sum(parts))
 
 
 register_collection_class(pd.DataFrame, DataFrame)

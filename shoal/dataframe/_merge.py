@@ -19,6 +19,7 @@ How a merge runs, cheapest first:
 from __future__ import annotations
 
 import functools
+import weakref
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,7 @@ from shoal.dataframe._io.memory import from_pandas
 from shoal.dataframe._meta import make_meta_nonempty, meta_from_output
 from shoal.dataframe._shuffle import HashPartitioner, Repartition, plan_divisions, shuffle_expr
 from shoal.graph.task import GraphNode, Key, Task
+from shoal.graph.tokenize import tokenize
 
 __all__ = ["concat", "merge", "merge_asof"]
 
@@ -58,7 +60,7 @@ class LookupMerge:
     """``pd.merge(left, right, how="inner" | "left")`` on one key column, as a hash lookup into ``right``.
 
     When the small (broadcast) side's keys are unique, each left row matches
-    at most once: its match is ``Index(right keys).get_indexer(left keys)``,
+    at most once: its match is the position of its key among the right keys,
     and the output is the matched left rows beside the taken right rows, in
     left order, with a fresh ``0..n-1`` index, which is exactly what pandas
     returns. This skips pandas' general join machinery (sorting, factorizing
@@ -67,36 +69,121 @@ class LookupMerge:
     object keys, left rows without a match in a left join) falls back to
     :func:`pandas.merge`. ``columns`` are the output's names, from the merge of
     the metas, so suffixes come out as pandas makes them.
+
+    Integer keys spanning a compact range are looked up in a dense array
+    (``positions[key - low]``), a gather instead of a hash probe per row. The
+    output is assembled from the columns' arrays: selecting and renaming by
+    label would build a string ``Index`` of the names for every partition,
+    which costs as much as the lookup itself on a partition of 50,000 rows.
+    The lookup built for one right frame is kept for the next partition (a
+    weak reference, so the frame's lifetime is unchanged).
     """
 
     def __init__(self, columns: list[Any]) -> None:
         self.columns = columns
+        self._labels: pd.Index | None = None
+        self._cache: tuple[Any, Any] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"columns": self.columns}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["columns"])  # type: ignore[misc]
 
     def __call__(self, left: Any, right: Any, kwargs: dict[str, Any]) -> Any:
         (lkey,), (rkey,) = kwargs["left_on"], kwargs["right_on"]
-        lkeys, rkeys = left[lkey], right[rkey]
-        right_cols = [c for c in right.columns if not (c == rkey and lkey == rkey)]
-        if (lkeys.dtype != rkeys.dtype or lkeys.dtype.kind not in "iufM"
-                or not left.columns.is_unique or not right.columns.is_unique
-                or len(self.columns) != len(left.columns) + len(right_cols)):
+        # Columns by position: a label lookup builds a hash table of each partition's column names, and
+        # for string names that costs more than this whole merge.
+        lcolumns, rcolumns = list(left.items()), list(right.items())
+        lnames, rnames = [name for name, _ in lcolumns], [name for name, _ in rcolumns]
+        if len(set(lnames)) != len(lnames) or len(set(rnames)) != len(rnames) \
+                or lkey not in lnames or rkey not in rnames:
             return pd.merge(left, right, **kwargs)
-        lookup = pd.Index(rkeys)
-        if not lookup.is_unique:  # the hash table built here serves get_indexer too
+        lkeys, rkeys = lcolumns[lnames.index(lkey)][1], rcolumns[rnames.index(rkey)][1]
+        right_cols = [j for j, c in enumerate(rnames) if not (c == rkey and lkey == rkey)]
+        if lkeys.dtype != rkeys.dtype or lkeys.dtype.kind not in "iufM" \
+                or len(self.columns) != len(lnames) + len(right_cols):
             return pd.merge(left, right, **kwargs)
-        positions = lookup.get_indexer(lkeys)
-        matched = positions >= 0
-        if not matched.all():
+        lookup = self._lookup(right, rkeys)
+        if lookup is None:  # duplicate right keys
+            return pd.merge(left, right, **kwargs)
+        positions = lookup(lkeys)
+        rows = None
+        if not (positions >= 0).all():
             if kwargs["how"] == "left":
                 return pd.merge(left, right, **kwargs)  # unmatched rows need missing values of the right types
-            rows = np.flatnonzero(matched)
-            left, positions = left.take(rows), positions[rows]
-        out = pd.concat([left.reset_index(drop=True), right[right_cols].take(positions).reset_index(drop=True)],
-                        axis=1)
-        out.columns = self.columns
+            rows = np.flatnonzero(positions >= 0)
+            positions = positions[rows]
+        arrays = [_take(column._values, rows) for _, column in lcolumns]
+        arrays += [_take(rcolumns[j][1]._values, positions) for j in right_cols]
+        out = pd.DataFrame(dict(enumerate(arrays)), copy=False)
+        if self._labels is None:
+            self._labels = pd.Index(self.columns)
+        out.columns = self._labels
         return out
+
+    def _lookup(self, right: Any, rkeys: pd.Series) -> Any:
+        """``key array -> positions in right (-1 for none)``, or ``None`` when the right keys repeat."""
+        cached = self._cache
+        if cached is not None and cached[0]() is right:
+            return cached[1]
+        dense = _dense_lookup(rkeys.to_numpy()) if isinstance(rkeys.dtype, np.dtype) and rkeys.dtype.kind in "iu" \
+            else None
+        if dense is not None:
+            lookup = None if dense is False else dense
+        else:
+            index = pd.Index(rkeys)
+            lookup = index.get_indexer if index.is_unique else None  # one hash table serves both
+        try:
+            self._cache = (weakref.ref(right), lookup)
+        except TypeError:
+            pass  # not weak-referenceable: build the lookup again for the next partition
+        return lookup
 
     def __dask_tokenize__(self) -> Any:
         return ("lookup-merge", self.columns)
+
+
+def _take(values: Any, positions: Any) -> Any:
+    """``values[positions]`` for NumPy and extension arrays alike; all of ``values`` when ``positions`` is None."""
+    if positions is None:
+        return values
+    return values[positions] if isinstance(values, np.ndarray) else values.take(positions)
+
+
+#: A dense lookup spends ``8 * (high - low + 1)`` bytes; past this many slots per key a hash table is smaller.
+_DENSE_SLOTS_PER_KEY = 8
+
+
+class _DenseLookup:
+    """Positions of integer keys in a compact range, through one array indexed by ``key - low``."""
+
+    def __init__(self, low: Any, high: Any, slots: np.ndarray) -> None:
+        self.low, self.high, self.slots = low, high, slots
+
+    def __call__(self, keys: Any) -> np.ndarray:
+        keys = np.asarray(keys)
+        inside = (keys >= self.low) & (keys <= self.high)
+        if inside.all():
+            return self.slots[keys - self.low]  # type: ignore[no-any-return]
+        # Keys outside the range may wrap around when shifted; they are masked before and after the gather.
+        offsets = np.where(inside, keys - self.low, 0)
+        return np.where(inside, self.slots[offsets], -1)
+
+
+def _dense_lookup(keys: np.ndarray) -> Any:
+    """A :class:`_DenseLookup` for unique integer ``keys``; ``False`` if they repeat, ``None`` if too spread."""
+    if len(keys) == 0:
+        return None
+    low, high = keys.min(), keys.max()
+    span = int(high) - int(low) + 1
+    if span > _DENSE_SLOTS_PER_KEY * len(keys) + 1024:
+        return None
+    slots = np.full(span, -1, dtype=np.intp)
+    slots[keys - low] = np.arange(len(keys))
+    if np.count_nonzero(slots >= 0) != len(keys):
+        return False
+    return _DenseLookup(low, high, slots)
 
 
 class Merge(Expr):
@@ -109,6 +196,14 @@ class Merge(Expr):
     def _fuses_inputs(self) -> bool:  # type: ignore[override]
         # A broadcast side is read by every task: it must keep its own key, not be recomputed inline.
         return self.mode == "aligned"  # type: ignore[no-any-return]
+
+    @functools.cached_property
+    def _name(self) -> str:
+        # The meta follows from the inputs and the arguments: hashing an empty frame's columns costs more
+        # than the rest of the name, and the optimizer renames a merge on every pass that touches it.
+        token = tokenize(type(self).__name__, self.left, self.right, self.func, self.kwargs, self.mode,
+                         self.divisions_)
+        return f"{self._label}-{token}"
 
     @functools.cached_property
     def _meta(self) -> Any:

@@ -137,9 +137,11 @@ def _parse_block(block: tuple[Any, ...], kwargs: dict[str, Any], meta: pd.DataFr
                  path_column: str | None, paths: list[str]) -> pd.DataFrame:
     fs, path, start, stop, header, first, compression = block
     data = _read_block(fs, path, start, stop, header, first, compression)
-    if columns is not None and not [c for c in columns if c != path_column] and set(kwargs) <= _COUNTABLE:
+    count_only = columns is not None and not [c for c in columns if c != path_column]
+    sep = _single_byte_sep(kwargs)
+    if count_only and sep is not None and _countable(kwargs):
         # Nothing but the number of rows is needed (``len``): count records instead of parsing them.
-        rows = _count_rows(data)
+        rows = _count_rows(data, sep)
         if rows is not None:
             part = pd.DataFrame(index=pd.RangeIndex(rows))
             if path_column is not None:
@@ -148,9 +150,20 @@ def _parse_block(block: tuple[Any, ...], kwargs: dict[str, Any], meta: pd.DataFr
     kw = dict(kwargs)
     file_columns = [c for c in meta.columns if c != path_column]
     wanted = None if columns is None else [c for c in columns if c != path_column]
+    if wanted is not None and (count_only or (sep is not None and not _fields_fit(data, sep))):
+        # pandas ignores surplus fields outside ``usecols``, where a full read raises: parse every column
+        # so that a malformed row fails as it would without the projection (rows with more fields than
+        # the header, for one). With a regex or multi-character ``sep`` rows can't be checked cheaply,
+        # and ``usecols`` stays as Dask has it.
+        part = _parse(data, kw, path)
+        _check_row_widths(part, kw, path)
+        if count_only:
+            counted = pd.DataFrame(index=pd.RangeIndex(len(part)))
+            if path_column is not None:
+                counted[path_column] = pd.Categorical([path] * len(part), categories=paths)
+            return counted
+        return _finish(part[wanted], meta, wanted, columns, path_column, path, paths)
     if wanted is not None:
-        if not wanted:
-            wanted = file_columns[:1]  # pandas needs at least one column to count rows
         kw["usecols"] = wanted
         parse_dates = kw.get("parse_dates")
         if isinstance(parse_dates, list):
@@ -158,13 +171,23 @@ def _parse_block(block: tuple[Any, ...], kwargs: dict[str, Any], meta: pd.DataFr
         dtype = kw.get("dtype")
         if isinstance(dtype, dict):
             kw["dtype"] = {c: t for c, t in dtype.items() if c in wanted}
+    part = _parse(data, kw, path)
+    _check_row_widths(part, kw, path)
+    return _finish(part, meta, wanted if wanted is not None else file_columns, columns, path_column, path, paths)
+
+
+def _parse(data: bytes, kwargs: dict[str, Any], path: str) -> pd.DataFrame:
     try:
-        part = pd.read_csv(io.BytesIO(data), **kw)
+        return pd.read_csv(io.BytesIO(data), **kwargs)
     except pd.errors.ParserError as exc:
         raise pd.errors.ParserError(f"read_csv: {path!r} has a malformed row: {str(exc).strip()}. Fix the file, "
                                     f"or pass on_bad_lines='skip' to drop such rows.") from exc
-    _check_row_widths(part, kw, path)
-    expected = meta[wanted] if wanted is not None else meta[file_columns]
+
+
+def _finish(part: pd.DataFrame, meta: pd.DataFrame, wanted: list[Any], columns: list[Any] | None,
+            path_column: str | None, path: str, paths: list[str]) -> pd.DataFrame:
+    """Check a parsed block's dtypes against the meta, add the path column and order the columns."""
+    expected = meta[wanted]
     if len(part) == 0:
         # A block holding no line start (a line longer than the block) parses to untyped columns.
         part = expected.copy()
@@ -176,23 +199,135 @@ def _parse_block(block: tuple[Any, ...], kwargs: dict[str, Any], meta: pd.DataFr
     return part
 
 
-#: read_csv options that change values but not which lines are records: with only these, rows can be counted.
-_COUNTABLE = frozenset({"dtype", "usecols", "parse_dates", "sep", "delimiter", "low_memory", "dtype_backend",
-                        "na_values", "keep_default_na", "na_filter", "true_values", "false_values", "thousands",
-                        "decimal", "date_format", "converters", "float_precision"})
+#: read_csv options that change values but not which lines are records, nor whether parsing succeeds: with
+#: only these, rows can be counted without parsing. ``dtype`` joins them when every dtype is a string type
+#: (a numeric one fails on a value that isn't a number, and counting would hide that).
+_COUNTABLE = frozenset({"usecols", "sep", "delimiter", "low_memory", "dtype_backend", "na_values",
+                        "keep_default_na", "na_filter", "float_precision"})
+_STRING_DTYPES = frozenset({"str", "string", "object", "O"})
 
 
-def _count_rows(data: bytes) -> int | None:
-    """The records in CSV bytes that start with the header line, or ``None`` when only the parser can tell.
+def _countable(kwargs: dict[str, Any]) -> bool:
+    dtype = kwargs.get("dtype")
+    if dtype is not None:
+        types = dtype.values() if isinstance(dtype, dict) else [dtype]
+        if not all(t in (str, object) or (isinstance(t, str) and t in _STRING_DTYPES) for t in types):
+            return False
+    return set(kwargs) - {"dtype"} <= _COUNTABLE
 
-    A record is a line, unless the bytes hold what pandas treats differently: blank or whitespace-only lines
-    (skipped; any line starting with whitespace sends us to the parser), a lone carriage return (a line end
-    of its own), or a newline inside a quoted field. One vectorized pass over the bytes, no parsing.
+
+def _single_byte_sep(kwargs: dict[str, Any]) -> bytes | None:
+    """The field separator as one byte, or ``None`` when it is a regex, several characters or sniffed."""
+    sep = kwargs.get("sep", kwargs.get("delimiter", ","))
+    if sep is None and "delimiter" in kwargs:
+        sep = kwargs["delimiter"]
+    if not isinstance(sep, str) or len(sep) != 1 or not sep.isascii() or sep in "\r\n\"":
+        return None
+    return sep.encode()
+
+
+def _count_rows(data: bytes, sep: bytes = b",") -> int | None:
+    """The records in CSV bytes that start with the header line, or ``None`` when only pandas can tell.
+
+    ``None`` sends the block to :func:`pandas.read_csv`, which either counts it or raises the error a full
+    read raises; a count is returned only when it is certain to be pandas' count of a successful read:
+
+    - Bytes that aren't valid UTF-8 (pandas raises ``UnicodeDecodeError``), or that hold a carriage return
+      not followed by a newline (pandas' idea of blank lines around it is its own): ``None``.
+    - Several columns: Arrow's CSV tokenizer (quotes, ``""`` escapes, newlines inside quotes, blank lines
+      skipped) counts the records and checks that every one has the header's number of fields, without
+      converting values. Any row it rejects (more fields than the header, which pandas refuses too; or
+      fewer, or a whitespace-only line, which pandas accepts or skips) gives ``None``: pandas decides. So
+      do bytes that end inside an open quote (a sentinel record appended after them must come back whole).
+    - One column: a separator anywhere means a row with more fields than the header, so ``None``; else
+      one vectorized pass counts lines, declining blank or whitespace-led lines (skipped by pandas), lone
+      carriage returns and newlines inside quotes.
     """
-    import numpy as np
-
     if not data:
         return 0
+    if not data.isascii():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
+        return None  # a lone carriage return: pandas' line ends and blank lines around it differ from Arrow's
+    header_end = data.find(b"\n")
+    header = data if header_end < 0 else data[:header_end]
+    if sep in header or b'"' in header:
+        return _count_with_arrow(data, sep)
+    if sep in data:
+        return None
+    return _count_lines(data)
+
+
+def _count_with_arrow(data: bytes, sep: bytes) -> int | None:
+    import csv
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    header_end = data.find(b"\n")
+    header = (data if header_end < 0 else data[:header_end]).rstrip(b"\r")
+    try:
+        (names,) = list(csv.reader([header.decode()], delimiter=sep.decode()))
+    except (ValueError, csv.Error):
+        return None  # a header pandas and the csv module may read differently (a quoted newline)
+    # Arrow takes the end of the bytes as the end of a quote left open, where pandas raises: a last record
+    # of known content, appended, must come back as the last row, or the bytes ended inside a quote.
+    sentinel = "\x01shoal-end\x02"
+    tail = b"\n" + sentinel.encode() + sep * (len(names) - 1) + b"\n" if b'"' in data else b""
+    # Generated names keep the header as the first record, so that every row is checked against its width.
+    # Blocks of 1 MB from a reader that chains the tail on bound the tokenizer's memory, where
+    # ``data + tail`` would copy a whole block (64 MB by default) first.
+    read = pacsv.ReadOptions(use_threads=False, autogenerate_column_names=True, block_size=1 << 20)
+    parse = pacsv.ParseOptions(delimiter=sep.decode(), quote_char='"', double_quote=True, escape_char=False,
+                               newlines_in_values=True, ignore_empty_lines=True)
+    convert = pacsv.ConvertOptions(include_columns=["f0"], column_types={"f0": pa.string()})
+    try:
+        table = pacsv.read_csv(_Chain(data, tail), read_options=read, parse_options=parse, convert_options=convert)
+    except (pa.ArrowInvalid, pa.ArrowKeyError, pa.ArrowTypeError):
+        return None  # also a record longer than a block: pandas counts it
+    if not tail:
+        return max(table.num_rows - 1, 0)
+    if table.num_rows < 2 or table.column(0)[-1].as_py() != sentinel:
+        return None
+    return table.num_rows - 2
+
+
+class _Chain(io.RawIOBase):
+    """A readable file over several byte strings one after another, without joining them."""
+
+    def __init__(self, *pieces: bytes) -> None:
+        super().__init__()
+        self._pieces = [memoryview(p) for p in pieces if p]
+        self._piece = self._offset = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        done = 0
+        while done < len(buffer) and self._piece < len(self._pieces):
+            piece = self._pieces[self._piece]
+            n = min(len(buffer) - done, len(piece) - self._offset)
+            buffer[done:done + n] = piece[self._offset:self._offset + n]
+            done += n
+            self._offset += n
+            if self._offset == len(piece):
+                self._piece, self._offset = self._piece + 1, 0
+        return done
+
+
+def _fields_fit(data: bytes, sep: bytes) -> bool:
+    """Whether no record has more fields than the header (so ``usecols`` hides no error); ``False`` if unsure."""
+    return _count_rows(data, sep) is not None
+
+
+def _count_lines(data: bytes) -> int | None:
+    """Lines of a one-column CSV (header included, then subtracted), or ``None`` where pandas differs."""
+    import numpy as np
+
     raw = np.frombuffer(data, dtype=np.uint8)
     newlines = np.flatnonzero(raw == 10)
     starts = newlines + 1

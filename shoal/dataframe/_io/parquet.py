@@ -26,6 +26,13 @@ import pandas as pd
 from shoal.base import compute as compute_collections
 from shoal.dataframe._core import new_collection
 from shoal.dataframe._expr import Blockwise, Expr
+from shoal.dataframe._io.parquet_footer import (
+    KERNELS,
+    STRING_TYPES,
+    dictionary_columns,
+    is_trivial,
+    matching_row_groups,
+)
 from shoal.graph.task import Key, Task
 
 __all__ = ["read_parquet", "to_parquet"]
@@ -87,10 +94,10 @@ class ReadParquet(Blockwise):
         expression = _filter_expression(filters)
         # Re-prune with the stronger filter: row groups it rules out are dropped now.
         pieces, ids = [], []
-        for fragment in self.fragments:
-            row_groups = fragment.split_by_row_group(filter=expression, schema=self.schema)
-            if row_groups:
-                groups = [rg.id for rg in _row_group_infos(row_groups)]
+        for fragment, (_, chosen) in zip(self.fragments, self.ids or [_piece_id(f) for f in self.fragments],
+                                         strict=True):
+            groups = matching_row_groups(fragment, filters, expression, self.schema, chosen)
+            if groups:
                 pieces.append(fragment.format.make_fragment(
                     fragment.path, fragment.filesystem, partition_expression=fragment.partition_expression,
                     row_groups=groups))
@@ -165,33 +172,47 @@ _PLAIN_TYPES = frozenset("bool int8 int16 int32 int64 uint8 uint16 uint32 uint64
 
 
 def _to_pandas(table: Any, meta: pd.DataFrame, index_columns: list[str], index: Any) -> pd.DataFrame:
-    """``table.to_pandas()``, building the frame straight from NumPy views when that gives the same result.
+    """``table.to_pandas()``, building the frame straight from the columns when that gives the same result.
 
-    For a table of plain numbers without missing values and no index kept in
-    the pandas metadata, a dict of ``to_numpy()`` arrays is the same frame
-    ``to_pandas`` makes at half its fixed cost, which matters for the small
-    partitions a selective filter leaves.
+    For a table of plain numbers without missing values, and strings where
+    the meta says pandas' Arrow-backed ``str``, with no index kept in the
+    pandas metadata, a dict of ``to_numpy()`` views and ``ArrowStringArray``
+    wrappers is the frame ``to_pandas`` makes at a fraction of its fixed cost
+    (which reads the pandas metadata back from JSON and rebuilds the column
+    index for every partition). Each column's dtype is checked against the
+    meta, so a column the metadata restores differently (``Int64``,
+    categories) takes the general path.
     """
     names = table.column_names
-    known = set(meta.columns) | ({index} if index is not None else set())
-    if (index_columns or not names or (table.schema.pandas_metadata or {}).get("index_columns")
-            or any(str(f.type) not in _PLAIN_TYPES or c.null_count for f, c in zip(table.schema, table.columns,
-                                                                                    strict=True))
-            or len(set(names)) != len(names) or not set(names) <= known):
-        # The table is ours alone: let Arrow free each column as soon as pandas has it.
+    if (index_columns or not names or len(set(names)) != len(names)
+            or (table.schema.pandas_metadata or {}).get("index_columns") or meta.columns.name is not None):
         return table.to_pandas(self_destruct=True, split_blocks=True)  # type: ignore[no-any-return]
-    return pd.DataFrame({name: column.to_numpy() for name, column in zip(names, table.columns, strict=True)},
-                        copy=False)
-
-
-_KERNELS = {"==": "equal", "=": "equal", "!=": "not_equal", ">": "greater", ">=": "greater_equal",
-            "<": "less", "<=": "less_equal"}
-
-
-def _is_trivial(expression: Any) -> bool:
-    import pyarrow.dataset as ds
-
-    return bool(expression is None or expression.equals(ds.scalar(True)))
+    labels = list(meta.columns)
+    targets = dict(zip(labels, meta.dtypes, strict=True))
+    if index is not None:
+        targets[index] = meta.index.dtype
+    columns: dict[Any, Any] = {}
+    for name, field, column in zip(names, table.schema, table.columns, strict=True):
+        target = targets.get(name)
+        kind = str(field.type)
+        if target is None:
+            break
+        if kind in _PLAIN_TYPES and not column.null_count and target == field.type.to_pandas_dtype():
+            columns[name] = column.to_numpy()
+        elif kind in STRING_TYPES and isinstance(target, pd.StringDtype) and target.storage == "pyarrow":
+            columns[name] = pd.arrays.ArrowStringArray(column, dtype=target)
+        else:
+            break
+    else:
+        if names != labels:
+            return pd.DataFrame(columns, copy=False)
+        # Positions as keys, then the meta's own labels: pandas would otherwise infer a string Index from
+        # the names for every partition, which costs more than building the frame.
+        frame = pd.DataFrame(dict(enumerate(columns.values())), copy=False)
+        frame.columns = meta.columns
+        return frame
+    # The table is ours alone: let Arrow free each column as soon as pandas has it.
+    return table.to_pandas(self_destruct=True, split_blocks=True)  # type: ignore[no-any-return]
 
 
 def _filter_columns(filters: Any) -> list[Any] | None:
@@ -207,7 +228,7 @@ def _filter_columns(filters: Any) -> list[Any] | None:
             if not (isinstance(condition, tuple | list) and len(condition) == 3):
                 return None
             column, op, _ = condition
-            if op not in _KERNELS and op not in ("in", "not in"):
+            if op not in KERNELS and op not in ("in", "not in"):
                 return None
             if column not in columns:
                 columns.append(column)
@@ -230,7 +251,7 @@ def _mask(table: Any, filters: list[Any]) -> Any:
                 hit = pc.is_in(data, value_set=pa.array(list(value), type=data.type))
                 hit = pc.invert(hit) if op == "not in" else hit
             else:
-                hit = getattr(pc, _KERNELS[op])(data, value)
+                hit = getattr(pc, KERNELS[op])(data, value)
             both = hit if both is None else pc.and_kleene(both, hit)
         result = both if result is None else pc.or_kleene(result, both)
     return result
@@ -246,7 +267,7 @@ def _read_table_direct(fragment: Any, wanted: list[Any] | None, filters: Any, sc
     """
     import pyarrow.parquet as pq
 
-    if not _is_trivial(fragment.partition_expression):
+    if not is_trivial(fragment.partition_expression):
         return None
     needed_for_filter = _filter_columns(filters)
     if needed_for_filter is None:
@@ -260,10 +281,16 @@ def _read_table_direct(fragment: Any, wanted: list[Any] | None, filters: Any, sc
         reader = pq.ParquetFile(source)
         if not reader.schema_arrow.equals(schema, check_metadata=False):
             return None
+        dictionary = dictionary_columns(reader.metadata, schema, columns, groups)
+        if dictionary:
+            reader = pq.ParquetFile(source, metadata=reader.metadata, read_dictionary=dictionary)
         if groups is None or len(groups) == reader.metadata.num_row_groups:
             table = reader.read(columns=columns, use_threads=False, use_pandas_metadata=False)
         else:
             table = reader.read_row_groups(groups, columns=columns, use_threads=False, use_pandas_metadata=False)
+    for name in dictionary:
+        i = table.schema.get_field_index(name)
+        table = table.set_column(i, schema.field(name), table.column(i).cast(schema.field(name).type))
     if filters:
         import pyarrow as pa
 
@@ -271,7 +298,9 @@ def _read_table_direct(fragment: Any, wanted: list[Any] | None, filters: Any, sc
             mask = _mask(table, filters)
         except (pa.ArrowException, TypeError, ValueError):
             return None  # a value the kernels can't compare directly (the scanner casts it)
-        table = table.filter(mask)
+        if wanted is not None and table.column_names != wanted:
+            table = table.select(wanted)  # before filtering: columns read only for the filter are not copied
+        return table.filter(mask)
     if wanted is not None and table.column_names != wanted:
         table = table.select(wanted)
     return table
@@ -324,18 +353,18 @@ def read_parquet(path: Any, columns: Any = None, filters: Any = None, index: Any
     fragments = sorted(dataset.get_fragments(filter=expression), key=lambda f: _natural_key(f.path))
     pieces, ids = [], []
     for fragment in fragments:
-        row_groups = None
-        if expression is not None or split_row_groups:
-            # Row-group statistics rule out groups that cannot match the filter.
-            row_groups = fragment.split_by_row_group(filter=expression, schema=dataset.schema)
-        if row_groups is None:
+        if expression is None and not split_row_groups:
             pieces.append(fragment)
             ids.append((fragment.path, None))
-        elif split_row_groups:
-            pieces.extend(row_groups)
-            ids.extend((fragment.path, (rg.id,)) for rg in _row_group_infos(row_groups))
-        elif row_groups:
-            groups = [rg.id for rg in _row_group_infos(row_groups)]
+            continue
+        # Row-group statistics rule out groups that cannot match the filter.
+        groups = matching_row_groups(fragment, filters, expression, dataset.schema, None)
+        if split_row_groups:
+            pieces.extend(fragment.format.make_fragment(fragment.path, fragment.filesystem,
+                                                        partition_expression=fragment.partition_expression,
+                                                        row_groups=[g]) for g in groups)
+            ids.extend((fragment.path, (g,)) for g in groups)
+        elif groups:
             pieces.append(fragment.format.make_fragment(fragment.path, fragment.filesystem,
                                                         partition_expression=fragment.partition_expression,
                                                         row_groups=groups))
@@ -370,10 +399,6 @@ def _and_filters(filters: Any, conditions: list[tuple[Any, str, Any]]) -> Any:
     if isinstance(filters, list):
         return [*filters, *conditions]
     return filters & _filter_expression(list(conditions))
-
-
-def _row_group_infos(fragments: list[Any]) -> list[Any]:
-    return [rg for frag in fragments for rg in frag.row_groups]
 
 
 def _natural_key(path: str) -> list[Any]:
