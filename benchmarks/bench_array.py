@@ -7,16 +7,20 @@ Cases (issue 3), on ``x = random((20000, 20000), chunks=(2000, 2000))``
   of three, shoal and Dask each on its own copy of the same data;
 - the memory-bandwidth floor: a NumPy copy (``np.copyto``) of as many bytes
   as ``x`` holds, in GB/s, and ``x.sum()``'s time over the copy's;
-- ``x @ y`` for 6000 x 6000 arrays chunked 1500, against one NumPy ``@``;
+- ``x @ y`` for 6000 x 6000 arrays chunked 1500, against one NumPy ``@``
+  (NumPy, shoal and Dask runs interleaved, best of ``SHOAL_BENCH_ROUNDS``,
+  default 3; the load average is printed with the figures);
 - larger than memory: ``random((40000, 40000), chunks=(2000, 2000)).sum()``
   (12.8 GB generated block by block, never persisted): seconds and peak
   resident memory, sampled every 20 ms, each library in a fresh subprocess
   so that the two peaks are independent.
 
 ``SHOAL_BENCH_SCALE`` scales the bytes of every case (0.25: a quarter,
-for a quick run); block shapes stay the same. When ``shoal.array.random``
-has no ``random`` yet, both libraries build ``x`` from the same per-block
-generator (``np.random.default_rng(seed).random``) with ``blockwise``.
+for a quick run); block shapes stay the same. ``SHOAL_BENCH_CASES`` picks a
+comma-separated subset of ``persisted,matmul,memory`` (e.g. ``matmul`` alone).
+When ``shoal.array.random`` has no ``random`` yet, both libraries build ``x``
+from the same per-block generator (``np.random.default_rng(seed).random``)
+with ``blockwise``.
 """
 
 from __future__ import annotations
@@ -34,6 +38,9 @@ import numpy as np
 from common import best_of, optional, report
 
 SCALE = float(os.environ.get("SHOAL_BENCH_SCALE", "1"))
+ROUNDS = int(os.environ.get("SHOAL_BENCH_ROUNDS", "3"))
+#: Which cases run: a comma-separated subset of "persisted,matmul,memory" (all by default).
+CASES = set(os.environ.get("SHOAL_BENCH_CASES", "persisted,matmul,memory").replace(" ", "").split(","))
 CHUNK = 2000
 
 
@@ -111,24 +118,40 @@ def bandwidth_floor(nbytes: int) -> float:
     return best_of(lambda: np.copyto(dst, src), 3)
 
 
-def time_matmul(lib: str, side: int, chunk: int) -> float | None:
+def time_matmuls(libs: list[str], side: int, chunk: int) -> dict[str, float]:
+    """Best-of-ROUNDS seconds of ``x @ y`` per library ("numpy": one ``a @ b``), runs interleaved.
+
+    The machine may be shared: one round runs every library once, so a burst of
+    outside load hits all of them rather than one; the best round of each is kept.
+    """
     rng = np.random.default_rng(0)
     a, b = rng.random((side, side)), rng.random((side, side))
-    if lib == "numpy":
-        return best_of(lambda: a @ b, 3)
-    if lib == "shoal":
-        import shoal.array as mod
-    else:
-        import dask.array as mod  # type: ignore[no-redef]
-    x = mod.from_array(a, chunks=chunk).persist()
-    y = mod.from_array(b, chunks=chunk).persist()
-    try:
-        product = x @ y
-        np.testing.assert_allclose(product.compute()[:3, :3], (a @ b)[:3, :3])
-    except (TypeError, NotImplementedError, AttributeError) as exc:
-        print(f"  note: {lib} x @ y is not available yet ({type(exc).__name__}: {exc}); matmul skipped")
-        return None
-    return best_of(lambda: product.compute(), 3)
+    expected = (a @ b)[:3, :3]
+    runs: dict[str, Any] = {"numpy": lambda: a @ b}
+    for lib in libs:
+        if lib == "numpy":
+            continue
+        if lib == "shoal":
+            import shoal.array as mod
+        else:
+            import dask.array as mod  # type: ignore[no-redef]
+        x = mod.from_array(a, chunks=chunk).persist()
+        y = mod.from_array(b, chunks=chunk).persist()
+        try:
+            product = x @ y
+            np.testing.assert_allclose(product.compute()[:3, :3], expected)
+        except (TypeError, NotImplementedError, AttributeError) as exc:
+            print(f"  note: {lib} x @ y is not available yet ({type(exc).__name__}: {exc}); matmul skipped")
+            continue
+        runs[lib] = product.compute
+    times: dict[str, list[float]] = {lib: [] for lib in runs}
+    for _ in range(ROUNDS):
+        for lib, fn in runs.items():
+            times[lib].append(best_of(fn, 1))
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"  matmul {side}x{side} chunks {chunk}, load average {load}: "
+          + "; ".join(f"{lib} " + " ".join(f"{t:.2f}" for t in ts) for lib, ts in times.items()))
+    return {lib: min(ts) for lib, ts in times.items()}
 
 
 # -- larger than memory, one library per process --------------------------------------------------------------
@@ -181,35 +204,36 @@ def main() -> None:
     dask = optional("dask.array")
     version = f"dask {optional('dask').__version__}" if dask is not None else "dask not installed"
     source = "shoal.array.random.random" if _shoal_has_random() else "a per-block default_rng generator"
+    rows: list[tuple[str, float, float | None, str]] = []
 
-    nbytes = side * side * 8
-    floor = bandwidth_floor(nbytes)
-    ours = time_persisted("shoal", side)
-    theirs = time_persisted("dask", side) if dask is not None else {}
-    rows: list[tuple[str, float, float | None, str]] = [
-        (name, ours[name], theirs.get(name), "ms") for name in ours
-    ]
-    rows.append(("memory bandwidth floor (np.copyto)", nbytes / floor / 1e9, None, "GB/s"))
-    rows.append(("x.sum() time / bandwidth floor", ours["x.sum()"] / 1e3 / floor,
-                 theirs["x.sum()"] / 1e3 / floor if theirs else None, "x"))
+    if "persisted" in CASES:
+        nbytes = side * side * 8
+        floor = bandwidth_floor(nbytes)
+        ours = time_persisted("shoal", side)
+        theirs = time_persisted("dask", side) if dask is not None else {}
+        rows += [(name, ours[name], theirs.get(name), "ms") for name in ours]
+        rows.append(("memory bandwidth floor (np.copyto)", nbytes / floor / 1e9, None, "GB/s"))
+        rows.append(("x.sum() time / bandwidth floor", ours["x.sum()"] / 1e3 / floor,
+                     theirs["x.sum()"] / 1e3 / floor if theirs else None, "x"))
 
-    numpy_mm = time_matmul("numpy", mm, 1500)
-    ours_mm = time_matmul("shoal", mm, 1500)
-    if ours_mm is not None:
-        theirs_mm = time_matmul("dask", mm, 1500) if dask is not None else None
-        rows.append((f"matmul {mm}x{mm} chunks 1500", ours_mm, theirs_mm, "s"))
-        rows.append(("matmul time / one NumPy @", ours_mm / numpy_mm,
-                     theirs_mm / numpy_mm if theirs_mm else None, "x"))
+    if "matmul" in CASES:
+        best = time_matmuls(["numpy", "shoal"] + (["dask"] if dask is not None else []), mm, 1500)
+        if "shoal" in best:
+            theirs_mm = best.get("dask")
+            rows.append((f"matmul {mm}x{mm} chunks 1500", best["shoal"], theirs_mm, "s"))
+            rows.append(("matmul time / one NumPy @", best["shoal"] / best["numpy"],
+                         theirs_mm / best["numpy"] if theirs_mm else None, "x"))
 
-    big_ours = larger_than_memory("shoal", big)
-    big_theirs = larger_than_memory("dask", big) if dask is not None else None
-    if big_ours is not None:
-        label = f"random(({big}, {big})).sum(), not persisted"
-        rows.append((label + ": time", big_ours["seconds"], big_theirs["seconds"] if big_theirs else None, "s"))
-        rows.append((label + ": peak RSS", big_ours["peak_mb"], big_theirs["peak_mb"] if big_theirs else None, "MB"))
+    if "memory" in CASES:
+        big_ours = larger_than_memory("shoal", big)
+        big_theirs = larger_than_memory("dask", big) if dask is not None else None
+        if big_ours is not None:
+            label = f"random(({big}, {big})).sum(), not persisted"
+            rows.append((label + ": time", big_ours["seconds"], big_theirs["seconds"] if big_theirs else None, "s"))
+            rows.append((label + ": peak RSS", big_ours["peak_mb"], big_theirs["peak_mb"] if big_theirs else None,
+                         "MB"))
     report(f"shoal.array: x = random(({side}, {side}), chunks={CHUNK}) from {source}; {version}; "
            f"SHOAL_BENCH_SCALE={SCALE}", rows)
-
 
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--larger-than-memory":

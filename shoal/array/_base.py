@@ -128,10 +128,51 @@ def _finalize(results: Any, ndim: int) -> Any:
 
 
 def _concat_nested(blocks: Any, ndim: int, axis: int) -> np.ndarray:
+    if axis == 0:
+        whole = _assemble(blocks, ndim)
+        if whole is not None:
+            return whole
     if axis == ndim - 1:
         return blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=axis)
     parts = [_concat_nested(b, ndim, axis + 1) for b in blocks]
     return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=axis)
+
+
+def _assemble(blocks: Any, ndim: int) -> np.ndarray | None:
+    """The blocks copied once into one new array; None when they are not plain, same-dtype, aligned ndarrays.
+
+    Nested ``np.concatenate`` copies every element once per axis and touches new memory each time; for a
+    large result that costs more than the tasks did. The fallback (None) keeps NumPy's own rules and errors
+    for subclasses, mixed dtypes and shapes that do not line up.
+    """
+    flat: list[tuple[tuple[int, ...], Any]] = []
+    stack: list[tuple[tuple[int, ...], Any]] = [((), blocks)]
+    while stack:
+        index, item = stack.pop()
+        if len(index) == ndim:
+            flat.append((index, item))
+        else:
+            stack.extend(((*index, i), sub) for i, sub in enumerate(item))
+    if len(flat) < 2:
+        return None
+    first = flat[0][1]
+    if not all(type(b) is np.ndarray and b.ndim == ndim and b.dtype == first.dtype for _, b in flat):
+        return None
+    sizes: list[dict[int, int]] = [{} for _ in range(ndim)]
+    for index, b in flat:
+        for axis, (i, n) in enumerate(zip(index, b.shape, strict=True)):
+            if sizes[axis].setdefault(i, n) != n:
+                return None  # blocks that do not line up: let concatenate report it
+    starts = []
+    for axis in range(ndim):
+        offsets = [0]
+        for i in range(len(sizes[axis])):
+            offsets.append(offsets[-1] + sizes[axis][i])
+        starts.append(offsets)
+    out = np.empty(tuple(o[-1] for o in starts), dtype=first.dtype)
+    for index, b in flat:
+        out[tuple(slice(starts[a][i], starts[a][i + 1]) for a, i in enumerate(index))] = b
+    return out
 
 
 def _rebuild(graph: Mapping[Key, Any], name: str, chunks: Chunks, meta: Any, rename: Any = None) -> Any:

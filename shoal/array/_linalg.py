@@ -16,7 +16,13 @@ Memory
     ``split_every`` blocks of each operand plus one output block. When there
     are more groups than one, their sums are added in a tree with fan-in
     ``split_every``. The usual case (a handful of blocks along the
-    contracted axes) is one task per output block and no intermediate keys.
+    contracted axes) is one task per output block.
+
+Panels
+    ``matmul`` and ``tensordot``, whose kernels sum over whole operands,
+    instead join the blocks along the contracted axes into panels (at most
+    ``split_every`` blocks each, shared by every output block that reads
+    them) and make one kernel call per output block; see ``_matmul``.
 
 Alignment
     Operands that share a letter are rechunked to common block boundaries
@@ -39,6 +45,7 @@ from shoal.array._base import ArrayBase, meta_from_dtype, new_array
 from shoal.array._dispatch import implements
 from shoal.array._elementwise import broadcast_shapes, elemwise
 from shoal.array._from_array import asarray
+from shoal.array._matmul import panel_refs, panels_apply
 from shoal.array._rechunk import common_chunks, rechunk
 from shoal.delayed import funcname
 from shoal.graph.task import Ref, Task
@@ -142,6 +149,7 @@ def contract(
     kernel_kwargs: dict[str, Any] | None = None,
     item_kwargs: Callable[[dict[Any, int]], dict[str, Any] | None] | None = None,
     item_token: Any = None,
+    panels: bool = False,
 ) -> Any:
     """Sum ``kernel(blocks...)`` over the contracted block indices; see the module docstring.
 
@@ -165,6 +173,11 @@ def contract(
         arguments for that product, or ``None`` to skip it (for products
         known to be zero); ``item_token`` is what it depends on, for the
         output's name.
+    panels : bool
+        ``kernel`` sums over the contracted axes of whole operands too (as
+        ``np.matmul`` and ``np.tensordot`` do): join the blocks along them into
+        panels and call it once per output block (see ``_matmul``), when they
+        number at most ``split_every``.
     """
     out_ind = tuple(out_ind)
     kernel_kwargs = dict(kernel_kwargs or {})
@@ -180,7 +193,10 @@ def contract(
     group = _group_size(split_every, contracted)
     out_chunks = tuple(letter_chunks[letter] for letter in out_ind)
     inputs = [(a, i) for a, i in aligned]
-    name = f"{token}-{tokenize(funcname(kernel), kernel, out_ind, inputs, kernel_kwargs, dtype, group, item_token)}"
+    use_panels = (panels and item_kwargs is None and panels_apply(aligned, contracted)
+                  and math.prod(numblocks[letter] for letter in contracted) <= group)
+    digest = tokenize(funcname(kernel), kernel, out_ind, inputs, kernel_kwargs, dtype, group, item_token, use_panels)
+    name = f"{token}-{digest}"
 
     def refs(assign: dict[Any, int]) -> list[Ref]:
         out = []
@@ -193,6 +209,10 @@ def contract(
     for out_index in product(*(range(numblocks[letter]) for letter in out_ind)):
         where = dict(zip(out_ind, out_index, strict=True))
         key = (name, *out_index)
+        if use_panels:
+            layer[key] = Task(key, kernel, *panel_refs(name, aligned, contracted, numblocks, where, layer),
+                              **kernel_kwargs)
+            continue
         items = []
         for combo in product(*(range(numblocks[letter]) for letter in contracted)):
             assign = {**where, **dict(zip(contracted, combo, strict=True))}
@@ -311,7 +331,7 @@ def tensordot(lhs: Any, rhs: Any, axes: Any = 2, *, split_every: Any = None) -> 
     kwargs = {"axes": (a_axes, b_axes)}
     dtype = _result_dtype(np.tensordot, [a, b], **kwargs)
     return contract(np.tensordot, out_ind, [(a, a_ind), (b, b_ind)], dtype=dtype, token="tensordot",
-                    split_every=split_every, kernel_kwargs=kwargs)
+                    split_every=split_every, kernel_kwargs=kwargs, panels=True)
 
 
 @implements(np.matmul, np.linalg.matmul)
@@ -358,7 +378,7 @@ def matmul(a: Any, b: Any, *, split_every: Any = None) -> Any:
     out_ind = batch + (("i",) if a.ndim > 1 else ()) + (("j",) if b.ndim > 1 else ())
     dtype = _result_dtype(np.matmul, [a, b])
     return contract(np.matmul, out_ind, [(a, a_ind), (b, b_ind)], dtype=dtype, token="matmul",
-                    split_every=split_every)
+                    split_every=split_every, panels=True)
 
 
 @implements(np.dot)
