@@ -23,6 +23,8 @@ that keeps every import pointing downward.
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator, Mapping
 from itertools import product
 from numbers import Number
@@ -170,9 +172,24 @@ def _assemble(blocks: Any, ndim: int) -> np.ndarray | None:
             offsets.append(offsets[-1] + sizes[axis][i])
         starts.append(offsets)
     out = np.empty(tuple(o[-1] for o in starts), dtype=first.dtype)
-    for index, b in flat:
+
+    def place(item: tuple[tuple[int, ...], Any]) -> None:
+        index, b = item
         out[tuple(slice(starts[a][i], starts[a][i + 1]) for a, i in enumerate(index))] = b
+
+    threads = min(os.cpu_count() or 1, 4, len(flat))
+    if out.nbytes >= _PARALLEL_ASSEMBLY and threads > 1:
+        # NumPy copies without the GIL: several threads fault in and fill the new pages side by side.
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(place, flat))
+    else:
+        for item in flat:
+            place(item)
     return out
+
+
+#: Results at least this large are assembled by several threads.
+_PARALLEL_ASSEMBLY = 64 * 2**20
 
 
 def _rebuild(graph: Mapping[Key, Any], name: str, chunks: Chunks, meta: Any, rename: Any = None) -> Any:

@@ -42,7 +42,47 @@ def concatenate_panel(blocks: Any, axes: tuple[int, ...]) -> np.ndarray:
     """
     if len(axes) > 1:
         blocks = [concatenate_panel(sub, axes[1:]) for sub in blocks]
-    return np.concatenate(blocks, axis=axes[0])
+    joined = _joined_view(blocks, axes[0])
+    return joined if joined is not None else np.concatenate(blocks, axis=axes[0])
+
+
+def _root(a: np.ndarray) -> Any:
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a.base if a.base is not None else a
+
+
+def _joined_view(blocks: Sequence[Any], axis: int) -> np.ndarray | None:
+    """A read-only view covering ``blocks`` when they already lie side by side in one array's memory, else None.
+
+    Blocks of ``from_array(a)`` (persisted, or computed by the threads scheduler) are views into ``a``: a row
+    of them is one strided region of ``a`` already, and BLAS reads strided rows as they are. Joining them with
+    ``np.concatenate`` would only copy (and page in) the same bytes again.
+
+    >>> a = np.arange(24.0).reshape(4, 6)
+    >>> view = _joined_view([a[:2, :3], a[:2, 3:]], 1)
+    >>> bool(np.shares_memory(view, a)), bool((view == a[:2]).all())
+    (True, True)
+    >>> _joined_view([a[:2, :3], a[2:, 3:]], 1) is None   # not side by side
+    True
+    """
+    first = blocks[0]
+    if type(first) is not np.ndarray or first.base is None or first.size == 0:
+        return None
+    root = _root(first)
+    step = first.strides[axis]
+    address = first.__array_interface__["data"][0]
+    length = 0
+    for b in blocks:
+        if (type(b) is not np.ndarray or b.dtype != first.dtype or b.strides != first.strides or b.size == 0
+                or any(n != m for d, (n, m) in enumerate(zip(b.shape, first.shape, strict=True)) if d != axis)
+                or b.__array_interface__["data"][0] != address + length * step or _root(b) is not root):
+            return None
+        length += b.shape[axis]
+    shape = list(first.shape)
+    shape[axis] = length
+    # Every byte the view covers belongs to one of the blocks (they tile it), so it stays inside their array.
+    return np.lib.stride_tricks.as_strided(first, shape=tuple(shape), strides=first.strides, writeable=False)
 
 
 def panels_apply(operands: Sequence[tuple[Any, tuple[Any, ...]]], contracted: Sequence[Any]) -> bool:

@@ -140,3 +140,15 @@ def test_tensordot_panels_many_contracted_axes(data: Any, dims: int, seed: int) 
     x = sa.from_array(a, chunks=data.draw(chunks_for(shape, max_cuts=2)))
     y = sa.from_array(b, chunks=data.draw(chunks_for(b.shape, max_cuts=2)))
     assert_eq(sa.tensordot(x, y, axes=2), np.tensordot(a, b, axes=2))
+
+
+@pytest.mark.parametrize("view", ["plain", "flipped", "transposed", "strided"])
+def test_panels_of_persisted_views_match_numpy(view):
+    rng = np.random.default_rng(11)
+    base = rng.random((40, 44))
+    a = {"plain": base, "flipped": base[::-1, ::-1], "transposed": base.T, "strided": base[::2, ::2]}[view]
+    b = rng.random((a.shape[1], 13))
+    x = sa.from_array(a, chunks=7).persist()  # blocks are views into a: panels join them without copying
+    y = sa.from_array(b, chunks=(9, 5)).persist()
+    np.testing.assert_allclose((x @ y).compute(), a @ b, rtol=1e-12)
+    np.testing.assert_allclose(sa.tensordot(x, y, axes=1).compute(), np.tensordot(a, b, axes=1), rtol=1e-12)
