@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import weakref
 
 import numpy as np
@@ -12,16 +11,6 @@ import pytest
 import shoal
 import shoal.array as sa
 import shoal.dataframe as sd
-
-
-@pytest.fixture
-def no_gc():
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 CASES = {

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -14,18 +13,8 @@ import numpy as np
 import pytest
 
 from shoal.distributed import Client, LocalCluster
-
-_MARKER: int | None = None
-
-
-def set_marker() -> int:
-    global _MARKER
-    _MARKER = os.getpid()
-    return _MARKER
-
-
-def get_marker() -> int | None:
-    return _MARKER
+from shoal.distributed.tests._procs import get_marker, set_marker
+from shoal.distributed.tests._procs import stop as _stop
 
 
 def inc(x: int) -> int:
@@ -90,16 +79,6 @@ def test_restart_workers_needs_a_nanny():
 
 def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def test_cli_scheduler_file_and_shutdown(tmp_path):

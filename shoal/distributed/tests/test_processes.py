@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 
 from shoal.distributed import Client, KilledWorker, LocalCluster
+from shoal.distributed.tests._procs import read_line as _read_line
+from shoal.distributed.tests._procs import stop as _stop
 
 
 def inc(x):
@@ -30,31 +32,6 @@ def crash(x):
 
 def pid():
     return os.getpid()
-
-
-def _read_line(proc: subprocess.Popen, prefix: str, timeout: float = 30) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if line.startswith(prefix):
-            return line[len(prefix):].strip()
-        if not line and proc.poll() is not None:
-            break
-    raise AssertionError(f"{prefix!r} not printed within {timeout}s")
-
-
-def _stop(proc: subprocess.Popen) -> int:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-    try:
-        return proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-        raise
-    finally:
-        if proc.stdout is not None:
-            proc.stdout.close()
 
 
 @pytest.fixture

@@ -6,25 +6,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import pytest
 
 from shoal.distributed import Client
-
-#: Set in a worker process by ``client.run``; a fresh process starts without it.
-_MARKER: int | None = None
-
-
-def set_marker() -> int:
-    global _MARKER
-    _MARKER = os.getpid()
-    return _MARKER
-
-
-def get_marker() -> int | None:
-    return _MARKER
+from shoal.distributed.tests._procs import read_line as _read_line
+from shoal.distributed.tests._procs import get_marker, set_marker
+from shoal.distributed.tests._procs import stop as _stop
 
 
 def parent_pid() -> int:
@@ -37,29 +26,6 @@ def held_keys(dask_worker) -> list:
 
 def inc(x: int) -> int:
     return x + 1
-
-
-def _read_line(proc: subprocess.Popen, prefix: str, timeout: float = 30) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if line.startswith(prefix):
-            return line[len(prefix):].strip()
-        if not line and proc.poll() is not None:
-            break
-    raise AssertionError(f"{prefix!r} not printed within {timeout}s")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    if proc.stdout is not None:
-        proc.stdout.close()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import threading
 import time
 import weakref
@@ -19,17 +18,6 @@ MB = 2**20
 
 def run(coro, timeout=20):
     return asyncio.run(asyncio.wait_for(coro, timeout))
-
-
-@pytest.fixture
-def no_gc():
-    """Prove that memory is freed by reference counting alone: the cyclic collector stays off."""
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 @pytest.fixture
