@@ -128,3 +128,4 @@ async def read_batches(comm: Comm, on_batch: Callable[[list[Any]], Any]) -> None
         result = on_batch(batch)
         if asyncio.iscoroutine(result):
             await result
+        del batch, result  # not held while waiting for the next batch: it may carry large values

@@ -221,6 +221,7 @@ class SchedulerServer:
             else:
                 while True:
                     await self._answer(comm, msg)
+                    del msg  # not held while waiting for the next request
                     msg = await comm.read()
         except CommClosedError:
             pass

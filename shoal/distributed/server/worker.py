@@ -592,6 +592,9 @@ class WorkerServer(WorkerAdminMixin):
                 except (SerializationError, FrameError) as exc:
                     # Raised before any byte was written (an unpicklable or oversized reply): the comm is intact.
                     await comm.write({"status": "error", "exception": exc, "text": f"{type(exc).__name__}: {exc}"})
+                # Neither the request (scattered data) nor the reply (served data) may stay referenced while this
+                # connection waits for its next request: the worker may have released those values meanwhile.
+                del msg, result
         except FrameError as exc:  # a message this worker cannot read: say so, the peer only sees a closed comm
             logger.warning("worker %s: closing the connection from %s: %s", self.address, comm.peer_address, exc)
         except CommClosedError:

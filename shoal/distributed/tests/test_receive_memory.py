@@ -52,3 +52,25 @@ def test_fetched_dependency_is_freed_on_release_and_its_buffer_reused():
                 f"round {round_}: the fetched array is still referenced on {b}: {client.run(pool_state)[b]}"
         free, reused, fresh = client.run(pool_state, workers=[b])[b]
         assert fresh == 1 and reused == 2
+
+
+def test_in_process_cluster_lets_go_of_released_values(no_gc):
+    import weakref
+
+    import shoal.array as sa
+
+    cases = {
+        "submit": lambda c, b: c.submit(np.sum, b).result(),
+        "compute": lambda c, b: c.compute(sa.from_array(b, chunks=100_000).sum()).result(),
+        "scatter then gather": lambda c, b: c.gather(c.scatter(b)),
+        "persist": lambda c, b: c.compute(c.persist(sa.from_array(b, chunks=100_000)).sum()).result(),
+    }
+    with Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None,
+                set_as_default=False) as c:
+        for name, run in cases.items():
+            big = np.ones(1_000_000)
+            alive = weakref.ref(big)
+            result = run(c, big)
+            del result, big
+            # Releases travel through the scheduler asynchronously: wait (bounded) for reference counting to free it.
+            assert _wait_for(lambda ref=alive: ref() is None, timeout=10), f"{name}: the value is still referenced"
