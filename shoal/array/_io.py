@@ -94,8 +94,8 @@ def _resolve_lock(lock: Any) -> Any:
     return lock or None
 
 
-def _region_offsets(region: Any, target: Any, source: ArrayBase, position: int) -> tuple[int, ...]:
-    """Start of the region of ``target`` that ``source`` fills, checked against the shapes."""
+def _region_offsets(region: Any, target: Any, source: ArrayBase, position: int) -> tuple[tuple[int, int], ...]:
+    """Where ``source`` goes in ``target``: ``(start, step)`` per axis of the region, checked against the shapes."""
     shape = tuple(int(s) for s in source.shape)
     target_shape = getattr(target, "shape", None)
     if region is None:
@@ -104,27 +104,39 @@ def _region_offsets(region: Any, target: Any, source: ArrayBase, position: int) 
                 f"store: source {position} has shape {shape} but its target has shape {tuple(target_shape)}. "
                 f"Pass regions= to write into part of the target."
             )
-        return (0,) * len(shape)
+        return ((0, 1),) * len(shape)
     region = region if isinstance(region, tuple) else (region,)
     if len(region) > len(shape) and len(shape) > 0 or any(not isinstance(r, slice) for r in region):
         raise ValueError(f"store: region {region!r} must be a tuple of slices, one per dimension of {shape}.")
-    starts = []
+    placement = []
     for d, length in enumerate(shape):
         piece = region[d] if d < len(region) else slice(None)
         full = int(target_shape[d]) if target_shape is not None else None
         if full is not None:
             start, stop, step = piece.indices(full)
+        elif (piece.step or 1) < 0 or any(v is not None and v < 0 for v in (piece.start, piece.stop)):
+            raise ValueError(f"store: region {region!r} counts from the end of a target whose shape is not known "
+                             f"yet; give non-negative starts, stops and steps.")
         else:
             start, stop, step = piece.start or 0, piece.stop if piece.stop is not None else length, piece.step or 1
-        if step != 1:
-            raise NotImplementedError(f"store: region {region!r} has a step; only contiguous regions are supported.")
-        if stop - start != length:
+        covered = len(range(start, stop, step))
+        if covered != length:
             raise ValueError(
-                f"store: region {region!r} covers {stop - start} along axis {d}, but source {position} has "
+                f"store: region {region!r} covers {covered} along axis {d}, but source {position} has "
                 f"length {length} there (shape {shape})."
             )
-        starts.append(start)
-    return tuple(starts)
+        placement.append((start, step))
+    return tuple(placement)
+
+
+def _in_target(slices: tuple[slice, ...], placement: tuple[tuple[int, int], ...]) -> tuple[slice, ...]:
+    """The part of the target that a block (``slices`` of the source) fills, given the region's placement."""
+    out = []
+    for s, (start, step) in zip(slices, placement, strict=True):
+        stop = start + step * s.stop
+        # With a negative step a stop before index 0 must be None: -1 would mean the last element.
+        out.append(slice(start + step * s.start, stop if stop >= 0 else None, step))
+    return tuple(out)
 
 
 def _store_layer(source: ArrayBase, target: Any, region: Any, lock: Any, name: str, return_stored: bool,
@@ -144,7 +156,7 @@ def _store_layer(source: ArrayBase, target: Any, region: Any, lock: Any, name: s
     layer: dict[Key, Any] = {}
     for index, slices in zip(product(*(range(n) for n in source.numblocks)), slices_from_chunks(source.chunks),
                              strict=True):
-        where = tuple(slice(s.start + o, s.stop + o) for s, o in zip(slices, offsets, strict=True))
+        where = _in_target(slices, offsets)
         key = (name, *index) if index else (name,)
         source_key = (source.name, *index) if index else (source.name,)
         layer[key] = Task(key, _store_block, Ref(source_key), target_arg, where, lock, return_stored)
@@ -250,7 +262,7 @@ def _load_array(source: ArrayBase, target: Any, region: Any, lock: Any, position
     layer: dict[Key, Any] = {}
     for index, slices in zip(product(*(range(n) for n in source.numblocks)), slices_from_chunks(source.chunks),
                              strict=True):
-        where = tuple(slice(s.start + o, s.stop + o) for s, o in zip(slices, offsets, strict=True))
+        where = _in_target(slices, offsets)
         key = (name, *index) if index else (name,)
         layer[key] = Task(key, _load_stored, target, where, lock)
     return new_array(layer, name, source.chunks, source.dtype, meta=source._meta)
@@ -329,9 +341,12 @@ def to_zarr(arr: Any, url: Any, component: str | None = None, storage_options: d
             f"first."
         )
     if isinstance(url, zarr.Array):
-        offsets = _region_offsets(region, url, arr, 0)
-        # Parallel partial writes to one zarr chunk would lose updates: lock unless aligned.
-        lock = not _aligned(arr.chunks, tuple(url.chunks), offsets) if arr.ndim else False
+        placement = _region_offsets(region, url, arr, 0)
+        # Parallel partial writes to one zarr chunk would lose updates: lock unless aligned (a stepped region
+        # spreads each block over the target's chunks).
+        starts = tuple(start for start, _ in placement)
+        aligned = all(step == 1 for _, step in placement) and _aligned(arr.chunks, tuple(url.chunks), starts)
+        lock = not aligned if arr.ndim else False
         return store(arr, url, lock=lock, regions=region, compute=compute, return_stored=return_stored)
     if region is not None:
         raise ValueError("to_zarr: region= needs an existing zarr.Array as url; open it with zarr.open_array first.")

@@ -425,10 +425,9 @@ def _normalize_axis(axis: int, ndim: int) -> int:
 def _flat(a: ArrayBase, func: str) -> Any:
     if a.ndim == 1:
         return a
-    ravel = getattr(a, "ravel", None)
-    if ravel is None:
-        raise NotImplementedError(f"{func}(axis=None) on a {a.ndim}-d array needs ravel; pass axis=.")
-    return ravel()
+    from shoal.array._shape import ravel  # a later family module: imported when first needed
+
+    return ravel(a)
 
 
 @implements(np.take)

@@ -53,17 +53,8 @@ def _funcname(func: Any) -> str:
 
 
 def _replace_futures(obj: Any, found: dict[Key, Future]) -> Any:
-    """``obj`` with every Future (also inside lists, tuples, sets and dicts) replaced by a Ref."""
-    typ = type(obj)
-    if typ is Future:
-        found[obj.key] = obj
-        return Ref(obj.key)
-    if typ in (list, tuple, set, frozenset):
-        items = [_replace_futures(x, found) for x in obj]
-        return items if typ is list else typ(items)
-    if typ is dict:
-        return {k: _replace_futures(v, found) for k, v in obj.items()}
-    return obj
+    """``obj`` with every Future (also inside lists, tuples, sets, dicts and tasks) replaced by a Ref."""
+    return _with_refs(obj, found)
 
 
 def _holds_future(arg: Any) -> bool:

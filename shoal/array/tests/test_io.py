@@ -127,8 +127,8 @@ def test_store_errors():
         sa.store(sa.ones(3), np.zeros(4))
     with pytest.raises(ValueError, match="region"):
         sa.store(sa.ones(3), np.zeros(4), regions=(slice(0, 2),))
-    with pytest.raises(NotImplementedError, match="step"):
-        sa.store(sa.ones(2), np.zeros(4), regions=(slice(0, 4, 2),))
+    with pytest.raises(ValueError, match="covers 1 along axis 0"):
+        sa.store(sa.ones(2), np.zeros(4), regions=(slice(0, 4, 4),))
     unknown = sa.ones(4, chunks=2)
     unknown._chunks = ((np.nan, np.nan),)
     with pytest.raises(ValueError, match="compute_chunk_sizes"):

@@ -125,3 +125,31 @@ def test_lstsq_with_fewer_rows_than_columns_gives_the_minimum_norm_solution(m, n
     np.testing.assert_allclose(s.compute(), es, atol=1e-10)
     assert int(rank.compute()) == erank
     assert residuals.compute().shape == eres.shape == (0,)
+
+
+@pytest.mark.parametrize("region", [
+    (slice(1, 10, 3), slice(0, 8, 2)),
+    (slice(None, 1, -3), slice(7, None, -2)),
+    (slice(8, 0, -3), slice(1, 9, 2)),
+])
+def test_store_into_a_region_with_steps(region):
+    values = np.arange(12.0).reshape(3, 4)
+    target = np.zeros((10, 9))
+    expected = target.copy()
+    expected[region] = values
+    (back,) = sa.store(sa.from_array(values, chunks=2), target, regions=region, return_stored=True)
+    np.testing.assert_array_equal(target, expected)
+    np.testing.assert_array_equal(back.compute(), values)
+
+
+def test_store_region_counted_from_the_end_of_an_unknown_target_is_refused():
+    import shoal
+
+    lazy_target = shoal.delayed(np.zeros)((10,))
+    with pytest.raises(ValueError, match="counts from the end"):
+        sa.store(sa.from_array(np.ones(3), chunks=2), lazy_target, regions=(slice(None, None, -3),), compute=False)
+
+
+def test_take_without_axis_flattens():
+    a = np.arange(24).reshape(4, 6)
+    assert_eq(sa.take(sa.from_array(a, chunks=(3, 4)), [1, 5, 20]), np.take(a, [1, 5, 20]))
