@@ -16,6 +16,7 @@ When it resumes, tasks waiting for a worker are placed again.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
@@ -40,13 +41,12 @@ class PausingMixin:
 
     workers: dict[str, WorkerRecord]
     unrunnable: set[SchedulerTaskRecord]
+    # From PlacementMixin, declared (not defined) here so the composed class finds the real one.
+    _valid_workers: Callable[[SchedulerTaskRecord], list[WorkerRecord] | None]
 
     def _init_pausing(self) -> None:
         #: Workers that reported ``paused``; always a subset of ``workers.values()``.
         self.paused: set[WorkerRecord] = set()
-
-    def _valid_workers(self, ts: SchedulerTaskRecord) -> list[WorkerRecord] | None:  # defined by SchedulerState
-        raise NotImplementedError
 
     def _on_worker_status(self, ev: WorkerStatusChanged) -> dict[Any, str]:
         ws = self.workers.get(ev.worker)

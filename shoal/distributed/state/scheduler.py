@@ -21,11 +21,9 @@ Each returns *recommendations* (``{key: finish}``) that the loop in
 logged with the ``stimulus_id`` of the event that caused it, so
 :meth:`story` explains where a task is and why.
 
-Placement (:meth:`decide_worker`): among the workers allowed by the task's
-restrictions and resources, pick the one that minimises the estimated start
-time: the work already queued on it (tasks per thread times the average
-duration of tasks) plus the time to fetch the dependencies it lacks. So a
-task runs where its inputs are, unless that worker is much busier.
+Placement (:meth:`decide_worker`) lives in :mod:`.placement`, queries and
+``validate_state`` in :mod:`.inspection`, the root-task queue in
+:mod:`.queuing` and paused workers in :mod:`.pausing`.
 """
 
 from __future__ import annotations
@@ -54,7 +52,9 @@ from shoal.distributed.state.events import (
     WorkerJoined,
     WorkerLeft,
 )
+from shoal.distributed.state.inspection import InspectionMixin
 from shoal.distributed.state.pausing import PausingMixin, WorkerStatusChanged
+from shoal.distributed.state.placement import PlacementMixin
 from shoal.distributed.state.queuing import QueuingMixin
 from shoal.distributed.state.tasks import ClientRecord, SchedulerTaskRecord, TaskStatus, WorkerRecord
 from shoal.graph.task import Key, key_split
@@ -67,10 +67,6 @@ FIRE_AND_FORGET = "fire-and-forget"
 Action = SendToClient | SendToWorker
 Recs = dict[Key, TaskStatus]
 
-#: Assumed bandwidth between workers (bytes/s) when weighing transfers against queueing.
-_BANDWIDTH = 100e6
-#: Assumed duration of a task whose prefix has not finished once yet (seconds).
-_DEFAULT_DURATION = 0.0005
 #: Tasks whose inputs add up to more than this are not stolen: moving the data would cost more.
 _STEAL_MAX_INPUT = 1 << 20
 
@@ -87,7 +83,7 @@ class InvalidTransition(RuntimeError):
         return f"Task {self.key!r} cannot go from {self.start!r} to {self.finish!r}. Its last transitions:\n{lines}"
 
 
-class SchedulerState(QueuingMixin, PausingMixin):
+class SchedulerState(QueuingMixin, PausingMixin, PlacementMixin, InspectionMixin):
     """All the scheduler knows; see the module docstring.
 
     Parameters
@@ -756,149 +752,6 @@ class SchedulerState(QueuingMixin, PausingMixin):
                "text": ts.exception_text, "blame": blame.key}
         for client in clients if clients is not None else ts.who_wants:
             self._actions.append(SendToClient(client.id, msg))
-
-    # ------------------------------------------------------------------ placement
-
-    def _valid_workers(self, ts: SchedulerTaskRecord) -> list[WorkerRecord] | None:
-        """Workers allowed to run ``ts``; None when none is (all when unrestricted)."""
-        workers: Iterable[WorkerRecord] = self.workers.values()
-        if self.paused:
-            workers = [ws for ws in workers if ws not in self.paused]
-        if ts.workers is not None:
-            wanted = {self.aliases.get(w, w) for w in ts.workers}
-            restricted = [ws for ws in workers if ws.address in wanted or _host(ws.address) in wanted]
-            if restricted or not ts.allow_other_workers:
-                workers = restricted
-        if ts.resources:
-            need = ts.resources
-            workers = [ws for ws in workers if all(ws.resources.get(r, 0) >= n for r, n in need.items())]
-        listed = list(workers)
-        return listed or None
-
-    def decide_worker(self, ts: SchedulerTaskRecord) -> WorkerRecord | None:
-        """The worker that can start ``ts`` soonest (see the module docstring), or None."""
-        if ts.workers is None and not ts.resources and not self.paused:
-            pool: Iterable[WorkerRecord] = self.workers.values()
-            if not self.workers:
-                return None
-        else:
-            valid = self._valid_workers(ts)
-            if valid is None:
-                return None
-            pool = valid
-        duration = self.durations.get(ts.prefix, _DEFAULT_DURATION)
-        deps = ts.dependencies
-        if not deps:
-            # Root task: the least loaded worker (ties to the one holding least data).
-            return min(pool, key=lambda ws: (len(ws.processing) / ws.nthreads, ws.nbytes))
-        best = None
-        best_cost = float("inf")
-        for ws in pool:
-            missing = 0
-            for dts in deps:
-                if ws not in dts.who_has:
-                    missing += max(dts.nbytes, 0)
-            cost = len(ws.processing) / ws.nthreads * duration + missing / _BANDWIDTH
-            if cost < best_cost:
-                best, best_cost = ws, cost
-        return best
-
-    # ------------------------------------------------------------------ queries
-
-    def heartbeat(self, address: str, metrics: dict[str, Any], now: float) -> None:
-        """Record a worker's latest measurements (no transitions)."""
-        ws = self.workers.get(address)
-        if ws is not None:
-            ws.metrics = metrics
-            ws.last_seen = now
-
-    def record_activity(self, address: str, records: list[list[Any]]) -> None:
-        """Add a worker's transfers and spills to the task stream (no transitions).
-
-        Each record is ``[action, keys, peer, start, stop, nbytes]`` with ``action`` one of ``"transfer"``
-        (``address`` fetched ``keys`` from ``peer``), ``"disk-write"`` or ``"disk-read"`` (``peer`` None).
-        The entry's ``worker`` is the worker that did the work (the receiver of a transfer), ``source`` the
-        sender; ``key`` is the first key and ``keys`` all of them.
-        """
-        stream = self.task_stream
-        totals = self.activity_bytes
-        for action, keys, peer, start, stop, nbytes in records:
-            entry = {"action": action, "key": keys[0] if keys else None, "keys": keys, "worker": address,
-                     "thread": None, "start": start, "stop": stop, "status": "OK", "nbytes": nbytes}
-            if address in self.workers:
-                own = totals.setdefault(address, {})
-                own[action] = own.get(action, 0) + nbytes
-            if action == "transfer":
-                entry["source"] = peer
-                if peer in self.workers:
-                    theirs = totals.setdefault(peer, {})
-                    theirs["served"] = theirs.get("served", 0) + nbytes
-            stream.append(entry)
-
-    def story(self, *keys: Key) -> list[tuple[Any, ...]]:
-        """The logged transitions of ``keys``, oldest first: (key, start, finish, stimulus_id)."""
-        wanted = set(keys)
-        return [entry for entry in self.log if entry[0] in wanted]
-
-    def who_has(self, keys: Iterable[Key] | None = None) -> dict[Key, list[str]]:
-        tasks = self.tasks
-        chosen = tasks.keys() if keys is None else keys
-        return {k: sorted(ws.address for ws in tasks[k].who_has) if k in tasks else [] for k in chosen}
-
-    def has_what(self, workers: Iterable[str] | None = None) -> dict[str, list[Key]]:
-        chosen = self.workers.keys() if workers is None else workers
-        return {w: [ts.key for ts in self.workers[w].has_what] if w in self.workers else [] for w in chosen}
-
-    def prefix_counts(self) -> dict[str, dict[str, int]]:
-        """``{prefix: {status: count}}`` over every known task."""
-        counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        for ts in self.tasks.values():
-            counts[ts.prefix][ts.status] += 1
-        return {p: dict(c) for p, c in counts.items()}
-
-    # ------------------------------------------------------------------ validation
-
-    def validate_state(self) -> None:
-        """Check the cross-record invariants of :mod:`.tasks`; raise AssertionError on the first broken one."""
-        for key, ts in self.tasks.items():
-            assert ts.key == key
-            assert ts.status != "forgotten", ts
-            assert bool(ts.who_has) == (ts.status == "memory"), (ts, ts.who_has)
-            assert (ts.processing_on is not None) == (ts.status == "processing"), ts
-            if ts.processing_on is not None:
-                assert ts in ts.processing_on.processing, ts
-                assert ts.processing_on.address in self.workers, ts
-            if ts.status == "waiting":
-                for dts in ts.waiting_on:
-                    assert dts.status != "memory", (ts, dts)
-                    assert ts in dts.waiters, (ts, dts)
-            if ts.status in ("processing",):
-                for dts in ts.dependencies:
-                    assert dts.status == "memory", (ts, dts)
-            for dts in ts.dependencies:
-                assert ts in dts.dependents, (ts, dts)
-                assert dts.key in self.tasks, (ts, dts)
-            for ws in ts.who_has:
-                assert ts in ws.has_what, (ts, ws)
-            for client in ts.who_wants:
-                assert ts in client.wants_what
-            assert (ts in self.unrunnable) == (ts.status == "no-worker"), ts
-            assert (ts in self.queued) == (ts.status == "queued"), ts
-        for ws in self.paused:
-            assert self.workers.get(ws.address) is ws, ws
-        for ws in self.workers.values():
-            for ts in ws.processing:
-                assert ts.processing_on is ws, (ts, ws)
-            for ts in ws.has_what:
-                assert ws in ts.who_has, (ts, ws)
-        for client in self.clients.values():
-            for ts in client.wants_what:
-                assert client in ts.who_wants
-
-
-def _host(address: str) -> str:
-    location = address.partition("://")[2] or address
-    return location.rpartition(":")[0]
 
 
 _HANDLERS: dict[type, Callable[[SchedulerState, Any], Recs]] = {
