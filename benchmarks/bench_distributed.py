@@ -13,6 +13,10 @@ Cases (issue 6):
   reference streams the same number of bytes from one large array into
   another (both in DRAM, as a real transfer must), which is the floor any
   TCP transfer of that array can reach.
+  Workers on one machine copy large messages straight out of the sender's
+  memory (``distributed.comm.same-host-copy``, see
+  ``shoal/distributed/comm/same_host.py``); a second shoal cluster with that
+  setting off shows what TCP alone does, as between machines.
 
 Dask/distributed runs the same code in the same process when it is importable.
 Bandwidths are the best of ``TRANSFER_REPEAT`` runs (for shoal, Dask and the
@@ -160,6 +164,21 @@ def loopback_mb_s(whole: bool = False) -> float:
     return TRANSFER_BYTES / 2**20 / min(_loopback_once(whole) for _ in range(TRANSFER_REPEAT))
 
 
+def tcp_only_transfer_mb_s() -> float:
+    """The transfer on a fresh shoal cluster whose workers send everything over TCP (as between machines)."""
+    from shoal.distributed import Client, LocalCluster
+
+    variable = "SHOAL_DISTRIBUTED__COMM__SAME_HOST_COPY"  # read by the worker processes at start
+    os.environ[variable] = "False"
+    try:
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+                Client(cluster, set_as_default=False) as client:
+            client.submit(inc, 0).result()
+            return transfer_mb_s(client)
+    finally:
+        del os.environ[variable]
+
+
 def run_cases(client: Any, delayed: Any) -> dict[str, float]:
     client.submit(inc, 0).result()  # warm up: workers import and connect
     return {
@@ -177,6 +196,7 @@ def main() -> None:
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster, \
             Client(cluster, set_as_default=False) as client:
         ours = run_cases(client, shoal.delayed)
+    tcp_only = tcp_only_transfer_mb_s()
     theirs: dict[str, float | None] = dict.fromkeys(ours)
     distributed = optional("distributed")
     dask = optional("dask")
@@ -193,12 +213,13 @@ def main() -> None:
         (f"{N_LEAVES * 2 - 1:,}-task graph via client.compute", ours["graph"], theirs["graph"], "tasks/s"),
         ("median submit().result() round trip", ours["round_trip"], theirs["round_trip"], "ms"),
         (f"move {size} array between workers", ours["transfer"], theirs["transfer"], "MB/s"),
+        (f"move {size} array, shoal over TCP only", tcp_only, theirs["transfer"], "MB/s"),
         ("loopback TCP bandwidth (same run)", loopback, None, "MB/s"),
         (f"loopback TCP, one {size} array into another", whole, None, "MB/s"),
     ])
     dask_ratio = f", dask {theirs['transfer'] / loopback:.0%}" if theirs["transfer"] else ""
     print(f"  transfer of {size} vs loopback TCP: shoal {ours['transfer'] / loopback:.0%}{dask_ratio} "
-          f"(target: shoal >= 80%)")
+          f"(target: shoal >= 80%); shoal over TCP only {tcp_only / loopback:.0%}")
     whole_ratio = f", dask {theirs['transfer'] / whole:.0%}" if theirs["transfer"] else ""
     print(f"  transfer of {size} vs the same array over plain sockets: shoal {ours['transfer'] / whole:.0%}"
           f"{whole_ratio}")

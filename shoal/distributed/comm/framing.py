@@ -6,7 +6,11 @@ On the wire one message is::
 
 (little-endian). A length with the :data:`COMPRESSED` bit set announces a
 frame compressed with lz4 (see :mod:`.compression`); the assembler
-decompresses it before delivering the message. :func:`frame_prefix` builds the prefix for a list of frames;
+decompresses it before delivering the message. A count with the
+:data:`REMOTE` or :data:`ACK` bit set announces a control message of the
+same-host path (:mod:`.same_host`): an offer, delivered as a
+:class:`RemoteOffer` among the messages, or an answer to one, collected in
+:attr:`FrameAssembler.acks` instead. :func:`frame_prefix` builds the prefix for a list of frames;
 :class:`FrameAssembler` is a sans-IO parser: the transport asks it for a
 buffer to receive into (:meth:`~FrameAssembler.get_buffer`), reports how many
 bytes arrived (:meth:`~FrameAssembler.buffer_updated`) and collects the
@@ -31,16 +35,29 @@ from shoal.distributed._exceptions import FrameError
 from shoal.distributed.comm.buffers import LARGE, allocate
 from shoal.distributed.comm.compression import decompress
 
-__all__ = ["ALIGNMENT", "COMPRESSED", "MAX_FRAMES", "FrameAssembler", "frame_prefix"]
+__all__ = ["ACK", "ALIGNMENT", "COMPRESSED", "MAX_FRAMES", "REMOTE", "FrameAssembler", "RemoteOffer",
+           "frame_prefix"]
 
 MAX_FRAMES = 1 << 16
 #: Flag in a frame's announced length: the frame is lz4-compressed.
 COMPRESSED = 1 << 63
+#: Flags in a message's frame count: a same-host offer, or the answer to one (see :mod:`.same_host`).
+REMOTE = 1 << 62
+ACK = 1 << 61
+_KINDS = REMOTE | ACK
 _U64 = struct.Struct("<Q")
 
 
-def frame_prefix(frames: Sequence[bytes | bytearray | memoryview], compressed: Sequence[bool] = ()) -> bytes:
+class RemoteOffer(list):  # type: ignore[type-arg]
+    """The frames of a same-host offer: the message's small frames, empty ones where big frames go, then
+    the offer's description (see :mod:`.same_host`)."""
+
+
+def frame_prefix(frames: Sequence[bytes | bytearray | memoryview], compressed: Sequence[bool] = (),
+                 kind: int = 0) -> bytes:
     """The prefix announcing ``frames``; ``compressed[i]`` marks frame ``i`` as lz4-compressed.
+
+    ``kind`` is 0 for a message, :data:`REMOTE` or :data:`ACK` for a control message.
 
     >>> frame_prefix([b"ab", b""]) == bytes([2] + [0] * 7 + [2] + [0] * 7 + [0] * 8)
     True
@@ -48,7 +65,7 @@ def frame_prefix(frames: Sequence[bytes | bytearray | memoryview], compressed: S
     sizes = [memoryview(f).nbytes for f in frames]
     if compressed:
         sizes = [size | COMPRESSED if flag else size for size, flag in zip(sizes, compressed, strict=True)]
-    return struct.pack(f"<{len(sizes) + 1}Q", len(sizes), *sizes)
+    return struct.pack(f"<{len(sizes) + 1}Q", len(sizes) | kind, *sizes)
 
 
 #: Frames of a large body start at multiples of this many bytes (see :class:`FrameAssembler`).
@@ -82,8 +99,11 @@ class FrameAssembler:
 
     def __init__(self, max_message_size: int) -> None:
         self.max_message_size = max_message_size
-        #: Complete messages, oldest first: each a list of frames.
+        #: Complete messages, oldest first: each a list of frames (a :class:`RemoteOffer` for an offer).
         self.messages: list[list[memoryview]] = []
+        #: Answers to same-host offers, oldest first: whether the peer took the message.
+        self.acks: list[bool] = []
+        self._kind = 0
         self._count = bytearray(8)
         self._target: Any = self._count
         self._offset = 0
@@ -107,6 +127,8 @@ class FrameAssembler:
     def _advance(self) -> None:
         if self._phase == 0:
             (n,) = _U64.unpack(self._count)
+            self._kind = n & _KINDS
+            n &= ~_KINDS
             if n > MAX_FRAMES:
                 raise FrameError(f"received a message announcing {n:,} frames (at most {MAX_FRAMES:,} are "
                                  f"allowed): the peer is not speaking shoal's protocol or the stream is corrupt")
@@ -173,7 +195,13 @@ class FrameAssembler:
         for i in self._compressed:
             frames[i] = memoryview(decompress(frames[i], self.max_message_size))
         self._compressed = []
-        self.messages.append(frames)
+        if self._kind == ACK:
+            self.acks.append(bool(frames) and bytes(frames[0]) == b"\x01")
+        elif self._kind == REMOTE:
+            self.messages.append(RemoteOffer(frames))
+        else:
+            self.messages.append(frames)
+        self._kind = 0
         self._phase = 0
         self._target = self._count
         self._offset, self._end = 0, 8

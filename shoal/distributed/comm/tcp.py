@@ -14,12 +14,18 @@ Addresses are ``tcp://host:port``; port 0 asks the OS for a free port.
 :class:`~shoal.distributed.security.Security`).
 ``TCP_NODELAY`` is set: messages are already batched by the servers, and
 Nagle's algorithm would add up to 40 ms to every small round trip.
+
+When both ends run on one machine, large messages skip the socket: the
+receiver copies their big frames straight out of the sender's memory (see
+:mod:`.same_host`), and only a short offer and its answer cross the
+connection.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import os
 import socket
 import ssl
@@ -27,9 +33,11 @@ from typing import Any
 
 from shoal import config
 from shoal.distributed._exceptions import CommClosedError, FrameError
+from shoal.distributed.comm import same_host
+from shoal.distributed.comm.buffers import allocate
 from shoal.distributed.comm.compression import MIN_SIZE, compress, compression_scheme
 from shoal.distributed.comm.core import Comm, Handler, Listener, parse_address, register_backend
-from shoal.distributed.comm.framing import FrameAssembler, frame_prefix
+from shoal.distributed.comm.framing import ACK, REMOTE, FrameAssembler, RemoteOffer, frame_prefix
 from shoal.distributed.comm.serialization import dumps, loads
 from shoal.utils import parse_bytes
 
@@ -46,6 +54,11 @@ _IMPORT_RETRIES = 100
 #: Messages with more bytes to compress than this are compressed in a thread.
 _COMPRESS_IN_THREAD = 4 << 20
 _UNSET: Any = object()
+logger = logging.getLogger(__name__)
+
+
+def _worth_offering(views: list[Any]) -> bool:
+    return sum(len(v) for v in views if len(v) >= same_host.MIN_FRAME) >= same_host.MIN_BYTES
 
 
 def _max_message_size(options: dict[str, Any]) -> int:
@@ -92,6 +105,8 @@ class _FrameProtocol(asyncio.BufferedProtocol):
         self._drain_waiter: asyncio.Future[None] | None = None
         self._write_paused = False
         self._read_paused = False
+        #: Set while this end waits for the answer to a same-host offer.
+        self.ack_waiter: asyncio.Future[bool] | None = None
         self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     # asyncio callbacks -------------------------------------------------
@@ -121,6 +136,12 @@ class _FrameProtocol(asyncio.BufferedProtocol):
             self.transport.abort()
             self._wake_reader()
             return
+        if self.assembler.acks:
+            waiter = self.ack_waiter
+            for taken in self.assembler.acks:
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(taken)
+            self.assembler.acks.clear()
         if self.assembler.messages:
             self.queue.extend(self.assembler.messages)
             self.assembler.messages.clear()
@@ -139,6 +160,8 @@ class _FrameProtocol(asyncio.BufferedProtocol):
         self._wake_reader()
         if self._drain_waiter is not None and not self._drain_waiter.done():
             self._drain_waiter.set_result(None)
+        if self.ack_waiter is not None and not self.ack_waiter.done():
+            self.ack_waiter.set_result(False)
         if not self.lost.done():
             self.lost.set_result(None)
 
@@ -242,12 +265,32 @@ class TCPComm(Comm):
         self.peer_address = f"{scheme}://{peer[0]}:{peer[1]}" if peer else f"{scheme}://"
         #: TLS must encrypt every byte, so only plain TCP may write around the transport.
         self._can_write_direct = scheme == "tcp" and transport.get_extra_info("socket") is not None
-        #: Set while a large message is being written around the transport (see :meth:`_write_direct`).
+        #: Whether large messages are offered for a same-host copy; turned off when the peer declines one.
+        self._same_host = bool(self._can_write_direct and local and peer and local[0] == peer[0]
+                               and same_host.enabled())
+        #: Set while a large message is being written (around the transport, or offered): later writes wait.
         self._direct_write: asyncio.Future[None] | None = None
+        #: Set while bytes go through a duplicate of the socket: nothing may go to the transport meanwhile.
+        self._raw_send: asyncio.Future[None] | None = None
         self._direct_socket: socket.socket | None = None
+        #: A same-host message being copied in; the next read returns it before anything else.
+        self._incoming: asyncio.Task[list[Any] | None] | None = None
 
     async def read(self) -> Any:
-        frames = await self._protocol.read_frames()
+        while True:
+            incoming = self._incoming
+            if incoming is not None:
+                # Shielded: a cancelled read leaves the copy running, and the next read picks it up.
+                frames = await asyncio.shield(incoming)
+                self._incoming = None
+                if frames is None:
+                    continue  # declined: the sender sends the message again over TCP
+                break
+            frames = await self._protocol.read_frames()
+            if type(frames) is RemoteOffer:
+                self._incoming = asyncio.get_running_loop().create_task(self._take_offer(frames))
+                continue
+            break
         for attempt in range(_IMPORT_RETRIES + 1):
             try:
                 return loads(frames)
@@ -269,12 +312,58 @@ class TCPComm(Comm):
             self.peer_address,
         ) from error
 
+    async def _take_offer(self, offer: RemoteOffer) -> list[Any] | None:
+        """Copy an offered message's big frames out of the sender and answer it; None if declined."""
+        frames: list[Any] = list(offer[:-1])
+        decoded = same_host.decode_offer(offer[-1])
+        taken = False
+        if decoded is not None:
+            pid, entries = decoded
+            total = sum(len(f) for f in frames) + sum(nbytes for _, _, nbytes in entries)
+            limit = self._protocol.assembler.max_message_size
+            if total > limit or any(not 0 <= i < len(frames) for i, _, _ in entries):
+                self.abort()
+                raise FrameError(f"received an offer of {total:,} bytes in {len(entries)} frames from "
+                                 f"{self.peer_address}: over the limit of {limit:,} bytes "
+                                 f"(distributed.comm.max-message-size) or naming frames it does not have",
+                                 self.peer_address)
+            buffers = [allocate(nbytes) for _, _, nbytes in entries]
+            try:
+                await same_host.read_into(pid, [(buf, where) for buf, (_, where, _) in zip(buffers, entries,
+                                                                                          strict=True)])
+                taken = True
+            except OSError as exc:
+                logger.info("Declined a same-host copy from %s (%s); this comm uses TCP from now on",
+                            self.peer_address, exc)
+            if taken:
+                for (i, _, _), buf in zip(entries, buffers, strict=True):
+                    frames[i] = memoryview(buf)
+        same_host.stats["received" if taken else "declined"] += 1
+        if not taken:
+            self._same_host = False  # a peer we cannot read from probably cannot read from us either
+        await self._send_control(ACK, b"\x01" if taken else b"\x00")
+        return frames if taken else None
+
+    async def _send_control(self, kind: int, payload: bytes) -> None:
+        while self._raw_send is not None:
+            await asyncio.shield(self._raw_send)
+        if self._protocol.closed:
+            raise self._protocol._closed_error()
+        self._transport.write(frame_prefix([payload], kind=kind) + payload)
+
     async def write(self, msg: Any) -> int:
         protocol = self._protocol
         if protocol.closed:
             raise protocol._closed_error()
         frames = dumps(msg)  # may raise SerializationError: nothing has been written then
         views = [memoryview(f).cast("B") if type(f) is not bytes else f for f in frames]
+        if self._same_host and _worth_offering(views):
+            self._check_size(sum(len(v) for v in views))
+            while self._direct_write is not None:
+                await asyncio.shield(self._direct_write)
+            done = self._direct_write = asyncio.get_running_loop().create_future()
+            # Shielded: the sender's memory must stay alive and the exchange complete even if the caller gives up.
+            return await asyncio.shield(asyncio.get_running_loop().create_task(self._write_offer(views, done)))
         compressed: list[bool] = []
         if any(len(v) >= MIN_SIZE for v in views):
             scheme = self._compression if self._compression is not _UNSET else compression_scheme()
@@ -282,28 +371,80 @@ class TCPComm(Comm):
                 views, compressed = await _compress_frames(views, sample=scheme == "auto")
         prefix = frame_prefix(views, compressed)
         nbytes = len(prefix) + sum(len(v) for v in views)
-        limit = protocol.assembler.max_message_size
-        if nbytes - len(prefix) > limit:
-            # The peer would refuse it and drop the connection; refusing here keeps the comm usable.
-            raise FrameError(
-                f"refusing to send a message of {nbytes - len(prefix):,} bytes to {self.peer_address}: over the "
-                f"limit of {limit:,} bytes (distributed.comm.max-message-size). Send large data in pieces "
-                f"(scatter or split it into more tasks) or raise the limit on both sides.", self.peer_address)
+        self._check_size(nbytes - len(prefix))
         while self._direct_write is not None:
             # A large message is going straight to the socket: wait so that frames never interleave.
             await asyncio.shield(self._direct_write)
         if nbytes >= _DIRECT and self._can_write_direct:
             await self._write_direct(prefix, views)
             return nbytes
+        self._write_to_transport(prefix, views)
+        await protocol.drain()
+        return nbytes
+
+    def _check_size(self, nbytes: int) -> None:
+        limit = self._protocol.assembler.max_message_size
+        if nbytes > limit:
+            # The peer would refuse it and drop the connection; refusing here keeps the comm usable.
+            raise FrameError(
+                f"refusing to send a message of {nbytes:,} bytes to {self.peer_address}: over the "
+                f"limit of {limit:,} bytes (distributed.comm.max-message-size). Send large data in pieces "
+                f"(scatter or split it into more tasks) or raise the limit on both sides.", self.peer_address)
+
+    def _write_to_transport(self, prefix: bytes, views: list[Any]) -> None:
         transport = self._transport
         transport.write(prefix)
         for view in views:
             if len(view):
                 transport.write(view)
-        await protocol.drain()
-        return nbytes
+
+    async def _write_offer(self, views: list[Any], done: asyncio.Future[None]) -> int:
+        """Offer a large message for a same-host copy (see :mod:`.same_host`); send it over TCP if declined."""
+        protocol = self._protocol
+        try:
+            entries = []
+            offer: list[Any] = []
+            for i, view in enumerate(views):
+                where = same_host.address(view) if len(view) >= same_host.MIN_FRAME else None
+                if where is None:
+                    offer.append(view)
+                else:
+                    entries.append((i, where, len(view)))
+                    offer.append(b"")
+            offer.append(same_host.encode_offer(entries))
+            waiter = protocol.ack_waiter = asyncio.get_running_loop().create_future()
+            try:
+                self._write_to_transport(frame_prefix(offer, kind=REMOTE), offer)
+                await protocol.drain()
+                taken = await waiter  # the peer copies out of ``views`` meanwhile: they stay alive until here
+            finally:
+                protocol.ack_waiter = None
+            if protocol.closed:
+                raise protocol._closed_error()
+            prefix = frame_prefix(views)
+            nbytes = len(prefix) + sum(len(v) for v in views)
+            if not taken:
+                self._same_host = False
+                if self._can_write_direct:
+                    await self._send_direct(prefix, views)
+                else:  # pragma: no cover - offers are only made where direct writes are possible
+                    self._write_to_transport(prefix, views)
+                    await protocol.drain()
+            return nbytes
+        finally:
+            self._direct_write = None
+            done.set_result(None)
 
     async def _write_direct(self, prefix: bytes, views: list[Any]) -> None:
+        """Send one large message around the transport (see :meth:`_send_direct`), holding off other writes."""
+        done = self._direct_write = asyncio.get_running_loop().create_future()
+        try:
+            await self._send_direct(prefix, views)
+        finally:
+            self._direct_write = None
+            done.set_result(None)
+
+    async def _send_direct(self, prefix: bytes, views: list[Any]) -> None:
         """Send one large message with ``sock.send`` calls straight from the frames' memory.
 
         ``transport.write`` would copy whatever the kernel does not take at once into asyncio's own buffer
@@ -312,12 +453,12 @@ class TCPComm(Comm):
         descriptor); the transport is not written to meanwhile, so the byte stream stays in order.
         """
         loop = asyncio.get_running_loop()
-        done = self._direct_write = loop.create_future()
+        raw = self._raw_send = loop.create_future()
         sock: socket.socket | None = None
         try:
             await self._protocol.drain(empty=True)
-            raw = self._transport.get_extra_info("socket")
-            sock = self._direct_socket = socket.socket(fileno=os.dup(raw.fileno()))
+            fd = self._transport.get_extra_info("socket").fileno()
+            sock = self._direct_socket = socket.socket(fileno=os.dup(fd))
             sock.setblocking(False)
             small: list[Any] = [prefix]
             for view in views:
@@ -339,8 +480,8 @@ class TCPComm(Comm):
             self._direct_socket = None
             if sock is not None:
                 sock.close()
-            self._direct_write = None
-            done.set_result(None)
+            self._raw_send = None
+            raw.set_result(None)
 
     async def close(self) -> None:
         if not self._transport.is_closing():
