@@ -42,6 +42,15 @@ class _MethodCaller:
         return ("method-caller", self.method)
 
 
+def _describe(obj: FrameBase, split_every: int | None, percentiles: Any, percentiles_method: str, include: Any,
+              exclude: Any) -> Any:
+    from shoal.dataframe._describe import describe
+    if percentiles_method not in ("default", "tdigest"):
+        raise ValueError(f"describe(percentiles_method={percentiles_method!r}): use 'default' or 'tdigest' (both "
+                         f"give exact percentiles in shoal).")
+    return describe(obj, percentiles=percentiles, include=include, exclude=exclude, split_every=split_every)
+
+
 def _method(obj: FrameBase, method: str, *args: Any, columnwise: bool = False, keeps_index: bool = True,
             **kwargs: Any) -> Any:
     """Run ``partition.method(*args, **kwargs)`` on every partition."""
@@ -311,10 +320,28 @@ class DataFrame(_Frame):
         parts = [red.nunique(Projection(self._expr, c), dropna=dropna) for c in self._meta.columns]
         return new_collection(concat_scalars(parts, list(self._meta.columns)))
 
-    def describe(self) -> DataFrame:
-        """Count, mean, std, min, quartiles and max of the numeric columns (quartiles are exact)."""
-        from shoal.dataframe._combine import describe_frame
-        return new_collection(describe_frame(self))
+    def describe(self, split_every: int | None = None, percentiles: Any = None, percentiles_method: str = "default",
+                 include: Any = None, exclude: Any = None) -> DataFrame:
+        """Summary statistics per column, as pandas' ``describe`` gives them.
+
+        Parameters
+        ----------
+        split_every : int, optional
+            Partials combined per task in the reductions.
+        percentiles : list of float, optional
+            Percentiles to report (0.5 is always added), as in pandas.
+        percentiles_method : {"default", "tdigest"}
+            Accepted for Dask's signature; percentiles are always exact here.
+        include, exclude : optional
+            Which columns to describe, as in pandas (``"all"``, dtypes, ...).
+
+        Returns
+        -------
+        DataFrame
+            One column per described column; numeric columns get count, mean, std, min, the percentiles and
+            max, others count, unique, top and freq. See :mod:`shoal.dataframe._describe`.
+        """
+        return new_collection(_describe(self, split_every, percentiles, percentiles_method, include, exclude))
 
     def pivot_table(self, index: Any = None, columns: Any = None, values: Any = None, aggfunc: str = "mean"
                     ) -> DataFrame:
@@ -373,9 +400,10 @@ class Series(_Frame):
         """Exact quantiles. The non-null values are gathered in one task: mind memory on very large data."""
         return new_collection(red.quantile(self._expr, q))
 
-    def describe(self) -> Series:
-        from shoal.dataframe._combine import describe_series
-        return new_collection(describe_series(self))
+    def describe(self, split_every: int | None = None, percentiles: Any = None, percentiles_method: str = "default",
+                 include: Any = None, exclude: Any = None) -> Series:
+        """Summary statistics, as pandas' ``describe`` gives them; see :meth:`DataFrame.describe`."""
+        return new_collection(_describe(self, split_every, percentiles, percentiles_method, include, exclude))
 
     def groupby(self, by: Any, sort: bool = True, dropna: bool = True, **kwargs: Any) -> Any:
         from shoal.dataframe._groupby import GroupBy

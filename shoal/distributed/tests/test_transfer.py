@@ -14,6 +14,7 @@ from shoal._exceptions import SerializationError
 from shoal.distributed import Client, LocalCluster
 from shoal.distributed._exceptions import CommClosedError, FrameError
 from shoal.distributed.comm import compression, connect, listen
+from shoal.distributed.comm import same_host
 from shoal.distributed.comm.framing import FrameAssembler, frame_prefix
 
 HAS_LZ4 = compression._lz4_block() is not None
@@ -273,6 +274,13 @@ def test_array_moved_between_worker_processes_equals_original_and_is_recorded(tc
     assert info[b]["bytes_transferred"] >= n * 8 and info[a]["bytes_served"] >= n * 8
     # Task entries keep their format alongside.
     assert any("action" not in e and e["status"] == "OK" for e in client.get_task_stream())
+    # Both workers run on this machine: the array was copied out of the sender's memory, not sent over TCP.
+    if same_host.enabled():
+        assert client.run(_same_host_received, workers=[b])[b] >= 1
+
+
+def _same_host_received() -> int:
+    return same_host.stats["received"]
 
 
 def test_unpicklable_input_errs_its_dependent_and_cluster_keeps_running(tcp_client):
