@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shoal.distributed._loop import run_sync
 from shoal.distributed._pack import futures_of
@@ -26,11 +26,10 @@ class ClientAdminMixin:
     cluster: Any
     _own_cluster: bool
 
-    async def _scheduler_call(self, op: str, **kwargs: Any) -> Any:  # defined by Client
-        raise NotImplementedError
+    if TYPE_CHECKING:  # defined by Client
+        async def _scheduler_call(self, op: str, **kwargs: Any) -> Any: ...
 
-    async def _fetch(self, keys: list[Any]) -> dict[Any, Any]:  # defined by Client
-        raise NotImplementedError
+        async def _fetch(self, keys: list[Any]) -> dict[Any, Any]: ...
 
     def _admin(self, coro: Any) -> Any:
         return coro if self.asynchronous else run_sync(coro, self.timeout + 60)

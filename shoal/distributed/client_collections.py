@@ -7,7 +7,7 @@ raw graph) into one graph submission and Futures for the keys asked for.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shoal.base import collections_to_graph, is_dask_collection
 from shoal.distributed._pack import _finalize, _first_key, _refs
@@ -23,12 +23,12 @@ __all__ = ["ClientCollectionsMixin"]
 class ClientCollectionsMixin(ClientCore):
     """``compute``, ``persist`` and ``get`` of :class:`~shoal.distributed.Client`."""
 
-    def _graph_to_futures(self, graph: Mapping[Key, Any], keys: list[Key], **kwargs: Any) -> dict[Key, Future]:
-        raise NotImplementedError  # defined by Client
+    if TYPE_CHECKING:  # defined by Client and ClientDataMixin
+        def _graph_to_futures(self, graph: Mapping[Key, Any], keys: list[Key], **kwargs: Any
+                              ) -> dict[Key, Future]: ...
 
-    def gather(self, futures: Any, errors: str = "raise", direct: bool | None = None,
-               asynchronous: bool | None = None) -> Any:
-        raise NotImplementedError  # defined by ClientDataMixin
+        def gather(self, futures: Any, errors: str = "raise", direct: bool | None = None,
+                   asynchronous: bool | None = None) -> Any: ...
 
     def compute(self, collections: Any, sync: bool = False, optimize_graph: bool = True, priority: int = 0,
                 retries: int | None = None, workers: Any = None, resources: dict[str, float] | None = None,

@@ -13,7 +13,8 @@ import shutil
 import sys
 import tempfile
 import traceback
-from typing import Any
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Any
 
 from shoal.distributed._exceptions import CommClosedError
 from shoal.distributed.comm.serialization import pickle_value, unpickle_value
@@ -28,16 +29,19 @@ class WorkerAdminMixin:
     """Replica, restart and plugin handlers of a worker."""
 
     address: str
+    status: str
     state: Any
     pool: Any
+    stream: Any
+    loop: Any
+    scheduler_address: str
     _plugins: dict[str, Any]
     _local_directory: str | None
 
-    def rpc_update_data(self, data: dict[Any, Any]) -> dict[str, Any]:  # defined by WorkerServer
-        raise NotImplementedError
+    if TYPE_CHECKING:  # defined by WorkerServer
+        def rpc_update_data(self, data: dict[Any, Any]) -> dict[str, Any]: ...
 
-    def handle(self, *events: Any) -> None:  # defined by WorkerServer
-        raise NotImplementedError
+        def handle(self, *events: Any) -> None: ...
 
     @property
     def local_directory(self) -> str:
@@ -116,6 +120,85 @@ class WorkerAdminMixin:
             frames = traceback.format_list(below_run)[-limit:]
             stacks.append({"key": frame.f_locals.get("key"), "thread": thread_id, "frames": frames})
         return {"status": "OK", "stacks": stacks}
+
+    # ------------------------------------------------------------------ events and retiring
+
+    def log_event(self, topic: str | Collection[str], msg: Any) -> None:
+        """Record ``msg`` under ``topic`` (or each of several topics) in the scheduler's event log.
+
+        Mirrors ``distributed.Worker.log_event``: call it from a task through
+        :func:`~shoal.distributed.get_worker`. The scheduler stamps the event
+        with its arrival time, so ``client.get_events(topic)`` and
+        ``client.subscribe_topic`` see ``(time, msg)`` as for ``Client.log_event``.
+        ``msg`` must be picklable; it travels pickled, so that a message the
+        scheduler cannot load is dropped with a warning instead of breaking the
+        worker's connection. Safe from any thread; the event rides the worker's
+        batched stream, in order with the task results sent after it.
+
+        Raises
+        ------
+        TypeError
+            ``topic`` is neither a string nor a collection of strings.
+        RuntimeError
+            The worker is not connected to a scheduler (not started, retired or closed).
+
+        Examples
+        --------
+        >>> from shoal.distributed import Client, get_worker
+        >>> def task(x):
+        ...     get_worker().log_event("progress", {"x": x})
+        ...     return x
+        >>> with Client(processes=False, n_workers=1, set_as_default=False) as client:
+        ...     _ = client.submit(task, 1).result()
+        ...     [msg for _, msg in client.get_events("progress")]
+        [{'x': 1}]
+        """
+        if isinstance(topic, str):
+            topics: str | list[str] = topic
+        elif isinstance(topic, Collection) and all(isinstance(t, str) for t in topic):
+            topics = list(topic)
+        else:
+            raise TypeError(f"log_event expects a topic string or a list of them, got {topic!r}.")
+        if getattr(self, "status", None) != "running":
+            raise RuntimeError(f"worker {self.address} cannot log event {topic!r}: it is {self.status}, not "
+                               f"connected to a scheduler.")
+        payload = {"op": "log_event", "topic": topics, "msg": pickle_value(msg)}
+        loop = self.loop
+        try:
+            on_loop = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            on_loop = False
+        if on_loop:
+            self._send_event(payload)
+        elif loop is not None:
+            loop.call_soon_threadsafe(self._send_event, payload)
+
+    def _send_event(self, payload: dict[str, Any]) -> None:
+        # Looked up when sent, not when logged: a reconnect may have replaced the stream meanwhile.
+        stream = self.stream
+        if stream is not None and not stream.closed:
+            stream.send(payload)
+
+    async def retire(self) -> None:
+        """Leave the scheduler for good but keep the process running (``retire_workers(close_workers=False)``).
+
+        The scheduler already copied elsewhere what only this worker held. The
+        worker stops heartbeats, starts no task and does not reconnect; it still
+        answers peers asking for data they were told it holds. Closing it (a
+        signal, ``cluster.close()``) is left to whoever runs the process, as in Dask.
+        """
+        if self.status != "running":
+            return
+        self.status = "retired"
+        logger.info("worker %s retired by the scheduler %s; the process stays up until it is stopped", self.address,
+                    self.scheduler_address)
+        stream = self.stream
+        if stream is not None and not stream.closed:
+            stream.send({"op": "unregister"})
+            try:
+                await asyncio.wait_for(stream.close(), 5)
+            except (TimeoutError, CommClosedError, OSError):
+                stream.abort()
 
     # ------------------------------------------------------------------ plugins
 
