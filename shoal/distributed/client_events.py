@@ -4,7 +4,10 @@ The scheduler keeps the events of each topic (``(time, message)`` pairs) and
 pushes new ones to the clients subscribed to the topic; a subscribed client
 calls its handler with each event, in order, in its callback thread (a
 coroutine function handler runs on the client's event loop instead).
-Mirrors ``distributed.Client.log_event`` and friends.
+Tasks log events too, with ``get_worker().log_event(topic, msg)``
+(:meth:`~shoal.distributed.server.worker_admin.WorkerAdminMixin.log_event`):
+they travel on the worker's stream and are stamped on arrival, so they look
+the same here. Mirrors ``distributed.Client.log_event`` and friends.
 """
 
 from __future__ import annotations

@@ -164,22 +164,40 @@ class ClientExtrasMixin(ClientCore):
     # ------------------------------------------------------------------ workers
 
     def retire_workers(self, workers: Any = None, close_workers: bool = True, **kwargs: Any) -> Any:
-        """Close workers gracefully: results only they hold are copied to the others first.
+        """Retire workers gracefully: results only they hold are copied to the others first.
+
+        As in Dask, the scheduler then removes them. With ``close_workers=True``
+        (the default) each retired worker closes; a worker started by ``shoal
+        worker`` (or a :class:`~shoal.distributed.LocalCluster`) then exits and
+        its nanny does not replace it. With ``close_workers=False`` the worker
+        is told it is retired and keeps its process running: it takes no more
+        tasks, sends no heartbeats and does not reconnect (not even to a
+        restarted scheduler), but still serves data to peers. Ending the process
+        is left to whatever started it: a job scheduler, a signal,
+        ``cluster.close()``; this is what Dask's
+        ``Scheduler.retire_workers(close_workers=False)`` expects ("some
+        external job scheduler" finishes the worker off).
 
         Parameters
         ----------
         workers : list of str, optional
             Addresses or names. None retires the idle workers (keeping one).
         close_workers : bool
-            Shoal workers always close when retired (they cannot stay up
-            detached from the scheduler); kept for Dask's signature.
+            Whether the retired workers close (True) or stay up, retired (False).
+        **kwargs
+            Accepted for Dask's signature and ignored.
 
         Returns
         -------
         dict
             ``{address: {"name", "nthreads", "memory_limit"}}`` of the retired workers.
+
+        Raises
+        ------
+        ValueError
+            A worker is not connected, or retiring would leave held results on no worker.
         """
-        return self._call("retire", workers=_workers(workers))
+        return self._call("retire", workers=_workers(workers), close_workers=bool(close_workers))
 
     def restart_workers(self, workers: Any, timeout: float | None = None, raise_for_error: bool = True) -> Any:
         """Give each of ``workers`` a fresh process through its nanny; wait until they are back.

@@ -8,17 +8,28 @@ picklable; Futures cannot be stored (store their keys, or their results).
 
 A lock or lease belongs to the client that took it: when that client
 disconnects (closed, crashed, or its worker died), the scheduler releases it.
+A semaphore lease is also released when the :class:`Semaphore` object holding
+it stops refreshing it for ``distributed.scheduler.locks.lease-timeout``
+(a hung or stopped process whose connection stays open); see :class:`Semaphore`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import threading
 import uuid
 from typing import Any
 
+from shoal import config
 from shoal.distributed._loop import run_sync
 from shoal.distributed.comm.serialization import pickle_value, unpickle_value
+from shoal.distributed.server.worker import current_key, current_worker
+from shoal.utils import parse_timedelta
 
 __all__ = ["Event", "Lock", "Pub", "Queue", "Semaphore", "Sub", "Variable"]
+
+logger = logging.getLogger("shoal.distributed.semaphore")
 
 
 class _Named:
@@ -85,6 +96,18 @@ class Semaphore(_Named):
     released by the scheduler. Every Semaphore of the same ``name`` must
     use the same ``max_leases``.
 
+    As in Dask, leases expire: while this object holds leases it refreshes
+    them on its client's event loop every fifth of
+    ``distributed.scheduler.locks.lease-validation-interval`` (10s by
+    default), and the scheduler releases, with a warning naming the
+    semaphore and the holder, any lease not refreshed for
+    ``distributed.scheduler.locks.lease-timeout`` (30s by default). A holder
+    whose process hangs or is stopped therefore loses its lease even though
+    its connection stays open. Releasing a lease that expired returns False.
+    A task that holds the GIL for longer than the timeout (a long call into
+    a C extension that does not release it) starves the refresher of its
+    process: raise the timeout for such work.
+
     Parameters
     ----------
     max_leases : int
@@ -111,6 +134,12 @@ class Semaphore(_Named):
         self.max_leases = max_leases
         #: Leases this object holds, oldest first.
         self._leases: list[str] = []
+        #: Of those, the ones the scheduler said it no longer holds (expired): not refreshed again.
+        self._expired: set[str] = set()
+        #: Guards ``_leases`` and ``_refreshing`` between user threads and the refresher on the client's loop.
+        self._lock = threading.Lock()
+        #: Whether a refresher task runs for this object; it ends once no lease is held.
+        self._refreshing = False
         self._created = False
         if not self.client.asynchronous:  # asynchronous clients create it on the first acquire
             self._call("semaphore_create", max_leases=max_leases)
@@ -121,26 +150,79 @@ class Semaphore(_Named):
         lease = uuid.uuid4().hex
         if self.client.asynchronous:
             return self._acquire_async(lease, timeout)  # type: ignore[return-value]
-        got = self._call("semaphore_acquire", lease=lease, timeout=timeout, client=self.client.id)
+        got = self._call("semaphore_acquire", lease=lease, timeout=timeout, client=self.client.id,
+                         holder=_holder(self.client))
         if got:
-            self._leases.append(lease)
+            self._hold(lease)
         return bool(got)
 
     async def _acquire_async(self, lease: str, timeout: float | None) -> bool:
         if not self._created:
             await self._call("semaphore_create", max_leases=self.max_leases)
             self._created = True
-        got = await self._call("semaphore_acquire", lease=lease, timeout=timeout, client=self.client.id)
+        got = await self._call("semaphore_acquire", lease=lease, timeout=timeout, client=self.client.id,
+                               holder=_holder(self.client))
         if got:
-            self._leases.append(lease)
+            self._hold(lease)
         return bool(got)
 
+    def _hold(self, lease: str) -> None:
+        """Record a granted lease and make sure a refresher keeps it alive."""
+        with self._lock:
+            self._leases.append(lease)
+            if self._refreshing:
+                return
+            self._refreshing = True
+        loop = self.client._loop
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._refresher = loop.create_task(self._refresh_forever())
+        else:
+            self._refresher = asyncio.run_coroutine_threadsafe(self._refresh_forever(), loop)
+
+    async def _refresh_forever(self) -> None:
+        """Refresh this object's leases until it holds none (or its client closes)."""
+        interval = parse_timedelta(config.get("distributed.scheduler.locks.lease-validation-interval", "10s")) / 5
+        try:
+            while True:
+                await asyncio.sleep(interval)
+                with self._lock:
+                    if not self._leases or self.client.status != "running":
+                        self._refreshing = False
+                        return
+                try:
+                    await self._refresh_leases()
+                except Exception as exc:  # noqa: BLE001 - a missed refresh is retried; the timeout is the limit
+                    logger.warning("Semaphore %r: could not refresh its leases: %s", self.name, exc)
+        finally:
+            self._refreshing = False
+
+    async def _refresh_leases(self) -> None:
+        with self._lock:
+            leases = [lease for lease in self._leases if lease not in self._expired]
+        if not leases:
+            return
+        lost = await self.client._scheduler_call("semaphore_refresh_leases", name=self.name, leases=leases)
+        with self._lock:
+            for lease in lost:
+                if lease in self._leases and lease not in self._expired:
+                    self._expired.add(lease)
+                    logger.warning("Semaphore %r: the scheduler released lease %s of this object after "
+                                   "distributed.scheduler.locks.lease-timeout without a refresh; another holder may "
+                                   "have it now.", self.name, lease)
+
     def release(self) -> Any:
-        """Give back the oldest lease this object holds."""
-        if not self._leases:
-            raise RuntimeError(f"Semaphore {self.name!r}: release() without a lease held by this object; "
-                               f"acquire() first.")
-        return self._call("semaphore_release", lease=self._leases.pop(0))
+        """Give back the oldest lease this object holds; True, or False when the scheduler had expired it."""
+        with self._lock:
+            if not self._leases:
+                raise RuntimeError(f"Semaphore {self.name!r}: release() without a lease held by this object; "
+                                   f"acquire() first.")
+            lease = self._leases.pop(0)
+            self._expired.discard(lease)
+        return self._call("semaphore_release", lease=lease)
 
     def get_value(self) -> int:
         """How many leases are held now, by anyone."""
@@ -166,6 +248,14 @@ class Semaphore(_Named):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Semaphore, (self.max_leases, self.name))
+
+
+def _holder(client: Any) -> str:
+    """Who takes a lease, for the scheduler's log: the task and worker when inside a task, else the client."""
+    worker = current_worker()
+    if worker is not None and current_key() is not None:
+        return f"task {current_key()!r} on worker {worker.address}"
+    return f"client {client.id}"
 
 
 class Event(_Named):

@@ -16,6 +16,9 @@ __all__ = ["get_client", "get_worker", "rejoin", "secede", "worker_client"]
 def get_worker() -> Any:
     """The worker running the current task.
 
+    Its ``address``, ``name``, ``nthreads`` and ``log_event(topic, msg)`` (recorded in the scheduler's
+    event log, as ``Client.log_event``) are what tasks usually need.
+
     Raises
     ------
     ValueError

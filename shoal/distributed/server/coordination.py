@@ -10,15 +10,37 @@ Locks and semaphore leases belong to the client that took them (``client=``
 on the request): when that client disconnects, :meth:`Coordination.client_left`
 releases what it held and drops its waiting requests, so a crashed client
 or a killed worker never blocks the others for good.
+
+Semaphore leases also expire, as in Dask: the :class:`~shoal.distributed.Semaphore`
+object holding a lease refreshes it (``semaphore_refresh_leases``) every fifth of
+``distributed.scheduler.locks.lease-validation-interval``, and every such interval
+the scheduler releases the leases not refreshed for longer than
+``distributed.scheduler.locks.lease-timeout`` (read when the semaphore is created),
+logging a warning that names the semaphore and the holder. So a holder that hangs
+(a task stuck holding the GIL, a SIGSTOPped worker process) or an object whose
+refresher stopped no longer blocks the others forever while its client stays
+connected. A lease that expired and is then released counts as released: the
+release returns False instead of raising.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict, deque
+import logging
+import time
+from collections import OrderedDict, defaultdict, deque
+from collections.abc import Callable
 from typing import Any
 
+from shoal import config
+from shoal.utils import parse_timedelta
+
 __all__ = ["Coordination"]
+
+logger = logging.getLogger("shoal.distributed.scheduler")
+
+#: Ids of expired leases remembered per semaphore, so that their late release is recognised, not refused.
+_EXPIRED_KEPT = 10_000
 
 
 async def _wait_turn(queue: deque[tuple[str, str | None, asyncio.Future[None]]], holder: str, client: str | None,
@@ -40,7 +62,11 @@ async def _wait_turn(queue: deque[tuple[str, str | None, asyncio.Future[None]]],
 class Coordination:
     """The state of every named primitive, and the RPC handlers that use it."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        #: Seconds for lease bookkeeping; tests pass a fake clock to :meth:`expire_leases`.
+        self.clock = clock
+        #: The task that expires stale semaphore leases; started with the first semaphore.
+        self._lease_watch: asyncio.Task[None] | None = None
         #: Lock name -> id of the holder.
         self.lock_holders: dict[str, str] = {}
         #: Lock name -> the client that holds it (None: a caller that did not say).
@@ -57,6 +83,12 @@ class Coordination:
 
     def handlers(self) -> dict[str, Any]:
         return {name[4:]: getattr(self, name) for name in dir(self) if name.startswith("rpc_")}
+
+    def close(self) -> None:
+        """Stop expiring leases (the scheduler is closing)."""
+        if self._lease_watch is not None:
+            self._lease_watch.cancel()
+            self._lease_watch = None
 
     # ------------------------------------------------------------------ locks
 
@@ -99,7 +131,9 @@ class Coordination:
     def rpc_semaphore_create(self, name: str, max_leases: int) -> None:
         sem = self.semaphores.get(name)
         if sem is None:
-            self.semaphores[name] = _Semaphore(max_leases)
+            timeout = parse_timedelta(config.get("distributed.scheduler.locks.lease-timeout", "30s"))
+            self.semaphores[name] = _Semaphore(max_leases, timeout or None)
+            self._watch_leases()
         elif sem.max_leases != max_leases:
             raise ValueError(f"Semaphore {name!r} exists with max_leases={sem.max_leases}, not {max_leases}; use "
                              f"the same max_leases everywhere, or another name.")
@@ -112,22 +146,47 @@ class Coordination:
         return sem
 
     async def rpc_semaphore_acquire(self, name: str, lease: str, timeout: float | None = None,
-                                    client: str | None = None) -> bool:
+                                    client: str | None = None, holder: str | None = None) -> bool:
         sem = self._semaphore(name)
+        sem.holders[lease] = holder or f"client {client}"
         if len(sem.leases) < sem.max_leases and not sem.waiters:
-            sem.leases[lease] = client
+            sem.take(lease, client, self.clock())
             return True
-        if timeout is not None and timeout <= 0:
-            return False
-        return await _wait_turn(sem.waiters, lease, client, timeout)
+        granted = False
+        try:
+            if timeout is None or timeout > 0:
+                granted = await _wait_turn(sem.waiters, lease, client, timeout)
+            return granted
+        finally:
+            if not granted:
+                sem.holders.pop(lease, None)
 
-    def rpc_semaphore_release(self, name: str, lease: str) -> None:
+    def rpc_semaphore_release(self, name: str, lease: str) -> bool:
+        """Give ``lease`` back; False (and no error) when it had expired before."""
         sem = self._semaphore(name)
         if lease not in sem.leases:
+            if lease in sem.expired:
+                del sem.expired[lease]
+                return False
             raise RuntimeError(f"Semaphore {name!r}: lease {lease!r} is not held (released twice, or released "
                                f"after its client disconnected).")
-        del sem.leases[lease]
-        sem.grant()
+        sem.drop(lease)
+        sem.grant(self.clock())
+        return True
+
+    def rpc_semaphore_refresh_leases(self, name: str, leases: list[str]) -> list[str]:
+        """Mark ``leases`` as alive now; return those the scheduler no longer holds (expired or released)."""
+        sem = self.semaphores.get(name)
+        if sem is None:
+            return list(leases)
+        now = self.clock()
+        unknown = []
+        for lease in leases:
+            if lease in sem.leases:
+                sem.last_seen[lease] = now
+            else:
+                unknown.append(lease)
+        return unknown
 
     def rpc_semaphore_value(self, name: str) -> int:
         return len(self._semaphore(name).leases)
@@ -138,6 +197,43 @@ class Coordination:
             for _, _, waiter in sem.waiters:
                 if not waiter.done():
                     waiter.cancel()
+
+    def expire_leases(self, now: float | None = None) -> list[tuple[str, str]]:
+        """Release every lease not refreshed within its semaphore's lease timeout; ``[(semaphore, lease)]`` freed."""
+        now = self.clock() if now is None else now
+        freed = []
+        for name, sem in self.semaphores.items():
+            if sem.lease_timeout is None:
+                continue
+            stale = [lease for lease, seen in sem.last_seen.items() if now - seen > sem.lease_timeout]
+            for lease in stale:
+                logger.warning("Semaphore %r: releasing lease %s of %s: not refreshed for %.2fs, longer than "
+                               "distributed.scheduler.locks.lease-timeout (%gs). The holder hung or stopped "
+                               "refreshing; it no longer counts against max_leases=%d.", name, lease,
+                               sem.holders.get(lease, "an unknown holder"), now - sem.last_seen[lease],
+                               sem.lease_timeout, sem.max_leases)
+                sem.drop(lease)
+                sem.expired[lease] = None
+                if len(sem.expired) > _EXPIRED_KEPT:
+                    sem.expired.popitem(last=False)
+                freed.append((name, lease))
+            if stale:
+                sem.grant(now)
+        return freed
+
+    def _watch_leases(self) -> None:
+        """Start the periodic expiry of stale leases, once (it needs the running loop)."""
+        if self._lease_watch is None:
+            interval = parse_timedelta(config.get("distributed.scheduler.locks.lease-validation-interval", "10s"))
+            self._lease_watch = asyncio.get_running_loop().create_task(self._expire_every(interval or 10.0))
+
+    async def _expire_every(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                self.expire_leases()
+            except Exception:  # noqa: BLE001 - the watch must outlive a bug in one pass
+                logger.exception("expiring semaphore leases failed")
 
     # ------------------------------------------------------------------ clients leaving
 
@@ -155,9 +251,9 @@ class Coordination:
                 entry[2].set_exception(_ClientGone(client))
             gone = [lease for lease, c in sem.leases.items() if c == client]
             for lease in gone:
-                del sem.leases[lease]
+                sem.drop(lease)
             if gone:
-                sem.grant()
+                sem.grant(self.clock())
 
     # ------------------------------------------------------------------ events
 
@@ -264,18 +360,36 @@ class _ClientGone(RuntimeError):
 class _Semaphore:
     """One named semaphore: up to ``max_leases`` leases held at once, waiters served in order."""
 
-    def __init__(self, max_leases: int) -> None:
+    def __init__(self, max_leases: int, lease_timeout: float | None = None) -> None:
         if max_leases < 1:
             raise ValueError(f"Semaphore needs max_leases >= 1, got {max_leases}.")
         self.max_leases = max_leases
+        #: Seconds a lease lives without a refresh (None: forever).
+        self.lease_timeout = lease_timeout
         #: Lease id -> the client holding it.
         self.leases: dict[str, str | None] = {}
+        #: Lease id -> clock time of its grant or last refresh; same keys as ``leases``.
+        self.last_seen: dict[str, float] = {}
+        #: Lease id -> who asked for it, for log messages ("task 'x' on worker tcp://...", "client Client-...");
+        #: kept from the request until the lease is given back.
+        self.holders: dict[str, str] = {}
+        #: Ids of leases released by expiry, oldest first (an ordered set, at most ``_EXPIRED_KEPT``).
+        self.expired: OrderedDict[str, None] = OrderedDict()
         #: (lease id, client, future resolved when granted).
         self.waiters: deque[tuple[str, str | None, asyncio.Future[None]]] = deque()
 
-    def grant(self) -> None:
+    def take(self, lease: str, client: str | None, now: float) -> None:
+        self.leases[lease] = client
+        self.last_seen[lease] = now
+
+    def drop(self, lease: str) -> None:
+        del self.leases[lease]
+        self.last_seen.pop(lease, None)
+        self.holders.pop(lease, None)
+
+    def grant(self, now: float) -> None:
         while self.waiters and len(self.leases) < self.max_leases:
             lease, client, waiter = self.waiters.popleft()
             if not waiter.done():
-                self.leases[lease] = client
+                self.take(lease, client, now)
                 waiter.set_result(None)

@@ -157,6 +157,7 @@ class SchedulerServer:
             self._balancer.cancel()
         if self._ttl_watch is not None:
             self._ttl_watch.cancel()
+        self.coordination.close()
         if self.listener is not None:
             self.listener.stop()
         for address, stream in list(self.worker_streams.items()):
@@ -307,6 +308,8 @@ class SchedulerServer:
                     logger.warning("ignored unknown status %r from worker %s", msg.get("status"), address)
             elif op == "unregister":
                 self._closing_workers.add(address)
+            elif op == "log_event":
+                self.extras.log_worker_event(address, msg.get("topic"), msg.get("msg"))
             else:
                 logger.warning("ignored a message with unknown op %r from worker %s", op, address)
         if events:
@@ -436,14 +439,18 @@ class SchedulerServer:
         replies = await asyncio.gather(*(one(w) for w in chosen), return_exceptions=True)
         return dict(zip(chosen, replies, strict=True))
 
-    async def rpc_retire_workers(self, workers: list[str]) -> list[str]:
-        """Close the given workers gracefully, first copying results only they hold to the other workers."""
+    async def rpc_retire_workers(self, workers: list[str], close_workers: bool = True) -> list[str]:
+        """Remove the given workers gracefully, first copying results only they hold to the other workers.
+
+        With ``close_workers`` they close; without, each is told it is retired: it leaves the scheduler for
+        good (no reconnecting) but its process keeps running until something else ends it.
+        """
         await self.admin.move_data_off(workers)
         for address in workers:
             stream = self.worker_streams.get(address)
             if stream is not None:
                 self._closing_workers.add(address)
-                stream.send({"op": "close", "reason": "retire"})
+                stream.send({"op": "close", "reason": "retire"} if close_workers else {"op": "retire"})
         await self.wait_for_workers(lambda n: not any(w in self.state.workers for w in workers), timeout=30)
         return workers
 

@@ -28,6 +28,7 @@ from collections import defaultdict, deque
 from typing import TYPE_CHECKING, Any
 
 from shoal import config
+from shoal.distributed.comm.serialization import unpickle_value
 from shoal.distributed.diagnostics._logs import WorkerLogHandler
 from shoal.distributed.nanny import request_restart
 from shoal.distributed.state.events import ClientLeft, GraphSubmitted, KeysReleased, TasksRetried
@@ -222,6 +223,21 @@ class SchedulerExtras:
                 if stream is not None:
                     stream.send({"op": "event", "topic": t, "event": (now, msg)})
 
+    def log_worker_event(self, worker: str, topic: Any, blob: Any) -> None:
+        """An event a task logged with ``get_worker().log_event``: its message arrives pickled (see there)."""
+        if not (isinstance(topic, str) or (isinstance(topic, list) and all(isinstance(t, str) for t in topic))):
+            logger.warning("ignored an event from worker %s with topic %r: a topic is a string or a list of them",
+                           worker, topic)
+            return
+        try:
+            msg = unpickle_value(blob)
+        except Exception as exc:  # noqa: BLE001 - a message the scheduler cannot load must not cost the worker
+            logger.warning("dropped an event on topic %r from worker %s: the scheduler cannot unpickle its message "
+                           "(%s: %s); log plain data (dicts, lists, strings, numbers) or install the class's module "
+                           "on the scheduler", topic, worker, type(exc).__name__, exc)
+            return
+        self.log_event(topic, msg)
+
     def rpc_get_events(self, topic: str | None = None) -> Any:
         if topic is not None:
             return tuple(self.events.get(topic, ()))
@@ -279,10 +295,12 @@ class SchedulerExtras:
 
     # ------------------------------------------------------------------ workers
 
-    async def rpc_retire(self, workers: list[str] | None = None) -> dict[str, dict[str, Any]]:
-        """Copy the results only ``workers`` hold elsewhere, then close them; ``{address: info}`` of those retired.
+    async def rpc_retire(self, workers: list[str] | None = None,
+                         close_workers: bool = True) -> dict[str, dict[str, Any]]:
+        """Copy the results only ``workers`` hold elsewhere, then remove them; ``{address: info}`` of those retired.
 
-        ``None`` retires the idle workers (nothing processing), keeping one worker.
+        ``None`` retires the idle workers (nothing processing), keeping one worker. With ``close_workers``
+        they close; otherwise they stay up, retired (see :meth:`SchedulerServer.rpc_retire_workers`).
         """
         server = self.server
         state = server.state
@@ -305,7 +323,7 @@ class SchedulerExtras:
         info = {a: {"name": state.workers[a].name, "nthreads": state.workers[a].nthreads,
                     "memory_limit": state.workers[a].memory_limit} for a in addresses}
         if addresses:
-            await server.rpc_retire_workers(addresses)
+            await server.rpc_retire_workers(addresses, close_workers=close_workers)
         return info
 
     async def rpc_restart_workers(self, workers: list[str], timeout: float = 30.0) -> dict[str, str]:

@@ -366,6 +366,8 @@ class WorkerServer(WorkerAdminMixin):
                 events.append(StealRequested(msg["key"], msg["stimulus_id"]))
             elif op == "close":
                 self._spawn(self.close(report=True))
+            elif op == "retire":
+                self._spawn(self.retire())
             else:
                 logger.warning("worker %s ignored unknown op %r from the scheduler", self.address, op)
         if events:
