@@ -29,6 +29,8 @@ import pandas as pd
 
 from shoal.dataframe._core import FrameBase, new_collection
 from shoal.dataframe._expr import Expr, Projection, TreeReduce, check_aligned
+from shoal.dataframe._groupby_holistic import is_holistic_agg, shuffle_agg
+from shoal.dataframe._groupby_more import GroupByMethods
 from shoal.dataframe._groupby_rolling import RollingGroupBy
 from shoal.dataframe._groupby_shuffle import (
     Aggregation,
@@ -61,8 +63,8 @@ def _normalize_func(func: Any) -> str:
     name = _ALIASES.get(func, func) if not isinstance(func, str) else func
     if name not in _SUPPORTED:
         raise NotImplementedError(
-            f"groupby aggregation {func!r} is not supported; use one of {list(_SUPPORTED)} "
-            f"(or groupby(...).apply once available)."
+            f"groupby aggregation {func!r} is not supported; use one of {list(_SUPPORTED)}, one of 'median', "
+            f"'sem', 'any', 'all', 'nunique', 'idxmin', 'idxmax', a custom Aggregation, or groupby(...).apply."
         )
     return str(name)
 
@@ -208,8 +210,12 @@ class GroupByReduce(TreeReduce):
         return out
 
 
-class GroupBy:
+class GroupBy(GroupByMethods):
     """The result of ``df.groupby(by)``; aggregations return lazy collections.
+
+    More methods (median, quantile, idxmin/idxmax, value_counts, unique, any/all, sem, get_group,
+    head/tail, shift/diff/ffill/bfill, cummin/cummax, cov/corr) come from
+    :class:`~shoal.dataframe._groupby_more.GroupByMethods`.
 
     Examples
     --------
@@ -282,11 +288,15 @@ class GroupBy:
             ddof: int = 1, **named: Any) -> Any:
         """Aggregate with a name, a list of names, a ``{column: name(s)}`` dict, or named aggregations.
 
-        Supported names: sum, mean, count, min, max, std, var, size, first, last, prod.
+        Supported names: sum, mean, count, min, max, std, var, size, first, last, prod (tree reductions), and
+        median, sem, any, all, nunique, idxmin, idxmax (the whole spec then runs on whole groups after a shuffle).
         """
         if split_out is not None and split_out < 1:
             raise ValueError(f"split_out must be at least 1, got {split_out}")
         series_gb = isinstance(self, SeriesGroupBy) or not isinstance(self.obj._meta, pd.DataFrame)
+        if not is_custom(arg) and is_holistic_agg(arg, named):
+            # e.g. "median": no exact partial to combine, so pandas aggregates whole groups after a shuffle.
+            return shuffle_agg(self, arg, named, split_out)
         if is_custom(arg):
             return self._custom_agg(arg, series_gb, split_every)
         outputs: list[tuple[Any, str]] = []
