@@ -19,6 +19,7 @@ run as one task per partition, so only small results move between processes.
 from __future__ import annotations
 
 from shoal.bag import random
+from shoal.bag._avro import read_avro
 from shoal.bag._collection import Item
 from shoal.bag._core import Bag
 from shoal.bag._creation import bag_range as range
@@ -40,6 +41,7 @@ __all__ = [
     "map_partitions",
     "random",
     "range",
+    "read_avro",
     "read_text",
     "to_textfiles",
     "zip",

@@ -187,3 +187,21 @@ class Bag(TransformMethods, AggregateMethods, GroupbyMethods, JoinMethods, TextM
         converter = importlib.import_module("shoal.bag._dataframe")
         return converter.bag_to_dataframe(self, dataframe, pandas, meta=meta, columns=columns,
                                           optimize_graph=optimize_graph)
+
+    def to_avro(self, filename: str | list[str], schema: Any, name_function: Any = None,
+                storage_options: dict[str, Any] | None = None, codec: str = "null", sync_interval: int = 16000,
+                metadata: dict[str, str] | None = None, compute: bool = True, **kwargs: Any) -> Any:
+        """Write this bag of records to Avro files, one per partition (needs ``fastavro``).
+
+        Mirrors ``dask.bag.Bag.to_avro``: ``filename`` is a pattern with
+        ``*`` or a list of paths, ``schema`` the Avro schema every record
+        matches, ``codec`` the block compression (``"null"``, ``"deflate"``,
+        ...). Returns the paths written, or one :class:`~shoal.delayed.Delayed`
+        per file with ``compute=False``; :func:`shoal.bag.read_avro` reads
+        them back. Parameters and errors are described in the module
+        ``shoal.bag._avro``.
+        """
+        # Looked up when called, like to_dataframe's converter: the Avro module builds bags, so it imports this one.
+        avro = importlib.import_module("shoal.bag._avro")
+        return avro.to_avro(self, filename, schema, name_function=name_function, storage_options=storage_options,
+                            codec=codec, sync_interval=sync_interval, metadata=metadata, compute=compute, **kwargs)
