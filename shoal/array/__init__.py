@@ -13,22 +13,25 @@ from shoal.array import (  # noqa: F401 - linalg and random are public submodule
     _creation,
     _elementwise,
     _from_array,
+    _gufunc,
     _io,
     _join,
     _linalg,
+    _more_routines,
     _overlap,
     _rechunk,
     _reductions,
     _routines,
     _shape,
     _slicing,
+    _statistics,
     linalg,
     random,
 )
 from shoal.array._core import Array  # noqa: F401 - listed in __all__
 
 _FAMILIES = (_chunks, _rechunk, _blockwise, _from_array, _elementwise, _creation, _slicing, _join, _shape,
-             _reductions, _routines, _overlap, _linalg, _io)
+             _reductions, _routines, _overlap, _linalg, _io, _more_routines, _statistics, _gufunc)
 
 def _public(module: object) -> list[str]:
     # The ...Methods mixins are composed into Array, not exported.

@@ -19,6 +19,7 @@ import numpy as np
 
 from shoal.array._base import ArrayBase, is_scalar, meta_from_dtype
 from shoal.array._blockwise import apply_infer_dtype, blockwise
+from shoal.array._chunk_types import HANDLED_CHUNK_TYPES
 from shoal.array._chunks import chunk_offsets
 from shoal.array._dispatch import implements
 from shoal.array._from_array import asarray
@@ -588,7 +589,8 @@ def _binary(op: Callable[[Any, Any], Any], reflected: bool) -> Callable[[Any, An
     fn = _Reflected(op) if reflected else op
 
     def method(self: Any, other: Any) -> Any:
-        if not (isinstance(other, ArrayBase | np.ndarray | np.generic | int | float | complex | bool | list)):
+        known = isinstance(other, ArrayBase | np.generic | int | float | complex | bool | list)
+        if not (known or isinstance(other, tuple(HANDLED_CHUNK_TYPES))):  # registry: register_chunk_type
             return NotImplemented
         return elemwise(fn, self, other)
 
