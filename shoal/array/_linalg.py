@@ -731,10 +731,13 @@ class LinalgMethods:
         # Generalized ufuncs (matmul, vecdot) contract axes: they are products, not element-wise maps,
         # so they are handled here before the element-wise implementation sees them.
         if numpy_ufunc.signature is not None:
-            handler = _GUFUNCS.get(numpy_ufunc)
-            if method != "__call__" or handler is None or kwargs.get("out") is not None:
+            if method != "__call__" or kwargs.get("out") is not None:
                 return NotImplemented
             kwargs.pop("out", None)
+            handler = _GUFUNCS.get(numpy_ufunc)
+            if handler is None:  # any other gufunc (np.matvec, ...): loop over blocks of the loop dimensions
+                from shoal.array._gufunc import apply_gufunc
+                return apply_gufunc(numpy_ufunc, numpy_ufunc.signature, *inputs, **kwargs)
             return handler(*inputs, **kwargs)
         return super().__array_ufunc__(numpy_ufunc, method, *inputs, **kwargs)  # type: ignore[misc]
 

@@ -156,3 +156,14 @@ def test_graph_pickles_for_process_schedulers():
     restored = pickle.loads(pickle.dumps(mean.__dask_graph__()))
     assert set(restored) == set(mean.__dask_graph__())
     assert_eq(sa.frompyfunc(divmod, 2, 2)(d, 2)[0], np.frompyfunc(divmod, 2, 2)(np.arange(6.0).reshape(2, 3), 2)[0])
+
+
+@pytest.mark.skipif(not hasattr(np, "matvec"), reason="np.matvec needs NumPy 2.2")
+def test_numpy_gufuncs_without_a_shoal_implementation_go_through_apply_gufunc():
+    rng = np.random.default_rng(11)
+    a, v, b = rng.random((6, 4, 3)), rng.random(3), rng.random(4)
+    x = sa.from_array(a, chunks=(2, 4, 3))
+    np.testing.assert_allclose(np.matvec(x, v).compute(), np.matvec(a, v))
+    np.testing.assert_allclose(np.vecmat(b, x).compute(), np.vecmat(b, a))
+    with pytest.raises(ValueError, match="Core dimension 'm'"):
+        np.matvec(sa.from_array(a, chunks=(2, 2, 3)), v)
