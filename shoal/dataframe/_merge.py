@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from shoal.dataframe._core import FrameBase, new_collection
-from shoal.dataframe._expr import Expr, MapPartitions
+from shoal.dataframe._expr import Blockwise, Expr, MapPartitions
 from shoal.dataframe._io.memory import from_pandas
 from shoal.dataframe._meta import make_meta_nonempty, meta_from_output
 from shoal.dataframe._shuffle import HashPartitioner, Repartition, plan_divisions, shuffle_expr
@@ -71,18 +71,21 @@ class LookupMerge:
     the metas, so suffixes come out as pandas makes them.
 
     Integer keys spanning a compact range are looked up in a dense array
-    (``positions[key - low]``), a gather instead of a hash probe per row. The
-    output is assembled from the columns' arrays: selecting and renaming by
-    label would build a string ``Index`` of the names for every partition,
-    which costs as much as the lookup itself on a partition of 50,000 rows.
-    The lookup built for one right frame is kept for the next partition (a
-    weak reference, so the frame's lifetime is unchanged).
+    (``positions[key - low]``), a gather instead of a hash probe per row;
+    when the right keys fill their range (ids ``0..n-1``), the right columns
+    are put in key order once and each partition gathers them straight from
+    ``key - low``, skipping the positions array. The output is assembled
+    from the columns' arrays: selecting and renaming by label would build a
+    string ``Index`` of the names for every partition, which costs as much
+    as the lookup itself on a partition of 50,000 rows. The lookup built for
+    one right frame is kept for the next partition (a weak reference, so the
+    frame's lifetime is unchanged).
     """
 
     def __init__(self, columns: list[Any]) -> None:
         self.columns = columns
         self._labels: pd.Index | None = None
-        self._cache: tuple[Any, Any] | None = None
+        self._cache: tuple[Any, list[int], Any, list[Any] | None] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         return {"columns": self.columns}
@@ -104,41 +107,58 @@ class LookupMerge:
         if lkeys.dtype != rkeys.dtype or lkeys.dtype.kind not in "iufM" \
                 or len(self.columns) != len(lnames) + len(right_cols):
             return pd.merge(left, right, **kwargs)
-        lookup = self._lookup(right, rkeys)
+        lookup, tables = self._lookup(right, rkeys, right_cols)
         if lookup is None:  # duplicate right keys
             return pd.merge(left, right, **kwargs)
+        arrays = [column._values for _, column in lcolumns]
+        if tables is not None:
+            offsets = lookup.offsets(lkeys.to_numpy())
+            if offsets is not None:  # every left key has its match: one gather per right column
+                arrays += [_take(table, offsets) for table in tables]
+                return self._frame(arrays)
         positions = lookup(lkeys)
-        rows = None
-        if not (positions >= 0).all():
+        if positions.min(initial=0) < 0:
             if kwargs["how"] == "left":
                 return pd.merge(left, right, **kwargs)  # unmatched rows need missing values of the right types
             rows = np.flatnonzero(positions >= 0)
             positions = positions[rows]
-        arrays = [_take(column._values, rows) for _, column in lcolumns]
+            arrays = [_take(values, rows) for values in arrays]
         arrays += [_take(rcolumns[j][1]._values, positions) for j in right_cols]
+        return self._frame(arrays)
+
+    def _frame(self, arrays: list[Any]) -> pd.DataFrame:
         out = pd.DataFrame(dict(enumerate(arrays)), copy=False)
         if self._labels is None:
             self._labels = pd.Index(self.columns)
         out.columns = self._labels
         return out
 
-    def _lookup(self, right: Any, rkeys: pd.Series) -> Any:
-        """``key array -> positions in right (-1 for none)``, or ``None`` when the right keys repeat."""
+    def _lookup(self, right: Any, rkeys: pd.Series, right_cols: list[int]) -> tuple[Any, list[Any] | None]:
+        """``(key array -> positions in right (-1 for none), right columns by key offset or None)``.
+
+        The lookup is ``None`` when the right keys repeat. When they fill their whole range, the right
+        columns are reordered once by key (``tables``), so that each partition gathers its values straight
+        from its keys' offsets, without a positions array in between.
+        """
         cached = self._cache
-        if cached is not None and cached[0]() is right:
-            return cached[1]
+        if cached is not None and cached[0]() is right and cached[1] == right_cols:
+            return cached[2], cached[3]
         dense = _dense_lookup(rkeys.to_numpy()) if isinstance(rkeys.dtype, np.dtype) and rkeys.dtype.kind in "iu" \
             else None
+        tables = None
         if dense is not None:
             lookup = None if dense is False else dense
+            if dense and dense.full:
+                columns = list(right.items())
+                tables = [_take(columns[j][1]._values, dense.slots) for j in right_cols]
         else:
             index = pd.Index(rkeys)
             lookup = index.get_indexer if index.is_unique else None  # one hash table serves both
         try:
-            self._cache = (weakref.ref(right), lookup)
+            self._cache = (weakref.ref(right), list(right_cols), lookup, tables)
         except TypeError:
             pass  # not weak-referenceable: build the lookup again for the next partition
-        return lookup
+        return lookup, tables
 
     def __dask_tokenize__(self) -> Any:
         return ("lookup-merge", self.columns)
@@ -156,13 +176,26 @@ _DENSE_SLOTS_PER_KEY = 8
 
 
 class _DenseLookup:
-    """Positions of integer keys in a compact range, through one array indexed by ``key - low``."""
+    """Positions of integer keys in a compact range, through one array indexed by ``key - low``.
+
+    ``full`` says every key of the range is present, so that a key inside the range always matches.
+    Keys narrower than 64 bits are widened first: ``key - low`` in their own type could wrap around
+    (``100 - (-100)`` in ``int8``) and land on another key's slot.
+    """
 
     def __init__(self, low: Any, high: Any, slots: np.ndarray) -> None:
         self.low, self.high, self.slots = low, high, slots
+        self.full = bool(len(slots)) and bool(slots.min() >= 0)
+
+    def offsets(self, keys: np.ndarray) -> np.ndarray | None:
+        """``keys - low`` when every key lies in the range, else ``None``."""
+        keys = _widen(keys)
+        if len(keys) == 0 or keys.min() < self.low or keys.max() > self.high:
+            return None
+        return keys if self.low == 0 else keys - self.low  # type: ignore[no-any-return]
 
     def __call__(self, keys: Any) -> np.ndarray:
-        keys = np.asarray(keys)
+        keys = _widen(np.asarray(keys))
         inside = (keys >= self.low) & (keys <= self.high)
         if inside.all():
             return self.slots[keys - self.low]  # type: ignore[no-any-return]
@@ -171,10 +204,15 @@ class _DenseLookup:
         return np.where(inside, self.slots[offsets], -1)
 
 
+def _widen(keys: np.ndarray) -> np.ndarray:
+    return keys.astype(np.int64) if keys.dtype.itemsize < 8 else keys
+
+
 def _dense_lookup(keys: np.ndarray) -> Any:
     """A :class:`_DenseLookup` for unique integer ``keys``; ``False`` if they repeat, ``None`` if too spread."""
     if len(keys) == 0:
         return None
+    keys = _widen(keys)
     low, high = keys.min(), keys.max()
     span = int(high) - int(low) + 1
     if span > _DENSE_SLOTS_PER_KEY * len(keys) + 1024:
@@ -194,8 +232,12 @@ class Merge(Expr):
 
     @property
     def _fuses_inputs(self) -> bool:  # type: ignore[override]
-        # A broadcast side is read by every task: it must keep its own key, not be recomputed inline.
-        return self.mode == "aligned"  # type: ignore[no-any-return]
+        # A broadcast side is read by every task: it must keep its own key, not be recomputed inline. Lowering
+        # inlines only blockwise children, so when the broadcast side is not one, the other side can run
+        # inline: each task reads its partition and merges it at once, one task per partition instead of two.
+        if self.mode == "aligned":
+            return True
+        return not isinstance(self.right if self.mode == "broadcast-right" else self.left, Blockwise)
 
     @functools.cached_property
     def _name(self) -> str:

@@ -4,11 +4,20 @@ Row groups whose min/max statistics rule a filter out are dropped before any
 task exists (:func:`matching_row_groups`), and string columns stored as
 dictionaries are read as such (:func:`dictionary_columns`). Split from
 :mod:`shoal.dataframe._io.parquet`, which reads and writes.
+
+Parsed footers are kept per process (:func:`local_footer`), keyed by the
+footer's own bytes: planning parses each file's footer, and every read task
+would parse it again, as would the next query over the same files. Reading
+the footer's bytes costs a few microseconds; parsing them, about a hundred.
+Because the key is the bytes themselves, a rewritten file is never described
+by a stale footer.
 """
 
 from __future__ import annotations
 
+import collections
 import functools
+import threading
 from typing import Any
 
 #: Filter operators and the Arrow compute kernels that evaluate them.
@@ -26,6 +35,96 @@ def _true_expression() -> Any:
     import pyarrow.dataset as ds
 
     return ds.scalar(True)
+
+
+class Footer:
+    """A file's parsed footer, its Arrow schema, and min/max statistics gathered per column on first use."""
+
+    __slots__ = ("metadata", "schema", "_positions", "_stats")
+
+    def __init__(self, metadata: Any) -> None:
+        self.metadata = metadata
+        self.schema = metadata.schema.to_arrow_schema()
+        self._positions: dict[str, int] | None = None
+        self._stats: dict[int, list[tuple[Any, Any] | None]] = {}
+
+    @property
+    def positions(self) -> dict[str, int]:
+        """Column path -> position among the file's leaf columns."""
+        if self._positions is None:
+            schema = self.metadata.schema
+            self._positions = {schema.column(i).path: i for i in range(self.metadata.num_columns)}
+        return self._positions
+
+    def min_max(self, position: int) -> list[tuple[Any, Any] | None]:
+        """Per row group, the column's ``(min, max)``, or ``None`` where the statistics don't say."""
+        found = self._stats.get(position)
+        if found is None:
+            found = []
+            for g in range(self.metadata.num_row_groups):
+                stats = self.metadata.row_group(g).column(position).statistics
+                found.append((stats.min, stats.max) if stats is not None and stats.has_min_max else None)
+            self._stats[position] = found
+        return found
+
+
+#: Footers larger than this are parsed every time: files with thousands of columns would fill the cache.
+_MAX_CACHED_FOOTER = 256 << 10
+#: The cache's budget in footer bytes (parsed, a footer takes a few times its size); the oldest go first.
+_CACHE_BYTES = 16 << 20
+_footers: collections.OrderedDict[bytes, Footer] = collections.OrderedDict()
+_footer_bytes = 0
+_footer_lock = threading.Lock()
+
+
+def local_footer(source: Any) -> Footer | None:
+    """The parsed footer of the Parquet file open as ``source`` (an Arrow random-access file), from the cache.
+
+    Returns ``None`` when the file is not plain Parquet (too short, encrypted footer, a length that doesn't
+    fit): the caller then lets Arrow open it, so that Arrow's own error names what is wrong.
+    """
+    global _footer_bytes
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    size = source.size()
+    if size < 12:
+        return None
+    tail = source.read_at(8, size - 8)
+    length = int.from_bytes(tail[:4], "little")
+    if tail[4:] != b"PAR1" or length + 12 > size:
+        return None
+    raw = source.read_at(length, size - 8 - length) + tail
+    footer = _footers.get(raw)
+    if footer is not None:
+        return footer
+    try:
+        # Offsets in the footer are absolute, so the footer's bytes alone parse into the file's metadata.
+        footer = Footer(pq.read_metadata(pa.BufferReader(raw)))
+    except (OSError, ValueError, pa.ArrowException):
+        return None
+    if len(raw) <= _MAX_CACHED_FOOTER:
+        with _footer_lock:
+            if raw not in _footers:
+                _footers[raw] = footer
+                _footer_bytes += len(raw)
+            while _footer_bytes > _CACHE_BYTES:
+                old, _ = _footers.popitem(last=False)
+                _footer_bytes -= len(old)
+    return footer
+
+
+def fragment_footer(fragment: Any) -> Footer | None:
+    """:func:`local_footer` of a dataset fragment on the local disk; ``None`` for other file systems."""
+    from pyarrow.fs import LocalFileSystem
+
+    if not isinstance(fragment.filesystem, LocalFileSystem):
+        return None
+    try:
+        with fragment.filesystem.open_input_file(fragment.path) as source:
+            return local_footer(source)
+    except OSError:
+        return None  # Arrow's own attempt raises the error that names the file
 
 
 def _row_group_infos(fragments: list[Any]) -> list[Any]:
@@ -82,28 +181,24 @@ def _prune_with_statistics(fragment: Any, filters: Any, schema: Any, chosen: tup
             # NaN compares false to everything here, but Arrow's ``is_in`` matches NaN with NaN.
             if not all(isinstance(v, int | float) and not isinstance(v, bool) and v == v for v in values):
                 return None
-    metadata = fragment.metadata
-    positions = {metadata.schema.column(i).path: i for i in range(metadata.num_columns)}
+    footer = fragment_footer(fragment) or Footer(fragment.metadata)
+    positions = footer.positions
     if any(c not in positions for conjunct in conjuncts for c, _, _ in conjunct):
         return None
-    physical = fragment.physical_schema
+    physical = footer.schema
     if any(physical.field(c).type != schema.field(c).type for conjunct in conjuncts for c, _, _ in conjunct):
         return None
-    groups = range(metadata.num_row_groups) if chosen is None else chosen
-    kept = []
-    for g in groups:
-        row_group = metadata.row_group(g)
-        if any(all(_may_match(row_group.column(positions[c]).statistics, op, v) for c, op, v in conjunct)
-               for conjunct in conjuncts):
-            kept.append(g)
-    return kept
+    stats = {c: footer.min_max(positions[c]) for conjunct in conjuncts for c, _, _ in conjunct}
+    groups = range(footer.metadata.num_row_groups) if chosen is None else chosen
+    return [g for g in groups
+            if any(all(_may_match(stats[c][g], op, v) for c, op, v in conjunct) for conjunct in conjuncts)]
 
 
-def _may_match(stats: Any, op: str, value: Any) -> bool:
-    """Whether a row group with these statistics can hold a row where ``column op value`` is true."""
-    if stats is None or not stats.has_min_max:
+def _may_match(stats: tuple[Any, Any] | None, op: str, value: Any) -> bool:
+    """Whether a row group with this ``(min, max)`` can hold a row where ``column op value`` is true."""
+    if stats is None:
         return True
-    low, high = stats.min, stats.max
+    low, high = stats
     if op in ("==", "="):
         return bool(low <= value <= high)
     if op == ">":

@@ -89,7 +89,7 @@ def test_restart_timeout_names_the_missing_worker(cli_cluster):
         os.kill(nanny_pid, signal.SIGSTOP)
         try:
             with pytest.raises(TimeoutError, match="solo") as info:
-                client.restart(timeout=5)
+                client.restart(timeout=10)  # the others are back well before this, even on a loaded machine
             message = str(info.value)
             assert "3 of 4 workers" in message and solo in message
             assert all(a not in message for n, a in by_name.items() if n != "solo")
