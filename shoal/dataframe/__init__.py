@@ -60,9 +60,13 @@ __all__ = [
 ]
 
 # The method families (ordering/joins, windows, accessors, conversions) export through their __all__.
-from shoal.dataframe import _accessors, _convert, _ordering, _pivot, _window  # noqa: E402
+from shoal.dataframe import _accessors, _convert, _functions, _ordering, _pivot, _window  # noqa: E402
+from shoal.dataframe import _conversions_more  # noqa: E402
 
-for _module in (_accessors, _convert, _ordering, _pivot, _window):
+from shoal.dataframe._io import fwf as _fwf, hdf as _hdf, orc as _orc, sql as _sql  # noqa: E402
+
+for _module in (_accessors, _conversions_more, _convert, _functions, _ordering, _pivot, _window, _fwf, _hdf, _orc,
+                _sql):
     for _name in _module.__all__:
         globals()[_name] = getattr(_module, _name)
         __all__.append(_name)

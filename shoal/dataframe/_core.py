@@ -112,6 +112,11 @@ def _unwrap(other: Any) -> Any:
 
 def _binary(op: Callable[[Any, Any], Any], name: str, reflected: bool = False) -> Callable[[Any, Any], Any]:
     def method(self: FrameBase, other: Any) -> Any:
+        if (isinstance(other, FrameBase) and not isinstance(other, ScalarCollection)
+                and not isinstance(self, ScalarCollection) and tuple(self.divisions) != tuple(other.divisions)):
+            # Split both at the union of their divisions first, as Dask does.
+            from shoal.dataframe._methods_elementwise import aligned
+            self, other = aligned(name, self, other)
         other_expr = _unwrap(other)
         func = _partial_flip(op) if reflected else op
         if isinstance(self, ScalarCollection) and isinstance(other, FrameBase) and not isinstance(

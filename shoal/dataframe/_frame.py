@@ -15,11 +15,16 @@ import pandas as pd
 
 from shoal.dataframe import _reductions as red
 from shoal.dataframe._accessors import AccessorMethods
+from shoal.dataframe._conversions_more import MoreConvertMethods
 from shoal.dataframe._convert import ConvertMethods
 from shoal.dataframe._core import FrameBase, _unwrap, new_collection, register_collection_class
 from shoal.dataframe._expr import Assign, Filter, MapPartitions, Partitions, Projection, TreeReduce
+from shoal.dataframe._io.methods_more import MoreIOMethods
+from shoal.dataframe._methods_elementwise import DataFrameElementwiseMethods, SeriesElementwiseMethods
+from shoal.dataframe._methods_stats import FrameStatsMethods, SeriesStatsMethods, StatsMethods
 from shoal.dataframe._ordering import OrderingMethods
 from shoal.dataframe._repr import frame_html, frame_repr
+from shoal.dataframe._sampling import SamplingMethods
 from shoal.dataframe._window import WindowMethods
 
 __all__ = ["DataFrame", "Index", "Series"]
@@ -61,7 +66,8 @@ def _method(obj: FrameBase, method: str, *args: Any, columnwise: bool = False, k
     return new_collection(expr)
 
 
-class _Frame(OrderingMethods, WindowMethods, AccessorMethods, ConvertMethods, FrameBase):
+class _Frame(OrderingMethods, WindowMethods, AccessorMethods, ConvertMethods, StatsMethods, SamplingMethods,
+             MoreConvertMethods, FrameBase):
     """Methods shared by DataFrame and Series."""
 
     @property
@@ -237,7 +243,7 @@ def _get_index(part: Any) -> Any:
     return part.index
 
 
-class DataFrame(_Frame):
+class DataFrame(_Frame, DataFrameElementwiseMethods, FrameStatsMethods, MoreIOMethods):
     """A lazy, partitioned pandas DataFrame; see :mod:`shoal.dataframe`."""
 
     @property
@@ -363,7 +369,7 @@ class DataFrame(_Frame):
         return to_parquet(self, path, **kwargs)
 
 
-class Series(_Frame):
+class Series(_Frame, SeriesElementwiseMethods, SeriesStatsMethods):
     """A lazy, partitioned pandas Series."""
 
     @property

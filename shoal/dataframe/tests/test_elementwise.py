@@ -65,11 +65,15 @@ def test_setitem_and_columns_setter():
     assert_eq(df, pdf)
 
 
-def test_misaligned_partitions_raise():
-    a = sd.from_pandas(pd.DataFrame({"x": range(10)}), npartitions=2)
-    b = sd.from_pandas(pd.DataFrame({"x": range(10)}), npartitions=3)
-    with pytest.raises(ValueError, match="same partitions.*2 partitions.*3"):
-        a.x + b.x  # noqa: B018
+def test_misaligned_partitions_are_aligned_or_raise():
+    pdf = pd.DataFrame({"x": range(10)})
+    a = sd.from_pandas(pdf, npartitions=2)
+    b = sd.from_pandas(pdf, npartitions=3)
+    # Known divisions: both are split at the union of their divisions, as Dask does.
+    assert_eq(a.x + b.x, pdf.x + pdf.x)
+    # Unknown divisions and different partition counts: nothing to align on.
+    with pytest.raises(ValueError, match="divisions"):
+        a.clear_divisions().x + b.clear_divisions().x  # noqa: B018
 
 
 def test_pandas_operand_is_rejected():

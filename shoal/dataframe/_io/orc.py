@@ -1,0 +1,256 @@
+"""``read_orc`` and ``to_orc`` with ``pyarrow.orc``.
+
+Reading
+    Paths (a file, a directory, a glob or a list; local or fsspec) are
+    expanded at build time and each file's footer is read once for its
+    schema and stripe count. ``split_stripes=n`` makes every ``n`` stripes of
+    a file one partition (Dask's default, ``1``: a partition per stripe);
+    ``split_stripes=False`` keeps one partition per file. Projection pushdown
+    narrows the columns a partition reads. Divisions are unknown, as in Dask.
+
+Writing
+    One file ``part.{i}.orc`` per partition under a directory, written into a
+    hidden staging directory that is moved into place only once every
+    partition succeeded, so a failed write leaves no set of files that looks
+    finished (the same protocol as ``to_parquet``, whose helpers it reuses).
+"""
+
+from __future__ import annotations
+
+import functools
+import posixpath
+from typing import Any
+
+import pandas as pd
+
+from shoal.base import compute as compute_collections
+from shoal.dataframe._core import new_collection
+from shoal.dataframe._expr import Blockwise, Expr
+from shoal.dataframe._io.parquet import _natural_key, _publish, _remove, _staging_name
+from shoal.graph.task import Key, Task
+from shoal.graph.tokenize import tokenize
+
+__all__ = ["read_orc", "to_orc"]
+
+
+class ReadORC(Blockwise):
+    """Pieces ``(path, first stripe, stop stripe)`` of ORC files; ``columns_`` is the projection."""
+
+    _parameters = ("fs", "pieces", "meta", "columns_", "index")
+    _defaults = {"columns_": None, "index": None}
+    _label = "read-orc"
+
+    @functools.cached_property
+    def _name(self) -> str:
+        # The filesystem object hashes by identity; the paths and stripes name the data.
+        return f"{self._label}-{tokenize(list(self.pieces), self.columns_, self.index, list(self.meta.columns))}"
+
+    @functools.cached_property
+    def _meta(self) -> Any:
+        return self.meta if self.columns_ is None else self.meta[self.columns_]
+
+    @functools.cached_property
+    def divisions(self) -> tuple[Any, ...]:
+        return (None,) * (len(self.pieces) + 1)
+
+    def _task(self, i: int, ctx: Any, key: Key | None) -> Task:
+        return Task(key, _read_piece, self.fs, self.pieces[i], self.columns_, self.index, self._meta)
+
+    def _select_columns(self, columns: list[Any]) -> Expr | None:
+        wanted = set(columns)
+        keep = [c for c in (self.meta.columns if self.columns_ is None else self.columns_) if c in wanted]
+        return ReadORC(self.fs, self.pieces, self.meta, keep, self.index)
+
+    def _select_partitions(self, indices: list[int]) -> Expr | None:
+        return ReadORC(self.fs, [self.pieces[i] for i in indices], self.meta, self.columns_, self.index)
+
+
+def _read_piece(fs: Any, piece: tuple[str, int, int], columns: list[Any] | None, index: str | None,
+                meta: pd.DataFrame) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.orc as orc
+
+    path, first, stop = piece
+    wanted = None if columns is None else [*columns, *([index] if index is not None else [])]
+    with fs.open(path, "rb") as f:
+        reader = orc.ORCFile(f)
+        if first == 0 and stop >= reader.nstripes:
+            table = reader.read(columns=wanted)
+        else:
+            batches = [reader.read_stripe(s, columns=wanted) for s in range(first, stop)]
+            table = pa.Table.from_batches(batches) if batches else reader.schema.empty_table()
+            if wanted is not None:
+                table = table.select(wanted)
+    part = table.to_pandas()
+    if index is not None:
+        part = part.set_index(index)
+    if len(part) == 0:
+        return meta.copy()
+    return part if columns is None else part[columns]
+
+
+def _expand_orc(path: Any, storage_options: dict[str, Any] | None) -> tuple[Any, list[str]]:
+    import fsspec
+
+    paths = [str(p) for p in (path if isinstance(path, list | tuple) else [path])]
+    fs, _, _ = fsspec.get_fs_token_paths(paths[0], storage_options=storage_options or {})
+    found: list[str] = []
+    for p in paths:
+        if any(ch in p for ch in "*?["):
+            matches = sorted(fs.glob(p), key=_natural_key)
+        elif fs.isdir(p):
+            # Hidden and underscore names are staging directories and metadata, as for Parquet.
+            matches = sorted((m for m in fs.find(p) if not posixpath.basename(m).startswith((".", "_"))),
+                             key=_natural_key)
+        elif fs.exists(p):
+            matches = [p]
+        else:
+            raise FileNotFoundError(f"read_orc: {p!r} does not exist")
+        if not matches:
+            raise FileNotFoundError(f"read_orc: no ORC files match {p!r}")
+        found.extend(matches)
+    return fs, found
+
+
+def read_orc(path: Any, engine: str = "pyarrow", columns: Any = None, index: str | None = None,
+             split_stripes: int | bool = 1, aggregate_files: Any = None,
+             storage_options: dict[str, Any] | None = None) -> Any:
+    """Read ORC files into a DataFrame; mirrors ``dask.dataframe.read_orc``.
+
+    Parameters
+    ----------
+    path : str or list
+        A file, a directory of files, a glob or a list; local or any fsspec URL.
+    engine : str
+        ``"pyarrow"`` (the only engine).
+    columns : list or str, optional
+        Columns to read (the index column is read as well); a name gives a Series.
+    index : str, optional
+        Column to use as the index.
+    split_stripes : int or bool
+        Stripes per partition (default 1); ``False`` reads one file per partition.
+    aggregate_files : None
+        Not supported: partitions never span files.
+
+    Notes
+    -----
+    Divisions are unknown (as in Dask); call ``set_index`` to sort.
+
+    Examples
+    --------
+    >>> import pandas as pd, shoal.dataframe as sd, tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> _ = sd.from_pandas(pd.DataFrame({"x": range(6)}), npartitions=2).to_orc(d, write_index=False)
+    >>> sd.read_orc(d).x.sum().compute()
+    np.int64(15)
+    """
+    import pyarrow.orc as orc
+
+    if engine not in ("pyarrow", "auto"):
+        raise ValueError(f"read_orc supports engine='pyarrow' only, got {engine!r}")
+    if aggregate_files:
+        raise NotImplementedError("read_orc: aggregate_files= is not supported; partitions never span files. "
+                                  "Use split_stripes=False for one partition per file, then repartition().")
+    if split_stripes is not False and (isinstance(split_stripes, bool) or int(split_stripes) < 1):
+        raise ValueError(f"read_orc: split_stripes must be a positive number of stripes or False, "
+                         f"got {split_stripes!r}")
+    fs, paths = _expand_orc(path, storage_options)
+    schema = None
+    pieces: list[tuple[str, int, int]] = []
+    for p in paths:
+        with fs.open(p, "rb") as f:
+            reader = orc.ORCFile(f)
+            stripes, file_schema = reader.nstripes, reader.schema
+        if schema is None:
+            schema = file_schema
+        elif not file_schema.equals(schema):
+            raise ValueError(f"read_orc: {p!r} has the schema {file_schema}, which differs from the first file's "
+                             f"{schema}. Every file must have the same columns and types; read them separately.")
+        step = stripes if split_stripes is False else int(split_stripes)
+        pieces.extend((p, s, min(s + step, stripes)) for s in range(0, max(stripes, 1), max(step, 1)))
+    assert schema is not None
+    meta = schema.empty_table().to_pandas()
+    if index is not None:
+        if index not in meta.columns:
+            raise KeyError(f"read_orc: index column {index!r} not found. Available columns: {list(meta.columns)}")
+        meta = meta.set_index(index)
+    cols = None
+    if columns is not None:
+        cols = [columns] if isinstance(columns, str) else list(columns)
+        missing = [c for c in cols if c not in meta.columns]
+        if missing:
+            raise KeyError(f"read_orc: column(s) {missing} not found. Available columns: {list(meta.columns)}")
+    out = new_collection(ReadORC(fs, pieces, meta, cols, index))
+    return out[columns] if isinstance(columns, str) else out
+
+
+def _write_orc(part: pd.DataFrame, staging: str, i: int, fs: Any, write_index: bool) -> str:
+    import pyarrow as pa
+    import pyarrow.orc as orc
+
+    if write_index:
+        part = part.reset_index()
+    table = pa.Table.from_pandas(part, preserve_index=False)
+    fs.makedirs(staging, exist_ok=True)
+    path = f"{staging}/part.{i}.orc"
+    with fs.open(path, "wb") as f:
+        orc.write_table(table, f)
+    return path
+
+
+def to_orc(df: Any, path: Any, engine: str = "pyarrow", write_index: bool = True,
+           storage_options: dict[str, Any] | None = None, compute: bool = True,
+           compute_kwargs: dict[str, Any] | None = None) -> Any:
+    """Write one ORC file ``part.{i}.orc`` per partition under the directory ``path``.
+
+    Mirrors ``dask.dataframe.to_orc``. ORC keeps no pandas metadata, so with
+    ``write_index=True`` the index becomes an ordinary column (named after the
+    index, or ``"index"``); read it back with ``read_orc(path, index=...)``.
+    Returns the written paths, or the ``Delayed`` writes with ``compute=False``.
+
+    The files are written into a hidden staging directory and moved under
+    ``path`` only once all partitions succeeded.
+
+    Examples
+    --------
+    >>> import os, pandas as pd, shoal.dataframe as sd, tempfile
+    >>> d = os.path.join(tempfile.mkdtemp(), "out")
+    >>> df = sd.from_pandas(pd.DataFrame({"x": range(4)}), npartitions=2)
+    >>> [os.path.basename(p) for p in df.to_orc(d)]
+    ['part.0.orc', 'part.1.orc']
+    >>> sd.read_orc(d, index="index").compute().x.tolist()
+    [0, 1, 2, 3]
+    """
+    import fsspec
+
+    from shoal.delayed import delayed
+
+    if engine not in ("pyarrow", "auto"):
+        raise ValueError(f"to_orc supports engine='pyarrow' only, got {engine!r}")
+    if not isinstance(df._meta, pd.DataFrame):
+        raise TypeError("to_orc writes DataFrames; call series.to_frame() first")
+    fs, _, _ = fsspec.get_fs_token_paths(str(path), storage_options=storage_options or {})
+    root = str(path).rstrip("/") or str(path)
+    if fs.isfile(root):
+        raise NotADirectoryError(f"to_orc: {root!r} is a file; to_orc writes a directory of files. "
+                                 f"Pass a directory path, or remove the file.")
+    if write_index:
+        names = [n if n is not None else ("index" if df._meta.index.nlevels == 1 else f"level_{k}")
+                 for k, n in enumerate(df._meta.index.names)]
+        clash = [n for n in names if n in df._meta.columns]
+        if clash:
+            raise ValueError(f"to_orc: the index would be written as column(s) {clash}, which the frame already "
+                             f"has. Pass write_index=False, or rename the index.")
+    staging = _staging_name(root)
+    parts = df.to_delayed()
+    writes = [delayed(_write_orc, pure=False)(p, staging, i, fs, write_index) for i, p in enumerate(parts)]
+    paths = [f"{root}/part.{i}.orc" for i in range(len(parts))]
+    published = delayed(_publish, pure=False)(writes, staging, root, fs, paths)
+    if not compute:
+        return [published[i] for i in range(len(paths))]
+    try:
+        (result,) = compute_collections(published, **(compute_kwargs or {}))
+    except BaseException:
+        _remove(fs, staging)
+        raise
+    return list(result)
