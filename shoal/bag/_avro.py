@@ -37,12 +37,11 @@ from __future__ import annotations
 import importlib
 import io
 import os
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from shoal.bag._core import Bag
-from shoal.bag._filesystem import import_fsspec
+from shoal.bag._filesystem import expand_paths, import_fsspec, staged_file
 from shoal.bag._stages import Pipeline, Stage, run_partition
 from shoal.bag._text import FileBlock
 from shoal.bag._transform import parse_bytes
@@ -330,16 +329,7 @@ def read_avro(urlpath: str | os.PathLike[str] | list[Any], blocksize: int | str 
     """
     import_fastavro()
     fsspec = import_fsspec()
-    if isinstance(urlpath, list | tuple):
-        urlpath = [os.fspath(p) for p in urlpath]
-    else:
-        urlpath = os.fspath(urlpath)
-    fs, fs_token, paths = fsspec.core.get_fs_token_paths(urlpath, mode="rb", storage_options=storage_options)
-    if not paths:
-        raise FileNotFoundError(
-            f"read_avro found no files matching {urlpath!r} (working directory {os.getcwd()!r}). "
-            f"Check the path and the glob pattern."
-        )
+    fs, fs_token, paths = expand_paths(urlpath, storage_options, "read_avro")
     compressions = [fsspec.utils.infer_compression(p) if compression == "infer" else compression for p in paths]
     blocks: list[FileBlock] = []
     if blocksize is None:
@@ -420,33 +410,19 @@ class WriteAvro(Stage):
 
     def __call__(self, part: Iterable[Any], path: str) -> list[str]:
         fastavro = import_fastavro()
-        fsspec = import_fsspec()
-        fs = self.fs
-        temporary = f"{path}.shoal-tmp-{uuid.uuid4().hex[:12]}"
-        parent = fs._parent(path)
-        if parent:
-            fs.makedirs(parent, exist_ok=True)
         records = _Counted(part)
-        try:
-            with fsspec.core.OpenFile(fs, temporary, mode="wb") as f:
-                try:
-                    # fastavro adds its own keys to the metadata dict it is given: hand it a copy.
-                    fastavro.writer(f, self.schema, records, codec=self.codec, sync_interval=self.sync_interval,
-                                    metadata=dict(self.metadata or {}))
-                except (ValueError, TypeError, AttributeError, KeyError) as exc:
-                    if records.index >= 0:
-                        exc.add_note(
-                            f"shoal.bag.to_avro: record {records.index} of the partition, {records.last!r:.200}, "
-                            f"could not be written with the schema; fix the record or the schema."
-                        )
-                    raise
-            fs.mv(temporary, path)
-        except BaseException:
+        with staged_file(self.fs, path) as f:
             try:
-                fs.rm(temporary)
-            except Exception:  # noqa: BLE001 - the original error matters, not the cleanup's
-                pass
-            raise
+                # fastavro adds its own keys to the metadata dict it is given: hand it a copy.
+                fastavro.writer(f, self.schema, records, codec=self.codec, sync_interval=self.sync_interval,
+                                metadata=dict(self.metadata or {}))
+            except (ValueError, TypeError, AttributeError, KeyError) as exc:
+                if records.index >= 0:
+                    exc.add_note(
+                        f"shoal.bag.to_avro: record {records.index} of the partition, {records.last!r:.200}, "
+                        f"could not be written with the schema; fix the record or the schema."
+                    )
+                raise
         return [path]
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["import_fsspec"]
+__all__ = ["expand_paths", "import_fsspec", "staged_file"]
 
 
 def import_fsspec() -> Any:
@@ -24,3 +28,43 @@ def import_fsspec() -> Any:
             "(or pip install 'shoal[dataframe]')."
         ) from exc
     return fsspec
+
+
+def expand_paths(urlpath: Any, storage_options: dict[str, Any] | None, reader: str) -> tuple[Any, str, list[str]]:
+    """``(fs, fs_token, paths)`` for a path, glob or list of them; FileNotFoundError naming ``reader`` if empty."""
+    fsspec = import_fsspec()
+    if isinstance(urlpath, list | tuple):
+        urlpath = [os.fspath(p) for p in urlpath]
+    else:
+        urlpath = os.fspath(urlpath)
+    fs, fs_token, paths = fsspec.core.get_fs_token_paths(urlpath, mode="rb", storage_options=storage_options)
+    if not paths:
+        raise FileNotFoundError(
+            f"{reader} found no files matching {urlpath!r} (working directory {os.getcwd()!r}). "
+            f"Check the path and the glob pattern."
+        )
+    return fs, fs_token, paths
+
+
+@contextlib.contextmanager
+def staged_file(fs: Any, path: str, compression: str | None = None) -> Iterator[Any]:
+    """An open binary file that becomes ``path`` only when the block finishes without an error.
+
+    It is written under a temporary name beside ``path`` and renamed at the end; on an error the temporary
+    file is removed, so nothing named ``path`` is ever half written.
+    """
+    fsspec = import_fsspec()
+    temporary = f"{path}.shoal-tmp-{uuid.uuid4().hex[:12]}"
+    parent = fs._parent(path)
+    if parent:
+        fs.makedirs(parent, exist_ok=True)
+    try:
+        with fsspec.core.OpenFile(fs, temporary, mode="wb", compression=compression) as f:
+            yield f
+        fs.mv(temporary, path)
+    except BaseException:
+        try:
+            fs.rm(temporary)
+        except Exception:  # noqa: BLE001 - the original error matters, not the cleanup's
+            pass
+        raise

@@ -38,7 +38,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from shoal.bag._core import Bag
-from shoal.bag._filesystem import import_fsspec
+from shoal.bag._filesystem import expand_paths, import_fsspec
 from shoal.bag._stages import Pipeline, Stage, run_partition
 from shoal.bag._transform import parse_bytes
 from shoal.graph.task import Key, Task
@@ -269,16 +269,7 @@ def read_text(urlpath: str | os.PathLike[str] | list[Any], blocksize: int | str 
         raise ValueError("read_text takes blocksize= or files_per_partition=, not both.")
     if linedelimiter == "":
         raise ValueError("read_text(linedelimiter='') cannot split lines; pass None for universal newlines.")
-    if isinstance(urlpath, list | tuple):
-        urlpath = [os.fspath(p) for p in urlpath]
-    else:
-        urlpath = os.fspath(urlpath)
-    fs, fs_token, paths = fsspec.core.get_fs_token_paths(urlpath, mode="rb", storage_options=storage_options)
-    if not paths:
-        raise FileNotFoundError(
-            f"read_text found no files matching {urlpath!r} (working directory {os.getcwd()!r}). "
-            f"Check the path and the glob pattern."
-        )
+    fs, fs_token, paths = expand_paths(urlpath, storage_options, "read_text")
     compressions = [fsspec.utils.infer_compression(p) if compression == "infer" else compression for p in paths]
 
     groups: list[list[FileBlock]]

@@ -12,12 +12,11 @@ newline only if ``last_endline=True``, as in Dask.
 from __future__ import annotations
 
 import itertools
-import uuid
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from shoal.bag._stages import Pipeline, Stage, run_partition
-from shoal.bag._filesystem import import_fsspec
+from shoal.bag._filesystem import import_fsspec, staged_file
 from shoal.graph.task import Key, Ref, Task
 from shoal.graph.tokenize import tokenize
 
@@ -40,22 +39,8 @@ class WriteText(Stage):
         self.last_endline = last_endline
 
     def __call__(self, part: Iterable[Any], path: str, compression: str | None) -> list[str]:
-        fsspec = import_fsspec()
-        fs = self.fs
-        temporary = f"{path}.shoal-tmp-{uuid.uuid4().hex[:12]}"
-        parent = fs._parent(path)
-        if parent:
-            fs.makedirs(parent, exist_ok=True)
-        try:
-            with fsspec.core.OpenFile(fs, temporary, mode="wb", compression=compression) as f:
-                self._write(f, iter(part))
-            fs.mv(temporary, path)
-        except BaseException:
-            try:
-                fs.rm(temporary)
-            except Exception:  # noqa: BLE001 - the original error matters, not the cleanup's
-                pass
-            raise
+        with staged_file(self.fs, path, compression) as f:
+            self._write(f, iter(part))
         return [path]
 
     def _write(self, f: Any, elements: Iterable[Any]) -> None:

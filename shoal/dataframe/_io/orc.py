@@ -26,6 +26,7 @@ import pandas as pd
 from shoal.base import compute as compute_collections
 from shoal.dataframe._core import new_collection
 from shoal.dataframe._expr import Blockwise, Expr
+from shoal.dataframe._io.columns import select_meta
 from shoal.dataframe._io.parquet import _natural_key, _publish, _remove, _staging_name
 from shoal.graph.task import Key, Task
 from shoal.graph.tokenize import tokenize
@@ -169,17 +170,7 @@ def read_orc(path: Any, engine: str = "pyarrow", columns: Any = None, index: str
         step = stripes if split_stripes is False else int(split_stripes)
         pieces.extend((p, s, min(s + step, stripes)) for s in range(0, max(stripes, 1), max(step, 1)))
     assert schema is not None
-    meta = schema.empty_table().to_pandas()
-    if index is not None:
-        if index not in meta.columns:
-            raise KeyError(f"read_orc: index column {index!r} not found. Available columns: {list(meta.columns)}")
-        meta = meta.set_index(index)
-    cols = None
-    if columns is not None:
-        cols = [columns] if isinstance(columns, str) else list(columns)
-        missing = [c for c in cols if c not in meta.columns]
-        if missing:
-            raise KeyError(f"read_orc: column(s) {missing} not found. Available columns: {list(meta.columns)}")
+    meta, cols = select_meta(schema, index, columns, "read_orc")
     out = new_collection(ReadORC(fs, pieces, meta, cols, index))
     return out[columns] if isinstance(columns, str) else out
 

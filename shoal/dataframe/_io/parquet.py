@@ -28,6 +28,7 @@ import pandas as pd
 from shoal.base import compute as compute_collections
 from shoal.dataframe._core import new_collection
 from shoal.dataframe._expr import Blockwise, Expr
+from shoal.dataframe._io.columns import select_meta
 from shoal.dataframe._io.parquet_footer import (
     KERNELS,
     STRING_TYPES,
@@ -437,17 +438,7 @@ def read_parquet(path: Any, columns: Any = None, filters: Any = None, index: Any
     schema = dataset.schema
     pandas_meta = schema.pandas_metadata or {}
     index_columns = [c for c in pandas_meta.get("index_columns", []) if isinstance(c, str)]
-    meta = schema.empty_table().to_pandas()
-    if index is not None:
-        if index not in meta.columns:
-            raise KeyError(f"read_parquet: index column {index!r} not found. Available columns: {list(meta.columns)}")
-        meta = meta.set_index(index)
-    cols = None
-    if columns is not None:
-        cols = [columns] if isinstance(columns, str) else list(columns)
-        missing = [c for c in cols if c not in meta.columns]
-        if missing:
-            raise KeyError(f"read_parquet: column(s) {missing} not found. Available columns: {list(meta.columns)}.")
+    meta, cols = select_meta(schema, index, columns, "read_parquet")
     # A list of columns is the reader's own projection (no getitem step per partition); a name gives a Series.
     expr: Expr = ReadParquet(pieces, meta, None if isinstance(columns, str) else cols, index_columns, filters, index,
                              str(source), schema, ids)
