@@ -37,8 +37,8 @@ from typing import Any
 
 from shoal import config
 
-__all__ = ["MIN_BYTES", "MIN_FRAME", "address", "decode_offer", "enabled", "encode_offer", "host_token",
-           "read_into", "stats"]
+__all__ = ["MIN_BYTES", "MIN_FRAME", "address", "can_read_other_processes", "decode_offer", "enabled",
+           "encode_offer", "host_token", "read_into", "stats"]
 
 #: A message goes this way only if its frames of at least :data:`MIN_FRAME` bytes add up to this much: smaller
 #: messages fit in the sockets' buffers, and TCP then lets the sender move on before the receiver reads.
@@ -93,6 +93,37 @@ def enabled() -> bool:
     """Whether this process offers and accepts same-host copies (platform and config)."""
     return (bool(config.get("distributed.comm.same-host-copy", True)) and _process_vm_readv() is not None
             and any(host_token()))
+
+
+@functools.cache
+def can_read_other_processes() -> bool:
+    """Whether this process may read another process's memory (a probe of a short-lived child process).
+
+    Comms do not need this (a refused copy falls back to TCP); tests and diagnostics use it to tell a
+    platform that forbids it (a ptrace policy, a seccomp filter) from a bug.
+    """
+    import subprocess
+
+    if not enabled():
+        return False
+    with subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE) as child:
+        try:
+            return _probe(child.pid)
+        finally:
+            child.kill()
+
+
+def _probe(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/maps") as maps:
+            for line in maps:
+                span, perms = line.split()[:2]
+                if perms.startswith("r"):
+                    _read(pid, bytearray(64), 0, int(span.split("-")[0], 16), 64)
+                    return True
+    except OSError:
+        pass
+    return False
 
 
 def address(view: Any) -> int | None:
