@@ -78,7 +78,7 @@ def _assemble(results: list[Any], kinds: list[str], names: list[Any], percentile
     if series:
         return described[0]
     rows: list[Any] = []
-    for out in described:
+    for out in sorted(described, key=len):  # pandas' row order: the shortest descriptions' labels first
         rows.extend(label for label in out.index if label not in rows)
     frame = pd.concat([out.reindex(rows) for out in described], axis=1, sort=False)
     frame.columns = columns
