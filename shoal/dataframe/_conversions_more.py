@@ -14,7 +14,6 @@ from typing import Any
 
 import pandas as pd
 
-from shoal.base import visualize as _visualize
 from shoal.dataframe._core import FrameBase, new_collection
 from shoal.graph.task import Key, Ref, Task
 from shoal.graph.tokenize import tokenize
@@ -104,11 +103,3 @@ class MoreConvertMethods:
             raise TypeError(f"to_backend('pandas') takes no further options, got {sorted(kwargs)}")
         return new_collection(self._expr)  # type: ignore[attr-defined]
 
-    def visualize(self, filename: str | None = "mydask", format: str | None = None, optimize_graph: bool = False,
-                  **kwargs: Any) -> Any:
-        """Draw the task graph with Graphviz; see :func:`shoal.visualize`.
-
-        The graph drawn is the one ``compute()`` runs (the plan is always optimized first); ``filename=None``
-        writes nothing and returns the ``graphviz.Digraph``.
-        """
-        return _visualize(self, filename=filename, format=format, optimize_graph=optimize_graph, **kwargs)

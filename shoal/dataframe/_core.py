@@ -148,6 +148,17 @@ class FrameBase:
     #: Always a collection: ``is_dask_collection`` need not build (optimize and lower) the graph to find out.
     _shoal_collection = True
 
+    def visualize(self, filename: str | None = "mydask", format: str | None = None, optimize_graph: bool = False,
+                  **kwargs: Any) -> Any:
+        """Draw the task graph with Graphviz; see :func:`shoal.visualize`.
+
+        The graph drawn is the one ``compute()`` runs (the plan is always optimized first); ``filename=None``
+        writes nothing and returns the ``graphviz.Digraph``. Frames, Series, indexes and scalars alike.
+        """
+        from shoal.base import visualize
+
+        return visualize(self, filename=filename, format=format, optimize_graph=optimize_graph, **kwargs)
+
     def __init__(self, expr: Expr) -> None:
         self._expr = expr
         self._optimized: Expr | None = None

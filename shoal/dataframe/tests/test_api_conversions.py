@@ -106,3 +106,15 @@ def test_visualize_writes_a_dot_file(tmp_path):
     assert target.exists() and target.stat().st_size > 0
     assert " -> " in digraph.source or "from-pandas" in digraph.source
     assert ddf.visualize(filename=None).source.count("shape=box") >= 2
+
+
+def test_scalars_and_indexes_visualize_too(tmp_path):
+    pytest.importorskip("graphviz")
+    ddf = dd.from_pandas(frame(), npartitions=2)
+    total = ddf.x.sum()
+    source = total.visualize(filename=None).source
+    # Two partial sums feed the final one: three task boxes at least, joined by edges.
+    assert source.count("shape=box") >= 3 and " -> " in source
+    target = tmp_path / "index.dot"
+    ddf.index.visualize(filename=str(target))
+    assert target.exists() and target.stat().st_size > 0
