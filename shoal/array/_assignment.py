@@ -108,10 +108,36 @@ def _mismatch(value_shape: tuple[Any, ...], target: tuple[int, ...]) -> ValueErr
     )
 
 
+def _assign_without_newaxis(x: ArrayBase, index: tuple[Any, ...], value: Any) -> Any:
+    """``x[index] = value`` with ``None`` in ``index``: the same as without the new length-1 axes.
+
+    With only slices and integers beside them, dropping a ``None`` drops one length-1 axis of the selection and
+    leaves the others in order, so the value is broadcast to the selection's shape and that axis removed.
+    """
+    if any(isinstance(i, np.ndarray | ArrayBase) for i in index):
+        raise NotImplementedError(
+            "Assignment with None (np.newaxis) beside array indices is not supported (NumPy may move the "
+            "array axes); drop the None and shape the value to match."
+        )
+    kept = tuple(i for i in index if i is not None)
+    with_new = x[index].shape
+    without = x[kept].shape
+    if isinstance(value, ArrayBase):
+        from shoal.array._shape import broadcast_to
+        value = broadcast_to(value, with_new).reshape(without)
+    elif np.ndim(value):
+        value = np.asarray(value)
+        try:
+            value = np.broadcast_to(value, with_new).reshape(without)
+        except ValueError:
+            raise _mismatch(value.shape, with_new) from None
+    return _assign(x, kept, value)
+
+
 def _assign(x: ArrayBase, key: Any, value: Any) -> Any:
     index = normalize_index(key, x.shape)
     if any(i is None for i in index):
-        raise NotImplementedError("Assignment with None (np.newaxis) in the index is not supported; drop it.")
+        return _assign_without_newaxis(x, index, value)
     if any(isinstance(i, ArrayBase) for i in index):
         raise NotImplementedError(
             "Assignment with a lazy array inside an index tuple is not supported; a lazy boolean mask works "

@@ -550,11 +550,14 @@ class ElementwiseMethods:
     def view(self, dtype: Any = None, order: str = "C") -> Any:
         """The same bytes seen as another dtype; mirrors ``numpy.ndarray.view``.
 
-        With a different item size the last axis changes length, so each of its
+        With a different item size the last axis (the first with ``order="F"``,
+        as for a Fortran-ordered NumPy array) changes length, so each of its
         chunks must hold a whole number of new items.
         """
-        if order != "C":
-            raise NotImplementedError("view supports order='C' only.")
+        if order not in ("C", "F"):
+            raise ValueError(f"view(order={order!r}): use 'C' or 'F'.")
+        if order == "F" and dtype is not None and self.ndim > 1:  # type: ignore[attr-defined]
+            return self.T.view(dtype, order="C").T  # type: ignore[attr-defined]
         if dtype is None:
             return self.copy()
         dtype = np.dtype(dtype)

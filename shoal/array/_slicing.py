@@ -449,8 +449,8 @@ def take(a: Any, indices: Any, axis: int | None = None, out: Any = None, mode: s
     """
     if out is not None:
         raise TypeError("take does not support out=; assign the result instead.")
-    if mode != "raise":
-        raise NotImplementedError(f"take supports mode='raise' only, got mode={mode!r}.")
+    if mode not in ("raise", "wrap", "clip"):
+        raise ValueError(f"take(mode={mode!r}): use 'raise', 'wrap' or 'clip'.")
     if not isinstance(a, ArrayBase):
         from shoal.array._from_array import asarray
 
@@ -465,6 +465,13 @@ def take(a: Any, indices: Any, axis: int | None = None, out: Any = None, mode: s
         indices = indices.astype(np.intp)
     elif indices.dtype.kind not in "iu":
         raise IndexError(f"take needs integer indices, got dtype {indices.dtype}")
+    n = a.shape[axis]
+    if mode != "raise" and n == 0:
+        raise IndexError(f"take(mode={mode!r}) cannot take from an empty axis {axis}")
+    if mode == "wrap":
+        indices = indices % n  # Python's modulo, as NumPy's: -1 wraps to n - 1
+    elif mode == "clip":
+        indices = indices.clip(0, n - 1)  # as NumPy: negative indices clip to 0, they do not count from the end
     return getitem(a, (slice(None),) * axis + (indices,))
 
 

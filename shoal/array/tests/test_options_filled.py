@@ -153,3 +153,51 @@ def test_store_region_counted_from_the_end_of_an_unknown_target_is_refused():
 def test_take_without_axis_flattens():
     a = np.arange(24).reshape(4, 6)
     assert_eq(sa.take(sa.from_array(a, chunks=(3, 4)), [1, 5, 20]), np.take(a, [1, 5, 20]))
+
+
+@pytest.mark.parametrize("mode", ["wrap", "clip"])
+def test_take_wrap_and_clip_match_numpy(mode):
+    a = np.arange(24).reshape(4, 6)
+    x = sa.from_array(a, chunks=(2, 3))
+    for indices in ([0, 5, -1, -7, 13], np.array([[1, -2], [9, 3]])):
+        np.testing.assert_array_equal(sa.take(x, indices, axis=1, mode=mode).compute(),
+                                      np.take(a, indices, axis=1, mode=mode))
+    lazy = sa.from_array(np.array([0, 5, -1, -7, 13]), chunks=2)
+    np.testing.assert_array_equal(sa.take(x, lazy, axis=0, mode=mode).compute(),
+                                  np.take(a, [0, 5, -1, -7, 13], axis=0, mode=mode))
+    with pytest.raises(ValueError, match="mode"):
+        sa.take(x, [0], mode="bounce")
+
+
+def test_view_in_fortran_order_changes_the_first_axis():
+    a = np.arange(24, dtype="i8").reshape(4, 6)
+    x = sa.from_array(a, chunks=(2, 3))
+    np.testing.assert_array_equal(x.view("i4", order="F").compute(), np.ascontiguousarray(a.T).view("i4").T)
+    np.testing.assert_array_equal(x.view("f8", order="F").compute(), a.view("f8"))
+    with pytest.raises(ValueError, match="order"):
+        x.view("i4", order="K")
+
+
+@pytest.mark.parametrize("key, value", [
+    ((None, 1), np.arange(6.0)),
+    ((slice(1, 3), None, slice(None)), 7.0),
+    ((2, None), np.ones((1, 6))),
+    ((slice(None), None, 2), np.arange(4.0)[:, None]),
+    ((None, slice(0, 2), slice(1, 4)), np.full((1, 2, 3), 5.0)),
+])
+def test_assignment_with_newaxis_matches_numpy(key, value):
+    a = np.arange(24.0).reshape(4, 6)
+    expected = a.copy()
+    expected[key] = value
+    for assigned in (value, sa.from_array(np.asarray(value)) if np.ndim(value) else value):
+        x = sa.from_array(a.copy(), chunks=(2, 3))
+        x[key] = assigned
+        np.testing.assert_array_equal(x.compute(), expected)
+
+
+def test_assignment_with_newaxis_errors():
+    x = sa.from_array(np.zeros((4, 6)), chunks=(2, 3))
+    with pytest.raises(ValueError, match="could not be broadcast"):
+        x[None, 1] = np.ones(5)
+    with pytest.raises(NotImplementedError, match="beside array indices"):
+        x[None, [0, 1]] = 1.0
