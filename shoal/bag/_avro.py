@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from shoal.bag._core import Bag
-from shoal.bag._filesystem import expand_paths, import_fsspec, staged_file
+from shoal.bag._filesystem import expand_paths, import_fsspec, output_paths, staged_file
 from shoal.bag._stages import Pipeline, Stage, run_partition
 from shoal.bag._text import FileBlock
 from shoal.bag._transform import parse_bytes
@@ -488,7 +488,6 @@ def to_avro(b: Bag, filename: str | list[str], schema: Any, name_function: Calla
     [{'x': 1}, {'x': 2}, {'x': 3}]
     """
     fastavro = import_fastavro()
-    fsspec = import_fsspec()
     parsed = _check_schema(fastavro, schema)
     if type(sync_interval) is not int or sync_interval < 1:
         raise ValueError(f"to_avro needs sync_interval, a number of bytes per block, >= 1; got {sync_interval!r}.")
@@ -510,14 +509,7 @@ def to_avro(b: Bag, filename: str | list[str], schema: Any, name_function: Calla
             f"install the library fastavro needs for it."
         ) from exc
 
-    target = [os.fspath(p) for p in filename] if isinstance(filename, list | tuple) else os.fspath(filename)
-    fs, _, paths = fsspec.core.get_fs_token_paths(target, mode="wb", num=b.npartitions, name_function=name_function,
-                                                  storage_options=storage_options)
-    if len(paths) != b.npartitions:
-        raise ValueError(
-            f"to_avro was given {len(paths)} paths for a bag with {b.npartitions} partitions; "
-            f"pass one path per partition, or a pattern with '*'."
-        )
+    fs, paths = output_paths(filename, b.npartitions, name_function, storage_options, "to_avro")
     name = f"to-avro-{tokenize(b.name, paths, parsed, codec, sync_interval, metadata)}"
     pipeline = Pipeline([WriteAvro(fs, parsed, codec, sync_interval, metadata)], [2], "to-avro")
     layer: dict[Key, Any] = {

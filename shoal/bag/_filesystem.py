@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["expand_paths", "import_fsspec", "staged_file"]
+__all__ = ["expand_paths", "import_fsspec", "output_paths", "staged_file"]
 
 
 def import_fsspec() -> Any:
@@ -68,3 +68,18 @@ def staged_file(fs: Any, path: str, compression: str | None = None) -> Iterator[
         except Exception:  # noqa: BLE001 - the original error matters, not the cleanup's
             pass
         raise
+
+
+def output_paths(target: Any, npartitions: int, name_function: Any, storage_options: dict[str, Any] | None,
+                 writer: str) -> tuple[Any, list[str]]:
+    """``(fs, paths)``: one path per partition from a ``*`` pattern, a directory or a list of paths."""
+    fsspec = import_fsspec()
+    target = [os.fspath(p) for p in target] if isinstance(target, list | tuple) else os.fspath(target)
+    fs, _, paths = fsspec.core.get_fs_token_paths(target, mode="wb", num=npartitions, name_function=name_function,
+                                                  storage_options=storage_options)
+    if len(paths) != npartitions:
+        raise ValueError(
+            f"{writer} was given {len(paths)} paths for a bag with {npartitions} partitions; "
+            f"pass one path per partition, or a pattern with '*'."
+        )
+    return fs, paths

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from shoal.bag._stages import Pipeline, Stage, run_partition
-from shoal.bag._filesystem import import_fsspec, staged_file
+from shoal.bag._filesystem import import_fsspec, output_paths, staged_file
 from shoal.graph.task import Key, Ref, Task
 from shoal.graph.tokenize import tokenize
 
@@ -106,13 +106,7 @@ def to_textfiles(b: Bag, path: str | list[str], name_function: Callable[[int], s
     'a\\nb'
     """
     fsspec = import_fsspec()
-    fs, _, paths = fsspec.core.get_fs_token_paths(path, mode="wb", num=b.npartitions, name_function=name_function,
-                                                  storage_options=storage_options)
-    if len(paths) != b.npartitions:
-        raise ValueError(
-            f"to_textfiles was given {len(paths)} paths for a bag with {b.npartitions} partitions; "
-            f"pass one path per partition, or a pattern with '*'."
-        )
+    fs, paths = output_paths(path, b.npartitions, name_function, storage_options, "to_textfiles")
     compressions = [fsspec.utils.infer_compression(p) if compression == "infer" else compression for p in paths]
     name = f"to-textfiles-{tokenize(b.name, paths, compressions, encoding, last_endline)}"
     pipeline = Pipeline([WriteText(fs, encoding, last_endline)], [3], "to-textfiles")

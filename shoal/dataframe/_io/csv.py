@@ -43,6 +43,15 @@ __all__ = ["read_csv", "read_table", "to_csv"]
 _COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd", ".zip": "zip"}
 
 
+def _with_path_column(meta: pd.DataFrame, include_path_column: Any, paths: list[str]
+                      ) -> tuple[pd.DataFrame, str | None]:
+    """``meta`` with the ``include_path_column=`` column (categorical over ``paths``) added, and its name."""
+    if not include_path_column:
+        return meta, None
+    name = "path" if include_path_column is True else str(include_path_column)
+    return meta.assign(**{name: pd.Categorical([], categories=paths)}), name
+
+
 def _parse_blocksize(blocksize: Any) -> int | None:
     if blocksize is None:
         return None
@@ -433,10 +442,7 @@ def read_csv(urlpath: Any, blocksize: Any = "64MB", *, sample: int = 256_000, in
     _check_row_widths(sample_frame, kwargs, paths[0])
     usecols = kwargs.get("usecols")
     meta = sample_frame.iloc[:0]
-    path_column = None
-    if include_path_column:
-        path_column = "path" if include_path_column is True else str(include_path_column)
-        meta = meta.assign(**{path_column: pd.Categorical([], categories=paths)})
+    meta, path_column = _with_path_column(meta, include_path_column, paths)
     blocks = []
     for path in paths:
         comp = _compression_of(path, compression)

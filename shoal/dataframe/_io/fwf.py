@@ -30,9 +30,8 @@ import numpy as np
 import pandas as pd
 
 from shoal.dataframe._core import new_collection
-from shoal.dataframe._expr import Blockwise, Expr
-from shoal.dataframe._io.csv import _compression_of, _expand, _parse_blocksize, _read_block
-from shoal.graph.task import Key, Task
+from shoal.dataframe._io.csv import _compression_of, _expand, _parse_blocksize, _read_block, _with_path_column
+from shoal.dataframe._io.text_blocks import ReadTextBlocks
 from shoal.graph.tokenize import tokenize
 
 __all__ = ["read_fwf"]
@@ -65,32 +64,6 @@ def infer_colspecs(lines: list[str], delimiters: str = _DEFAULT_DELIMITERS, comm
             covered[match.start() + 1:match.end() + 1] = True  # shifted by one: index 0 is a sentinel gap
     change = np.flatnonzero(covered[1:] != covered[:-1])
     return [(int(a), int(b)) for a, b in zip(change[::2], change[1::2], strict=True)]
-
-
-class ReadFWF(Blockwise):
-    """Blocks of fixed-width files, parsed with explicit ``colspecs``."""
-
-    _parameters = ("blocks", "kwargs", "meta", "path_column", "paths")
-    _label = "read-fwf"
-
-    @functools.cached_property
-    def _name(self) -> str:
-        blocks = [block[1:] for block in self.blocks]  # the filesystem object hashes by identity
-        return f"{self._label}-{tokenize(blocks, self.kwargs, self.meta, self.path_column, list(self.paths))}"
-
-    @functools.cached_property
-    def _meta(self) -> Any:
-        return self.meta
-
-    @functools.cached_property
-    def divisions(self) -> tuple[Any, ...]:
-        return (None,) * (len(self.blocks) + 1)
-
-    def _task(self, i: int, ctx: Any, key: Key | None) -> Task:
-        return Task(key, _parse_block, self.blocks[i], self.kwargs, self.meta, self.path_column, list(self.paths))
-
-    def _select_partitions(self, indices: list[int]) -> Expr | None:
-        return ReadFWF([self.blocks[i] for i in indices], self.kwargs, self.meta, self.path_column, self.paths)
 
 
 def _parse_block(block: tuple[Any, ...], kwargs: dict[str, Any], meta: pd.DataFrame, path_column: str | None,
@@ -205,10 +178,7 @@ def read_fwf(urlpath: Any, blocksize: Any = "default", lineterminator: str | Non
         dtype = kwargs.get("dtype")
         if dtype is None or isinstance(dtype, dict):
             kwargs["dtype"] = {**ints, **(dtype or {})}
-    path_column = None
-    if include_path_column:
-        path_column = "path" if include_path_column is True else str(include_path_column)
-        meta = meta.assign(**{path_column: pd.Categorical([], categories=paths)})
+    meta, path_column = _with_path_column(meta, include_path_column, paths)
     blocks = []
     for path in paths:
         comp = _compression_of(path, compression)
@@ -223,3 +193,15 @@ def read_fwf(urlpath: Any, blocksize: Any = "default", lineterminator: str | Non
         blocks.extend((fs, path, start, min(start + size, total), header, start == 0, None)
                       for start in range(0, total, size))
     return new_collection(ReadFWF(blocks, kwargs, meta, path_column, tuple(paths)))
+
+
+class ReadFWF(ReadTextBlocks):
+    """Blocks of fixed-width files, parsed with explicit ``colspecs``."""
+
+    _label = "read-fwf"
+    parse_block = staticmethod(_parse_block)
+
+    @functools.cached_property
+    def _name(self) -> str:
+        blocks = [block[1:] for block in self.blocks]  # the filesystem object hashes by identity
+        return f"{self._label}-{tokenize(blocks, self.kwargs, self.meta, self.path_column, list(self.paths))}"

@@ -17,7 +17,6 @@ Writing
 
 from __future__ import annotations
 
-import functools
 import io
 from typing import Any
 
@@ -25,33 +24,11 @@ import pandas as pd
 
 from shoal.base import compute as compute_collections
 from shoal.dataframe._core import new_collection
-from shoal.dataframe._expr import Blockwise
 from shoal.dataframe._io.csv import _compression_of, _expand, _parse_blocksize, _read_block, _write_partition
+from shoal.dataframe._io.text_blocks import ReadTextBlocks
 from shoal.dataframe._meta import make_meta
-from shoal.graph.task import Key, Task
 
 __all__ = ["read_json", "to_json"]
-
-
-class ReadJSON(Blockwise):
-    """Blocks (byte ranges of line-delimited files, or whole files) parsed with :func:`pandas.read_json`."""
-
-    _parameters = ("blocks", "kwargs", "meta", "path_column", "paths")
-    _label = "read-json"
-
-    @functools.cached_property
-    def _meta(self) -> Any:
-        return self.meta
-
-    @functools.cached_property
-    def divisions(self) -> tuple[Any, ...]:
-        return (None,) * (len(self.blocks) + 1)
-
-    def _task(self, i: int, ctx: Any, key: Key | None) -> Task:
-        return Task(key, _parse_block, self.blocks[i], self.kwargs, self.meta, self.path_column, list(self.paths))
-
-    def _select_partitions(self, indices: list[int]) -> Any:
-        return ReadJSON([self.blocks[i] for i in indices], self.kwargs, self.meta, self.path_column, self.paths)
 
 
 def _parse(data: bytes, kwargs: dict[str, Any]) -> pd.DataFrame:
@@ -208,3 +185,10 @@ def to_json(df: Any, url_path: Any, orient: str = "records", lines: bool | None 
     if not compute:
         return writes
     return list(compute_collections(*writes))
+
+
+class ReadJSON(ReadTextBlocks):
+    """Blocks (byte ranges of line-delimited files, or whole files) parsed with :func:`pandas.read_json`."""
+
+    _label = "read-json"
+    parse_block = staticmethod(_parse_block)
