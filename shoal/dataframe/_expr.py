@@ -429,6 +429,11 @@ class FromPandas(Expr):
                           self.token)
 
 
+#: Chunk functions of tree reductions -> a kernel computing the same partial on an Arrow table, used when the
+#: reduction reads Parquet directly (see :mod:`shoal.dataframe._io.parquet_reduce`).
+ARROW_CHUNKS: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+
 class TreeReduce(Expr):
     """Reduce all partitions to one: ``chunk`` per partition, ``combine`` on groups, ``aggregate`` last.
 
@@ -463,13 +468,12 @@ class TreeReduce(Expr):
         split_every = self.split_every or 8
         frames = list(self.frames)
         n = frames[0].npartitions
-        kwargs = self.chunk_kwargs or {}
         graph: dict[Key, GraphNode] = {}
         chunk_name = f"{self._name}-chunk"
         level: list[Key] = []
         for i in range(n):
             key = (chunk_name, i)
-            graph[key] = Task(key, self.chunk, *[ctx.input(f, i) for f in frames], **kwargs)
+            graph[key] = self._chunk_task(ctx, frames, i, key)
             level.append(key)
         depth = 0
         while len(level) > split_every:
@@ -484,6 +488,18 @@ class TreeReduce(Expr):
             level = nxt
         graph[(self._name, 0)] = Task((self._name, 0), self.aggregate, [Ref(k) for k in level])
         return graph
+
+    def _chunk_task(self, ctx: Any, frames: list[Expr], i: int, key: Key) -> Task:
+        """``chunk`` on partition ``i``; read and reduced in one pass over Arrow data where a kernel exists."""
+        kwargs = self.chunk_kwargs or {}
+        arrow_chunk = ARROW_CHUNKS.get(self.chunk)
+        if arrow_chunk is not None and len(frames) == 1:
+            from shoal.dataframe._io.parquet_reduce import reduce_task
+
+            fused = reduce_task(frames[0], ctx, i, key, arrow_chunk, self.chunk, kwargs)
+            if fused is not None:
+                return fused
+        return Task(key, self.chunk, *[ctx.input(f, i) for f in frames], **kwargs)
 
 
 class Scalar(Expr):

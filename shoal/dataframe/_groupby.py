@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 from shoal.dataframe._core import FrameBase, new_collection
-from shoal.dataframe._expr import Expr, Projection, TreeReduce, check_aligned
+from shoal.dataframe._arrow_partials import groupby_partial
+from shoal.dataframe._expr import ARROW_CHUNKS, Expr, Projection, TreeReduce, check_aligned
 from shoal.dataframe._groupby_holistic import is_holistic_agg, shuffle_agg
 from shoal.dataframe._groupby_more import GroupByMethods
 from shoal.dataframe._groupby_rolling import RollingGroupBy
@@ -69,7 +70,8 @@ def _normalize_func(func: Any) -> str:
     return str(name)
 
 
-def _chunk(part: Any, *by_parts: Any, keys: list[Any], prims: list[tuple[Any, str]], dropna: bool) -> pd.DataFrame:
+def _chunk(part: Any, *by_parts: Any, keys: list[Any], prims: list[tuple[Any, str]], dropna: bool,
+           sort: bool = True) -> pd.DataFrame:
     by = list(by_parts) if by_parts else keys
     grouped = part.groupby(by if len(by) > 1 else by[0], sort=False, dropna=dropna, observed=True)
     columns = []
@@ -184,8 +186,7 @@ class GroupByReduce(TreeReduce):
         graph: dict[Key, GraphNode] = {}
         chunk_name, split_name = f"{self._name}-chunk", f"{self._name}-split"
         for i in range(frames[0].npartitions):
-            graph[(chunk_name, i)] = Task((chunk_name, i), self.chunk, *[ctx.input(f, i) for f in frames],
-                                          **(self.chunk_kwargs or {}))
+            graph[(chunk_name, i)] = self._chunk_task(ctx, frames, i, (chunk_name, i))
             for j in range(n):
                 graph[(split_name, i, j)] = Task((split_name, i, j), _bucket, Ref((chunk_name, i)), j, n)
         for j in range(n):
@@ -359,7 +360,8 @@ class GroupBy(GroupByMethods):
             frame, keys, _spec = keyed_frame(self)
             frames = [frame]
         used = {*keys, *(c for c, _ in prims if c is not None)}
-        chunk_kwargs = {"keys": keys, "prims": prims, "dropna": self.dropna}
+        # ``sort`` only tells the Arrow kernel whether the partial's group order matters.
+        chunk_kwargs = {"keys": keys, "prims": prims, "dropna": self.dropna, "sort": self.sort}
         expr = GroupByReduce(
             frames, _series_chunk if series else _chunk,
             functools.partial(_combine, prims=prims),
@@ -505,10 +507,13 @@ class SeriesGroupBy(GroupBy):
 _SERIES = "__series__"
 
 
-def _series_chunk(part: Any, *by_parts: Any, keys: list[Any], prims: list[tuple[Any, str]], dropna: bool
-                  ) -> pd.DataFrame:
+def _series_chunk(part: Any, *by_parts: Any, keys: list[Any], prims: list[tuple[Any, str]], dropna: bool,
+                  sort: bool = True) -> pd.DataFrame:
     frame = part.to_frame(_SERIES)
     return _chunk(frame, *by_parts, keys=keys, prims=prims, dropna=dropna)
+
+
+ARROW_CHUNKS[_chunk] = groupby_partial
 
 
 def _agg_call(grouped: Any, arg: Any, ddof: int) -> Any:

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from shoal.dataframe._expr import Expr, MapPartitions, TreeReduce
+from shoal.dataframe._arrow_partials import value_counts_partial
+from shoal.dataframe._expr import ARROW_CHUNKS, Expr, MapPartitions, TreeReduce
 from shoal.dataframe._meta import make_meta_nonempty, meta_from_output
 from shoal.graph.task import Key, Task
 
@@ -171,8 +172,11 @@ def moment(expr: Expr, kind: str, *, ddof: int = 1, skipna: bool = True, numeric
 
 # -- distinct values ------------------------------------------------------------------------------
 
-def _value_counts_chunk(part: Any, dropna: bool = True) -> Any:
+def _value_counts_chunk(part: Any, dropna: bool = True, sort: bool = True) -> Any:
     return part.value_counts(dropna=dropna, sort=False)
+
+
+ARROW_CHUNKS[_value_counts_chunk] = value_counts_partial
 
 
 def _value_counts_combine(parts: list[Any]) -> Any:
@@ -199,7 +203,8 @@ def value_counts(expr: Expr, *, sort: bool = True, ascending: bool = False, drop
         [expr], _value_counts_chunk, _value_counts_combine,
         functools.partial(_value_counts_aggregate, sort=sort, ascending=ascending, normalize=normalize,
                           meta=meta),
-        meta, "value-counts", {"dropna": dropna}, split_every,
+        # ``sort`` only tells the Arrow kernel whether the partial's order matters.
+        meta, "value-counts", {"dropna": dropna, "sort": sort}, split_every,
     )
 
 

@@ -128,17 +128,19 @@ def _piece_id(fragment: Any) -> tuple[str, tuple[int, ...] | None]:
     return fragment.path, tuple(rg.id for rg in fragment.row_groups) if fragment.row_groups else None
 
 
-def _read_fragment(fragment: Any, columns: list[Any] | None, index_columns: list[str], filters: Any, index: Any,
-                   meta: pd.DataFrame, schema: Any, groups: tuple[int, ...] | None = None,
-                   conversion: _Conversion | None = None) -> pd.DataFrame:
-    if fragment is None:
-        return meta
+def read_arrow(fragment: Any, columns: list[Any] | None, index_columns: list[str], filters: Any, index: Any,
+               schema: Any, groups: tuple[int, ...] | None = None, keep_dictionaries: bool = False) -> Any:
+    """One fragment as an Arrow table: the columns asked for (plus index columns), filtered.
+
+    String columns stored as dictionaries are read as such; unless ``keep_dictionaries``, they are cast
+    back to the schema's string type.
+    """
     wanted = None
     if columns is not None:
         wanted = [*columns, *index_columns]
         if index is not None and index not in wanted:
             wanted.append(index)
-    table = _read_table_direct(fragment, wanted, filters, schema, groups)
+    table = _read_table_direct(fragment, wanted, filters, schema, groups, keep_dictionaries)
     if table is None:
         import pyarrow as pa
 
@@ -148,6 +150,34 @@ def _read_fragment(fragment: Any, columns: list[Any] | None, index_columns: list
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
             _raise_schema_mismatch(fragment, schema, wanted, exc)
             raise
+    return table
+
+
+def plain_strings(table: Any, schema: Any, names: list[Any] | None = None) -> Any:
+    """``table`` with its dictionary-encoded columns (or those of ``names``) cast to the dataset schema's type."""
+    import pyarrow as pa
+
+    for i, field in enumerate(table.schema):
+        # A column the dataset itself stores as a dictionary (a categorical) stays one.
+        if (pa.types.is_dictionary(field.type) and (names is None or field.name in names)
+                and not pa.types.is_dictionary(schema.field(field.name).type)):
+            target = schema.field(field.name)
+            table = table.set_column(i, target, table.column(i).cast(target.type))
+    return table
+
+
+def _read_fragment(fragment: Any, columns: list[Any] | None, index_columns: list[str], filters: Any, index: Any,
+                   meta: pd.DataFrame, schema: Any, groups: tuple[int, ...] | None = None,
+                   conversion: _Conversion | None = None) -> pd.DataFrame:
+    if fragment is None:
+        return meta
+    table = read_arrow(fragment, columns, index_columns, filters, index, schema, groups)
+    return to_partition(table, columns, index_columns, index, meta, conversion)
+
+
+def to_partition(table: Any, columns: list[Any] | None, index_columns: list[str], index: Any, meta: pd.DataFrame,
+                 conversion: _Conversion | None = None) -> pd.DataFrame:
+    """The pandas partition of a table :func:`read_arrow` gave."""
     part = _to_pandas(table, meta, index_columns, index, conversion)
     if index is not None:
         part = part.set_index(index)
@@ -314,7 +344,7 @@ def _mask(table: Any, filters: list[Any]) -> Any:
 
 
 def _read_table_direct(fragment: Any, wanted: list[Any] | None, filters: Any, schema: Any,
-                       groups: tuple[int, ...] | None) -> Any:
+                       groups: tuple[int, ...] | None, keep_dictionaries: bool = False) -> Any:
     """Read a plain Parquet file (or some of its row groups) with ``pyarrow.parquet``, filtering with kernels.
 
     This skips the dataset scanner, whose per-scan set-up and thread pool cost more than the read itself
@@ -354,9 +384,10 @@ def _read_table_direct(fragment: Any, wanted: list[Any] | None, filters: Any, sc
             table = reader.read(columns=columns, use_threads=False, use_pandas_metadata=False)
         else:
             table = reader.read_row_groups(groups, columns=columns, use_threads=False, use_pandas_metadata=False)
-    for name in dictionary:
-        i = table.schema.get_field_index(name)
-        table = table.set_column(i, schema.field(name), table.column(i).cast(schema.field(name).type))
+    # Filters compare plain strings; the kept dictionaries are for the caller's grouping.
+    cast = [n for n in dictionary if not keep_dictionaries or n in needed_for_filter]
+    if cast:
+        table = plain_strings(table, schema, cast)
     if filters:
         import pyarrow as pa
 
