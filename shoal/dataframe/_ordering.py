@@ -29,6 +29,7 @@ from shoal.dataframe._shuffle import (
     shuffle_expr,
     visible_divisions,
 )
+from shoal.dataframe._sorted_shuffle import SortSpec, sort_shuffle_expr
 from shoal.utils import parse_bytes
 
 __all__ = ["concat", "merge", "merge_asof"]
@@ -54,9 +55,7 @@ def _sort_index_part(part: Any) -> Any:
     return part.sort_index(kind="stable")
 
 
-def _sort_values_part(part: Any, by: Any, ascending: Any, na_position: str) -> Any:
-    if isinstance(part, pd.Series):
-        return part.sort_values(ascending=ascending, na_position=na_position, kind="stable")
+def _sort_values_part(part: pd.DataFrame, by: list[Any], ascending: list[bool], na_position: str) -> pd.DataFrame:
     return part.sort_values(by, ascending=ascending, na_position=na_position, kind="stable")
 
 
@@ -164,9 +163,7 @@ class OrderingMethods:
                 return indexed.map_partitions(_sort_index_part)
         else:
             internal = internal_divisions(tuple(divisions), dtype)
-        n = len(internal) - 1
-        shuffled = shuffle_expr(indexed._expr, RangePartitioner(None, internal), n, "set-index-shuffle")
-        ordered = MapPartitions(shuffled, _sort_index_part, (), None, None, "sort-index", True, True)
+        ordered = sort_shuffle_expr(indexed._expr, SortSpec(None, internal), "set-index-shuffle")
         return new_collection(WithDivisions(ordered, visible_divisions(internal, dtype)))
 
     def reset_index(self, drop: bool = False) -> Any:
@@ -214,11 +211,13 @@ class OrderingMethods:
         if divisions is None:
             divisions = (None, None)
         n = len(divisions) - 1
-        partitioner = RangePartitioner(None if series else cols[0], divisions, bool(asc[0]), na_position, series)
+        if len(cols) <= 1:
+            # One key: the sorted range shuffle leaves every output partition sorted.
+            spec = SortSpec(None if series else cols[0], divisions, bool(asc[0]), na_position, series)
+            return new_collection(sort_shuffle_expr(self._expr, spec, "sort-shuffle"))
+        partitioner = RangePartitioner(cols[0], divisions, bool(asc[0]), na_position)
         shuffled = shuffle_expr(self._expr, partitioner, n, "sort-shuffle")
-        by_arg = None if series else cols
-        asc_arg = bool(asc[0]) if series else asc
-        return new_collection(KeyedPartitions(shuffled, _sort_values_part, (by_arg, asc_arg, na_position), None,
+        return new_collection(KeyedPartitions(shuffled, _sort_values_part, (cols, asc, na_position), None,
                                               None, "sort-values", False, True, cols))
 
     def repartition(self, divisions: Any = None, npartitions: int | None = None, partition_size: Any = None,

@@ -7,7 +7,9 @@ Model
     in the same output partition whichever input they come from; that is what
     makes a partition-wise merge after shuffling both sides correct.
     :class:`RangePartitioner` cuts by sorted boundaries (``divisions``), which
-    is what ``set_index`` and ``sort_values`` need.
+    is what ``sort_values`` by several columns needs (``set_index`` and
+    one-column sorts use the sorting shuffle of
+    :mod:`shoal.dataframe._sorted_shuffle` instead).
 
     :class:`Shuffle` lowers to two task layers. ``split`` tasks (one per input
     partition) cut their partition into one group per output partition;

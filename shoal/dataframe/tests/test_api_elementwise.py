@@ -98,6 +98,10 @@ def test_operator_methods_signatures_match_dask():
 @settings(max_examples=30, deadline=None)
 def test_series_operators_any_partitioning(case, other_parts, name):
     pdf, nparts = case
+    # Unique labels: with repeated ones pandas pairs rows by position where the two indexes happen to be
+    # equal and joins them (a cross product per label) where not, so a partition-wise result (shoal's, as
+    # Dask's) differs from pandas' whole-frame one wherever a partition pair's indexes are equal.
+    pdf = pdf[~pdf.index.duplicated()]
     shifted = pdf.x.iloc[::2]
     shifted.index = shifted.index + 1
     left = sd.from_pandas(pdf.x, npartitions=nparts)
