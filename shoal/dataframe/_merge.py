@@ -9,25 +9,32 @@ How a merge runs, cheapest first:
    ``how`` keeps the other side's rows independent (``inner``, ``left`` with a
    small right, ``right`` with a small left, ``cross``). Every partition of the
    big side merges with the whole small side.
-3. *hash shuffle*: both sides are shuffled by a hash of their keys into the
-   same number of partitions (:mod:`shoal.dataframe._shuffle`), so equal keys
-   meet in the same partition, which is then merged partition-wise. Keys of
-   different dtypes (``int`` and ``float``) are cast to a common type before
-   hashing so that they still meet.
+3. *hash join*: both sides are split by a hash of their keys into the same
+   number of partitions, so equal keys meet in the same partition, which is
+   then merged partition-wise. Keys of different dtypes (``int`` and
+   ``float``) are cast to a common type before hashing so that they still
+   meet. Joins on columns use the join-specific split of
+   :mod:`shoal.dataframe._merge_hash` (column arrays, no index, split and
+   join in ``n_left + n_right + n`` tasks); joins that involve an index use
+   the general shuffle of :mod:`shoal.dataframe._shuffle`.
+
+The per-partition join of ``inner``/``left`` merges on one column is a lookup
+into the right side's keys when they are unique
+(:class:`~shoal.dataframe._merge_lookup.LookupMerge`), else :func:`pandas.merge`.
 """
 
 from __future__ import annotations
 
 import functools
-import weakref
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from shoal.dataframe._core import FrameBase, new_collection
 from shoal.dataframe._expr import Blockwise, Expr, MapPartitions
 from shoal.dataframe._io.memory import from_pandas
+from shoal.dataframe._merge_hash import hash_join_expr, is_hash_joinable
+from shoal.dataframe._merge_lookup import LookupMerge
 from shoal.dataframe._meta import make_meta_nonempty, meta_from_output
 from shoal.dataframe._shuffle import HashPartitioner, Repartition, plan_divisions, shuffle_expr
 from shoal.graph.task import GraphNode, Key, Task
@@ -54,174 +61,6 @@ def _as_list(x: Any) -> list[Any] | None:
 
 def _merge_parts(left: Any, right: Any, kwargs: dict[str, Any]) -> Any:
     return pd.merge(left, right, **kwargs)
-
-
-class LookupMerge:
-    """``pd.merge(left, right, how="inner" | "left")`` on one key column, as a hash lookup into ``right``.
-
-    When the small (broadcast) side's keys are unique, each left row matches
-    at most once: its match is the position of its key among the right keys,
-    and the output is the matched left rows beside the taken right rows, in
-    left order, with a fresh ``0..n-1`` index, which is exactly what pandas
-    returns. This skips pandas' general join machinery (sorting, factorizing
-    both sides, many-to-many bookkeeping), several times slower per partition.
-    Anything outside that case (duplicate right keys, differing key dtypes,
-    object keys, left rows without a match in a left join) falls back to
-    :func:`pandas.merge`. ``columns`` are the output's names, from the merge of
-    the metas, so suffixes come out as pandas makes them.
-
-    Integer keys spanning a compact range are looked up in a dense array
-    (``positions[key - low]``), a gather instead of a hash probe per row;
-    when the right keys fill their range (ids ``0..n-1``), the right columns
-    are put in key order once and each partition gathers them straight from
-    ``key - low``, skipping the positions array. The output is assembled
-    from the columns' arrays: selecting and renaming by label would build a
-    string ``Index`` of the names for every partition, which costs as much
-    as the lookup itself on a partition of 50,000 rows. The lookup built for
-    one right frame is kept for the next partition (a weak reference, so the
-    frame's lifetime is unchanged).
-    """
-
-    def __init__(self, columns: list[Any]) -> None:
-        self.columns = columns
-        self._labels: pd.Index | None = None
-        self._cache: tuple[Any, list[int], Any, list[Any] | None] | None = None
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"columns": self.columns}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["columns"])  # type: ignore[misc]
-
-    def __call__(self, left: Any, right: Any, kwargs: dict[str, Any]) -> Any:
-        (lkey,), (rkey,) = kwargs["left_on"], kwargs["right_on"]
-        # Columns by position: a label lookup builds a hash table of each partition's column names, and
-        # for string names that costs more than this whole merge.
-        lcolumns, rcolumns = list(left.items()), list(right.items())
-        lnames, rnames = [name for name, _ in lcolumns], [name for name, _ in rcolumns]
-        if len(set(lnames)) != len(lnames) or len(set(rnames)) != len(rnames) \
-                or lkey not in lnames or rkey not in rnames:
-            return pd.merge(left, right, **kwargs)
-        lkeys, rkeys = lcolumns[lnames.index(lkey)][1], rcolumns[rnames.index(rkey)][1]
-        right_cols = [j for j, c in enumerate(rnames) if not (c == rkey and lkey == rkey)]
-        if lkeys.dtype != rkeys.dtype or lkeys.dtype.kind not in "iufM" \
-                or len(self.columns) != len(lnames) + len(right_cols):
-            return pd.merge(left, right, **kwargs)
-        lookup, tables = self._lookup(right, rkeys, right_cols)
-        if lookup is None:  # duplicate right keys
-            return pd.merge(left, right, **kwargs)
-        arrays = [column._values for _, column in lcolumns]
-        if tables is not None:
-            offsets = lookup.offsets(lkeys.to_numpy())
-            if offsets is not None:  # every left key has its match: one gather per right column
-                arrays += [_take(table, offsets) for table in tables]
-                return self._frame(arrays)
-        positions = lookup(lkeys)
-        if positions.min(initial=0) < 0:
-            if kwargs["how"] == "left":
-                return pd.merge(left, right, **kwargs)  # unmatched rows need missing values of the right types
-            rows = np.flatnonzero(positions >= 0)
-            positions = positions[rows]
-            arrays = [_take(values, rows) for values in arrays]
-        arrays += [_take(rcolumns[j][1]._values, positions) for j in right_cols]
-        return self._frame(arrays)
-
-    def _frame(self, arrays: list[Any]) -> pd.DataFrame:
-        out = pd.DataFrame(dict(enumerate(arrays)), copy=False)
-        if self._labels is None:
-            self._labels = pd.Index(self.columns)
-        out.columns = self._labels
-        return out
-
-    def _lookup(self, right: Any, rkeys: pd.Series, right_cols: list[int]) -> tuple[Any, list[Any] | None]:
-        """``(key array -> positions in right (-1 for none), right columns by key offset or None)``.
-
-        The lookup is ``None`` when the right keys repeat. When they fill their whole range, the right
-        columns are reordered once by key (``tables``), so that each partition gathers its values straight
-        from its keys' offsets, without a positions array in between.
-        """
-        cached = self._cache
-        if cached is not None and cached[0]() is right and cached[1] == right_cols:
-            return cached[2], cached[3]
-        dense = _dense_lookup(rkeys.to_numpy()) if isinstance(rkeys.dtype, np.dtype) and rkeys.dtype.kind in "iu" \
-            else None
-        tables = None
-        if dense is not None:
-            lookup = None if dense is False else dense
-            if dense and dense.full:
-                columns = list(right.items())
-                tables = [_take(columns[j][1]._values, dense.slots) for j in right_cols]
-        else:
-            index = pd.Index(rkeys)
-            lookup = index.get_indexer if index.is_unique else None  # one hash table serves both
-        try:
-            self._cache = (weakref.ref(right), list(right_cols), lookup, tables)
-        except TypeError:
-            pass  # not weak-referenceable: build the lookup again for the next partition
-        return lookup, tables
-
-    def __dask_tokenize__(self) -> Any:
-        return ("lookup-merge", self.columns)
-
-
-def _take(values: Any, positions: Any) -> Any:
-    """``values[positions]`` for NumPy and extension arrays alike; all of ``values`` when ``positions`` is None."""
-    if positions is None:
-        return values
-    return values[positions] if isinstance(values, np.ndarray) else values.take(positions)
-
-
-#: A dense lookup spends ``8 * (high - low + 1)`` bytes; past this many slots per key a hash table is smaller.
-_DENSE_SLOTS_PER_KEY = 8
-
-
-class _DenseLookup:
-    """Positions of integer keys in a compact range, through one array indexed by ``key - low``.
-
-    ``full`` says every key of the range is present, so that a key inside the range always matches.
-    Keys narrower than 64 bits are widened first: ``key - low`` in their own type could wrap around
-    (``100 - (-100)`` in ``int8``) and land on another key's slot.
-    """
-
-    def __init__(self, low: Any, high: Any, slots: np.ndarray) -> None:
-        self.low, self.high, self.slots = low, high, slots
-        self.full = bool(len(slots)) and bool(slots.min() >= 0)
-
-    def offsets(self, keys: np.ndarray) -> np.ndarray | None:
-        """``keys - low`` when every key lies in the range, else ``None``."""
-        keys = _widen(keys)
-        if len(keys) == 0 or keys.min() < self.low or keys.max() > self.high:
-            return None
-        return keys if self.low == 0 else keys - self.low  # type: ignore[no-any-return]
-
-    def __call__(self, keys: Any) -> np.ndarray:
-        keys = _widen(np.asarray(keys))
-        inside = (keys >= self.low) & (keys <= self.high)
-        if inside.all():
-            return self.slots[keys - self.low]  # type: ignore[no-any-return]
-        # Keys outside the range may wrap around when shifted; they are masked before and after the gather.
-        offsets = np.where(inside, keys - self.low, 0)
-        return np.where(inside, self.slots[offsets], -1)
-
-
-def _widen(keys: np.ndarray) -> np.ndarray:
-    return keys.astype(np.int64) if keys.dtype.itemsize < 8 else keys
-
-
-def _dense_lookup(keys: np.ndarray) -> Any:
-    """A :class:`_DenseLookup` for unique integer ``keys``; ``False`` if they repeat, ``None`` if too spread."""
-    if len(keys) == 0:
-        return None
-    keys = _widen(keys)
-    low, high = keys.min(), keys.max()
-    span = int(high) - int(low) + 1
-    if span > _DENSE_SLOTS_PER_KEY * len(keys) + 1024:
-        return None
-    slots = np.full(span, -1, dtype=np.intp)
-    slots[keys - low] = np.arange(len(keys))
-    if np.count_nonzero(slots >= 0) != len(keys):
-        return False
-    return _DenseLookup(low, high, slots)
 
 
 class Merge(Expr):
@@ -371,6 +210,10 @@ def merge(left: Any, right: Any, how: str = "inner", on: Any = None, left_on: An
         return new_collection(Merge(left._expr, whole, func, kwargs, meta, "broadcast-right", (None,) * (n_left + 1)))
     n = npartitions or max(n_left, n_right)
     cast = _common_cast(_key_dtypes(left._meta, lkeys), _key_dtypes(right._meta, rkeys))
+    if is_hash_joinable(left._meta, right._meta, lkeys, rkeys):
+        if _is_lookup(how, lkeys, rkeys, indicator):
+            func = LookupMerge(list(meta.columns), reuse=False)
+        return new_collection(hash_join_expr(left._expr, right._expr, lkeys, rkeys, cast, n, func, kwargs, meta))
     lshuf = shuffle_expr(left._expr, HashPartitioner(lkeys, n, cast), n, "merge-shuffle")
     rshuf = shuffle_expr(right._expr, HashPartitioner(rkeys, n, cast), n, "merge-shuffle")
     if _is_lookup(how, lkeys, rkeys, indicator):

@@ -1,10 +1,13 @@
 """The broadcast merge's lookup against pandas: keys of every integer width, full ranges, holes, misses.
 
-Covers :class:`~shoal.dataframe._merge.LookupMerge` gathering the right
+Covers :class:`~shoal.dataframe._merge_lookup.LookupMerge` gathering the right
 columns straight from the key offsets when the right keys fill their range,
-narrow integer keys (which must not wrap around when shifted), and the
-broadcast merge running the big side's partition inline (one task per
-partition) only when the broadcast side keeps its own key.
+narrow integer keys (which must not wrap around when shifted), left-join
+misses filled with the missing values and dtypes pandas gives, object
+columns kept as object, results that share the left columns without letting
+writes reach the inputs, and the broadcast merge running the big side's
+partition inline (one task per partition) only when the broadcast side keeps
+its own key.
 """
 
 from __future__ import annotations
@@ -100,3 +103,51 @@ def test_broadcast_merge_reads_and_merges_each_partition_in_one_task(tmp_path):
     counts = _tasks(merged)
     assert counts["merge"] == 3 and counts["read-parquet"] == 3 and counts["assign"] == 1
     tm.assert_frame_equal(merged.compute(), expected.assign(w=1))
+
+
+def test_lookup_keeps_object_string_and_categorical_columns_as_pandas_does():
+    # From a bare object array of strings pandas 3 infers ``str``: the lookup must not hand it one.
+    right = pd.DataFrame({"k": np.arange(4), "o": pd.Series(["a", None, "c", "d"], dtype=object),
+                          "s": pd.Series(["w", "x", None, "z"], dtype="str"), "c": pd.Categorical(list("abab"))})
+    left = pd.DataFrame({"k": [3, 1, 1, 0], "lo": pd.Series(["p", "q", "r", None], dtype=object)})
+    for how in ("inner", "left"):
+        got = _lookup_merge(None, left, right, how)
+        tm.assert_frame_equal(got, pd.merge(left, right, on="k", how=how))
+        assert got["o"].dtype == object and got["lo"].dtype == object
+    spread = right.assign(k=right.k * 1_000_003)  # a hash lookup instead of a dense one
+    tm.assert_frame_equal(_lookup_merge(None, left.assign(k=left.k * 1_000_003), spread, "inner"),
+                          pd.merge(left.assign(k=left.k * 1_000_003), spread, on="k"))
+
+
+def test_writing_into_a_merge_result_leaves_its_inputs_alone():
+    # Every left row kept: the result shares the left columns, and pandas must know it (copy-on-write).
+    for index in (None, [7, 3, 5]):
+        big = pd.DataFrame({"k": [0, 1, 2], "v": [1.0, 2.0, 3.0], "o": np.array(["a", "b", "c"], dtype=object)},
+                           index=index)
+        small = pd.DataFrame({"k": [0, 1, 2], "z": [10.0, 20.0, 30.0]})
+        before = big.copy()
+        for how in ("inner", "left"):
+            out = sd.from_pandas(big, npartitions=1, sort=False).merge(small, on="k", how=how).compute(scheduler="sync")
+            tm.assert_frame_equal(out, pd.merge(big, small, on="k", how=how))
+            out.loc[0, "v"] = 99.0
+            out.loc[1, "o"] = "changed"
+            out.loc[2, "z"] = -1.0
+            tm.assert_frame_equal(big, before)
+            tm.assert_frame_equal(small, pd.DataFrame({"k": [0, 1, 2], "z": [10.0, 20.0, 30.0]}))
+
+
+def test_left_join_misses_get_the_missing_values_and_dtypes_pandas_gives():
+    n = 4
+    right = pd.DataFrame({
+        "k": np.arange(n), "b": [True, False, True, False], "i8": np.arange(n, dtype="int8"),
+        "u64": np.array([0, 2**63, 5, 7], dtype="uint64"), "f32": np.arange(n, dtype="float32"),
+        "I": pd.array([1, None, 3, 4], dtype="Int64"), "B": pd.array([True, None, False, True], dtype="boolean"),
+        "c": pd.Categorical(list("abca")), "t": pd.date_range("2024", periods=n),
+        "tz": pd.date_range("2024", periods=n, tz="Europe/Paris"), "d": pd.to_timedelta(np.arange(n), unit="s"),
+        "o": np.array(["w", None, "y", "z"], dtype=object), "s": pd.Series(["w", None, "y", "z"], dtype="str"),
+    })
+    for probes in ([3, 9, 0, -4, 2], [9, 10], [1, 2]):
+        left = pd.DataFrame({"k": probes, "v": np.arange(len(probes), dtype=float)})
+        for spread in (1, 1_000_003):  # a dense lookup, then a hash lookup
+            lk, rk = left.assign(k=left.k * spread), right.assign(k=right.k * spread)
+            tm.assert_frame_equal(_lookup_merge(None, lk, rk, "left"), pd.merge(lk, rk, on="k", how="left"))
