@@ -41,7 +41,22 @@ def concat_partitions(parts: list[Any]) -> Any:
         return parts[0]
     # Empty partitions can carry looser dtypes (object for an empty filter result); skip them.
     kept = [p for p in parts if len(p)] or parts[:1]
-    return kept[0] if len(kept) == 1 else pd.concat(kept)
+    return _writable(kept[0]) if len(kept) == 1 else pd.concat(kept)
+
+
+def _writable(part: Any) -> Any:
+    """``part``, copied if a column is a read-only view (of Arrow memory, say), so the user can assign into it.
+
+    ``pd.concat`` of several partitions makes new arrays anyway; a result of one partition would otherwise
+    refuse ``df.loc[0, "x"] = 5`` with "assignment destination is read-only", where pandas' own readers give
+    writable frames.
+    """
+    columns = part.items() if isinstance(part, pd.DataFrame) else [(part.name, part)]
+    for _, column in columns:
+        values = column.array
+        if isinstance(values, pd.arrays.NumpyExtensionArray) and not values._ndarray.flags.writeable:
+            return part.copy()
+    return part
 
 
 def explain_lines(root: Expr) -> list[str]:

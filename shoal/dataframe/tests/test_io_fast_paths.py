@@ -266,3 +266,18 @@ def test_len_of_a_record_longer_than_the_tokenizer_block_falls_back_to_pandas(tm
     path = tmp_path / "wide.csv"
     path.write_bytes(b'a,b\n1,"' + b"x" * 1_500_000 + b'"\n2,3\n')
     assert len(sd.read_csv(str(path), sample=100)) == len(pd.read_csv(path)) == 2
+
+
+def test_one_partition_result_is_writable(tmp_path):
+    # The fast Arrow-to-pandas conversion shares Arrow's read-only memory; a computed result must not.
+    pdf = pd.DataFrame({"x": np.arange(5.0), "i": np.arange(5), "s": list("abcde")})
+    pdf.to_parquet(tmp_path / "a.parquet")
+    out = sd.read_parquet(str(tmp_path)).compute()
+    out.loc[0, "x"] = 9.0
+    out.loc[1, "i"] = 7
+    series = sd.read_parquet(str(tmp_path)).x.compute()
+    series.iloc[0] = 3.0
+    expected = pdf.copy()
+    expected.loc[0, "x"], expected.loc[1, "i"] = 9.0, 7
+    pd.testing.assert_frame_equal(out, expected, check_dtype=False)
+    assert series.tolist() == [3.0, 1.0, 2.0, 3.0, 4.0]
