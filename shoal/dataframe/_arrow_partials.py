@@ -84,7 +84,7 @@ def _index_values(values: Any, dictionary: Any, dtype: Any) -> Any:
     return out if out.dtype == dtype else pd.array(out, dtype=dtype)
 
 
-def _value_dtype(table: Any, meta: Any, column: Any) -> np.dtype | None:
+def _value_dtype(table: Any, meta: Any, column: Any, check_nan: bool = True) -> np.dtype | None:
     """The NumPy dtype of a value column the kernels aggregate as pandas would, or ``None``."""
     import pyarrow.compute as pc
 
@@ -96,7 +96,7 @@ def _value_dtype(table: Any, meta: Any, column: Any) -> np.dtype | None:
         return None
     if dtype.kind == "i" and data.null_count:
         return None  # pandas reads these as floats with NaN
-    if dtype.kind == "f" and pc.any(pc.is_nan(data)).as_py():
+    if check_nan and dtype.kind == "f" and pc.any(pc.is_nan(data)).as_py():
         return None  # pandas skips NaN; Arrow's kernels take it as a value
     return dtype
 
@@ -127,58 +127,90 @@ def _dense_partial(table: Any, meta: Any, key: Any, dictionary: Any, prims: list
 
     For a key of few distinct values in a narrow range (dictionary codes, small integer ids) adding into
     slots costs a fraction of hashing, in Arrow or pandas. ``None`` where it does not apply: missing keys
-    or values, a wide key range.
+    or values, a wide key range, NaN among the values.
     """
+    import pyarrow.compute as pc
+
     column = table.column(key)
-    if column.null_count:
-        return None
-    codes = column.to_numpy()
+    kind = np.dtype(column.type.to_pandas_dtype()) if dictionary is None else None
+    if column.null_count or (kind is not None and (kind.kind not in "iu" or kind == np.uint64)):
+        return None  # plain strings are hashed; a uint64 range does not fit the signed offsets
     if dictionary is not None:
         low, slots = 0, len(dictionary)
     else:
-        if codes.dtype.kind not in "iu" or (codes.dtype.kind == "u" and codes.dtype.itemsize == 8):
-            return None  # plain strings are hashed; a uint64 range does not fit the signed offsets
-        low = int(codes.min())
-        slots = int(codes.max()) - low + 1
-    if slots > max(2 * len(codes), _DENSE_MIN_SLOTS):
+        bounds = pc.min_max(column)
+        low = int(bounds["min"].as_py())
+        slots = int(bounds["max"].as_py()) - low + 1
+    if slots > max(2 * table.num_rows, _DENSE_MIN_SLOTS):
         return None
-    offsets = codes.astype(np.intp, copy=False) - low if low else codes.astype(np.intp, copy=False)
-    size = np.bincount(offsets, minlength=slots)
+    values: dict[Any, np.dtype] = {}
+    for column_name, prim in prims:
+        if prim == "size" or column_name in values:
+            continue
+        dtype = _value_dtype(table, meta, column_name, check_nan=False)
+        if dtype is None or table.column(column_name).null_count or prim not in ("sum", "count", "min", "max"):
+            return None
+        values[column_name] = dtype
+    # NaN shows in a float column's sum, min or max; a column only counted is checked on its own.
+    summed = {c for c, p in prims if p in ("sum", "min", "max")}
+    if any(dtype.kind == "f" and c not in summed and pc.any(pc.is_nan(table.column(c))).as_py()
+           for c, dtype in values.items()):
+        return None
+    size = np.zeros(slots, dtype=np.int64)
+    totals: dict[int, np.ndarray] = {}
+    for j, (column_name, prim) in enumerate(prims):
+        if prim in ("sum", "min", "max"):
+            dtype = values[column_name]
+            if prim == "sum":
+                totals[j] = np.zeros(slots, dtype=np.float64 if dtype.kind == "f" else dtype)
+            else:
+                limits = np.finfo(dtype) if dtype.kind == "f" else np.iinfo(dtype)
+                worst = limits.max if prim == "min" else limits.min
+                totals[j] = np.full(slots, (np.inf if prim == "min" else -np.inf) if dtype.kind == "f" else worst,
+                                    dtype=dtype)
+    names = table.column_names
+    with np.errstate(invalid="ignore"):  # NaN among the values: checked for below
+        _accumulate(table, names.index(key), low, slots, prims, size, totals)
     present = np.flatnonzero(size)
     data: dict[int, Any] = {}
-    for j, (column_name, prim) in enumerate(prims):
-        if prim == "size":
-            data[j] = size[present]
-            continue
-        dtype = _value_dtype(table, meta, column_name)
-        values = table.column(column_name) if dtype is not None else None
-        if values is None or values.null_count or prim not in ("sum", "count", "min", "max"):
-            return None
-        if prim == "count":
-            data[j] = size[present]
-            continue
-        array = values.to_numpy()
-        if prim == "sum" and dtype.kind == "f":
-            totals = np.bincount(offsets, weights=array, minlength=slots)
-        elif prim == "sum":
-            totals = np.zeros(slots, dtype=dtype)
-            np.add.at(totals, offsets, array)
-        else:
-            limits = np.finfo(dtype) if dtype.kind == "f" else np.iinfo(dtype)
-            start = (np.inf if prim == "min" else -np.inf) if dtype.kind == "f" else (
-                limits.max if prim == "min" else limits.min)
-            totals = np.full(slots, start, dtype=dtype)
-            (np.minimum if prim == "min" else np.maximum).at(totals, offsets, array)
-        data[j] = totals[present]
+    for j, (column_name, _prim) in enumerate(prims):
+        data[j] = size[present] if j not in totals else totals[j][present]
+        if j in totals and data[j].dtype.kind == "f" and np.isnan(data[j]).any() and pc.any(
+                pc.is_nan(table.column(column_name))).as_py():
+            return None  # pandas skips NaN; the sums and extremes above took it in
     if dictionary is not None:
         import pyarrow as pa
 
         keys = _index_values(pa.array(present), dictionary, meta[key].dtype)
     else:
-        keys = (present + low).astype(codes.dtype)
+        keys = (present + low).astype(kind)
     out = pd.DataFrame(data, index=pd.Index(keys, name=key), copy=False)
     out.columns = range(len(prims))
     return out
+
+
+def _accumulate(table: Any, key: int, low: int, slots: int, prims: list[tuple[Any, str]], size: np.ndarray,
+                totals: dict[int, np.ndarray]) -> None:
+    """Add the table's rows into the slots of ``size`` and of the ``totals`` of each primitive.
+
+    Whole columns, not record batches: NumPy's per-call set-up on a few row groups' worth of rows costs
+    more than the one copy that joins a column's chunks.
+    """
+    names = table.column_names
+    offsets = table.column(key).to_numpy().astype(np.intp, copy=False)
+    if low:
+        offsets = offsets - low
+    size += np.bincount(offsets, minlength=slots)
+    for j, (column_name, prim) in enumerate(prims):
+        if j not in totals:
+            continue
+        array = table.column(names.index(column_name)).to_numpy()
+        if prim == "sum" and array.dtype.kind == "f":
+            totals[j] += np.bincount(offsets, weights=array, minlength=slots)
+        elif prim == "sum":
+            np.add.at(totals[j], offsets, array)
+        else:
+            (np.minimum if prim == "min" else np.maximum).at(totals[j], offsets, array)
 
 
 def groupby_partial(table: Any, meta: Any, *, keys: list[Any], prims: list[tuple[Any, str]], dropna: bool,
