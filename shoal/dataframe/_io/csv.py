@@ -11,6 +11,13 @@ Reading
     holding a newline can be cut in two by a block boundary: pass
     ``blocksize=None`` for such files.
 
+Counting
+    When no column is needed (``len``), a block's records are counted, not
+    parsed: its bytes stream through a small per-thread buffer into bit-plane
+    counters (``record_counter``, ``csv_count``), and only what they can't be
+    sure of (rows of another width, blank lines, odd quoting) goes to pandas,
+    so that the count, or the error, is always pandas' own.
+
 Types
     The structure comes from parsing a sample of the first file. When a later
     block parses to a different dtype (an integer column that has a missing
@@ -29,6 +36,7 @@ from __future__ import annotations
 import functools
 import io
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
@@ -36,10 +44,14 @@ import pandas as pd
 from shoal.base import compute as compute_collections
 from shoal.dataframe._core import new_collection
 from shoal.dataframe._expr import Blockwise, Expr
+from shoal.dataframe._io.csv_count import count_rows as _count_rows
+from shoal.dataframe._io.csv_count import count_rows_slowly
+from shoal.dataframe._io.record_counter import PIECE, count_pieces, scratch
 from shoal.graph.task import Key, Task
 
 __all__ = ["read_csv", "read_table", "to_csv"]
 
+_NEWLINE = 10
 _COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd", ".zip": "zip"}
 
 
@@ -113,6 +125,50 @@ def _read_block(fs: Any, path: str, start: int, stop: int, header: bytes, first:
     return data if first else header + data
 
 
+def _block_pieces(fs: Any, path: str, start: int, stop: int, header: bytes, first: bool, compression: str | None
+                  ) -> Iterator[tuple[bytes | bytearray, int, int]]:
+    """:func:`_read_block`'s bytes as ``(buffer, 0, n)`` pieces (``buffer[:n]``, valid until the next piece is
+    asked for), read into one small buffer rather than into a block-sized string: counting then touches no
+    fresh memory, whose page faults would cost more than the counting."""
+    if compression is None and not first:
+        yield header, 0, len(header)
+    buffer = scratch()[0]
+    view = memoryview(buffer)
+    with fs.open(path, "rb", compression=compression) as f:
+        remaining = -1  # a compressed file is read whole
+        if compression is None:
+            if start > 0:
+                f.seek(start - 1)
+                f.readline()  # the rest of a line that started in the previous block
+                if f.tell() >= stop:
+                    return
+            remaining = max(stop - f.tell(), 0)
+        last = _NEWLINE
+        readinto = getattr(f, "readinto", None) or functools.partial(_read_into, f)
+        while remaining:
+            n = readinto(view[:PIECE if remaining < 0 else min(PIECE, remaining)])
+            if not n:
+                break
+            remaining -= n if remaining > 0 else 0
+            last = buffer[n - 1]
+            yield buffer, 0, n
+        if compression is None and last != _NEWLINE:
+            rest = f.readline()
+            if rest:
+                yield rest, 0, len(rest)
+
+
+def _read_into(f: Any, view: memoryview) -> int:
+    data = f.read(len(view))
+    view[:len(data)] = data
+    return len(data)
+
+
+def _count_streamed(block: tuple[Any, ...], sep: bytes) -> int | None:
+    """:func:`count_rows` of the block's bytes, read piece by piece; ``None`` if the bit planes can't tell."""
+    return count_pieces(lambda: _block_pieces(*block), sep)
+
+
 class ReadCSV(Blockwise):
     """Blocks of CSV files; ``columns_`` (set by projection pushdown) becomes ``usecols``."""
 
@@ -145,17 +201,22 @@ class ReadCSV(Blockwise):
 def _parse_block(block: tuple[Any, ...], kwargs: dict[str, Any], meta: pd.DataFrame, columns: list[Any] | None,
                  path_column: str | None, paths: list[str]) -> pd.DataFrame:
     fs, path, start, stop, header, first, compression = block
-    data = _read_block(fs, path, start, stop, header, first, compression)
+    data = None
     count_only = columns is not None and not [c for c in columns if c != path_column]
     sep = _single_byte_sep(kwargs)
     if count_only and sep is not None and _countable(kwargs):
         # Nothing but the number of rows is needed (``len``): count records instead of parsing them.
-        rows = _count_rows(data, sep)
+        rows = _count_streamed(block, sep)
+        if rows is None:
+            data = _read_block(*block)
+            rows = count_rows_slowly(data, sep)
         if rows is not None:
             part = pd.DataFrame(index=pd.RangeIndex(rows))
             if path_column is not None:
                 part[path_column] = pd.Categorical([path] * rows, categories=paths)
             return part
+    if data is None:
+        data = _read_block(*block)
     kw = dict(kwargs)
     file_columns = [c for c in meta.columns if c != path_column]
     wanted = None if columns is None else [c for c in columns if c != path_column]
@@ -235,134 +296,9 @@ def _single_byte_sep(kwargs: dict[str, Any]) -> bytes | None:
     return sep.encode()
 
 
-def _count_rows(data: bytes, sep: bytes = b",") -> int | None:
-    """The records in CSV bytes that start with the header line, or ``None`` when only pandas can tell.
-
-    ``None`` sends the block to :func:`pandas.read_csv`, which either counts it or raises the error a full
-    read raises; a count is returned only when it is certain to be pandas' count of a successful read:
-
-    - Bytes that aren't valid UTF-8 (pandas raises ``UnicodeDecodeError``), or that hold a carriage return
-      not followed by a newline (pandas' idea of blank lines around it is its own): ``None``.
-    - Several columns: Arrow's CSV tokenizer (quotes, ``""`` escapes, newlines inside quotes, blank lines
-      skipped) counts the records and checks that every one has the header's number of fields, without
-      converting values. Any row it rejects (more fields than the header, which pandas refuses too; or
-      fewer, or a whitespace-only line, which pandas accepts or skips) gives ``None``: pandas decides. So
-      do bytes that end inside an open quote (a sentinel record appended after them must come back whole).
-    - One column: a separator anywhere means a row with more fields than the header, so ``None``; else
-      one vectorized pass counts lines, declining blank or whitespace-led lines (skipped by pandas), lone
-      carriage returns and newlines inside quotes.
-    """
-    if not data:
-        return 0
-    if not data.isascii():
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
-        return None  # a lone carriage return: pandas' line ends and blank lines around it differ from Arrow's
-    header_end = data.find(b"\n")
-    header = data if header_end < 0 else data[:header_end]
-    if sep in header or b'"' in header:
-        return _count_with_arrow(data, sep)
-    if sep in data:
-        return None
-    return _count_lines(data)
-
-
-def _count_with_arrow(data: bytes, sep: bytes) -> int | None:
-    import csv
-
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    header_end = data.find(b"\n")
-    header = (data if header_end < 0 else data[:header_end]).rstrip(b"\r")
-    try:
-        (names,) = list(csv.reader([header.decode()], delimiter=sep.decode()))
-    except (ValueError, csv.Error):
-        return None  # a header pandas and the csv module may read differently (a quoted newline)
-    # Arrow takes the end of the bytes as the end of a quote left open, where pandas raises: a last record
-    # of known content, appended, must come back as the last row, or the bytes ended inside a quote.
-    sentinel = "\x01shoal-end\x02"
-    tail = b"\n" + sentinel.encode() + sep * (len(names) - 1) + b"\n" if b'"' in data else b""
-    # Generated names keep the header as the first record, so that every row is checked against its width.
-    # Blocks of 1 MB from a reader that chains the tail on bound the tokenizer's memory, where
-    # ``data + tail`` would copy a whole block (64 MB by default) first.
-    read = pacsv.ReadOptions(use_threads=False, autogenerate_column_names=True, block_size=1 << 20)
-    # Without a quote character anywhere no value can hold a newline: Arrow's tokenizer then takes its
-    # faster path (about 10% off len(read_csv) of the benchmark data).
-    parse = pacsv.ParseOptions(delimiter=sep.decode(), quote_char='"', double_quote=True, escape_char=False,
-                               newlines_in_values=bool(tail), ignore_empty_lines=True)
-    convert = pacsv.ConvertOptions(include_columns=["f0"], column_types={"f0": pa.string()})
-    try:
-        table = pacsv.read_csv(_Chain(data, tail), read_options=read, parse_options=parse, convert_options=convert)
-    except (pa.ArrowInvalid, pa.ArrowKeyError, pa.ArrowTypeError):
-        return None  # also a record longer than a block: pandas counts it
-    if not tail:
-        return max(table.num_rows - 1, 0)
-    if table.num_rows < 2 or table.column(0)[-1].as_py() != sentinel:
-        return None
-    return table.num_rows - 2
-
-
-class _Chain(io.RawIOBase):
-    """A readable file over several byte strings one after another, without joining them."""
-
-    def __init__(self, *pieces: bytes) -> None:
-        super().__init__()
-        self._pieces = [memoryview(p) for p in pieces if p]
-        self._piece = self._offset = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        done = 0
-        while done < len(buffer) and self._piece < len(self._pieces):
-            piece = self._pieces[self._piece]
-            n = min(len(buffer) - done, len(piece) - self._offset)
-            buffer[done:done + n] = piece[self._offset:self._offset + n]
-            done += n
-            self._offset += n
-            if self._offset == len(piece):
-                self._piece, self._offset = self._piece + 1, 0
-        return done
-
-
 def _fields_fit(data: bytes, sep: bytes) -> bool:
     """Whether no record has more fields than the header (so ``usecols`` hides no error); ``False`` if unsure."""
     return _count_rows(data, sep) is not None
-
-
-def _count_lines(data: bytes) -> int | None:
-    """Lines of a one-column CSV (header included, then subtracted), or ``None`` where pandas differs."""
-    import numpy as np
-
-    raw = np.frombuffer(data, dtype=np.uint8)
-    newlines = np.flatnonzero(raw == 10)
-    starts = newlines + 1
-    starts = starts[starts < len(raw)]
-    if np.isin(raw[starts], _WHITESPACE).any():
-        return None
-    if 13 in data:  # lines may end in \r\n; a \r anywhere else ends a line too
-        returns = np.flatnonzero(raw == 13)
-        if returns[-1] == len(raw) - 1 or (raw[returns + 1] != 10).any():
-            return None
-    if 34 in data:
-        quotes = np.flatnonzero(raw == 34)
-        if len(quotes) % 2:
-            return None
-        # Quotes pair up left to right ("" escapes add a pair too): a newline after an odd number of quotes
-        # sits inside a quoted field.
-        if (np.searchsorted(quotes, newlines) & 1).any():
-            return None
-    lines = len(newlines) + (0 if data.endswith(b"\n") else 1)
-    return lines - 1  # the header
-
-
-#: Bytes that make a line blank to pandas when it holds nothing else: space, tab, carriage return, newline.
-_WHITESPACE = (9, 10, 13, 32)
 
 
 def _check_row_widths(part: pd.DataFrame, kwargs: dict[str, Any], path: str) -> None:
