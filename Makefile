@@ -4,7 +4,7 @@ VENV := .venv
 BENCH_VENV := .venv-bench
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,16 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/python examples/demo.py
 
-test: $(STAMP)
+# The dashboard's browser tests drive Debian's Chromium; where it is missing and apt-get can install it
+# (as root), it is installed first. Otherwise those tests skip, saying why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		echo "installing Debian's chromium for the dashboard's browser tests" && \
+		{ timeout 600 apt-get install -y -q chromium >/dev/null 2>&1 || \
+		  { timeout 300 apt-get update -q >/dev/null 2>&1 && timeout 600 apt-get install -y -q chromium >/dev/null 2>&1; }; }; } || \
+		echo "chromium is not installed: the dashboard's browser tests will be skipped"
+
+test: $(STAMP) browser
 	$(VENV)/bin/python -m pytest -q
 
 $(BENCH_VENV)/.installed: pyproject.toml
