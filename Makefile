@@ -15,14 +15,19 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/python examples/demo.py
 
-# The dashboard's browser tests drive Debian's Chromium; where it is missing and apt-get can install it
-# (as root), it is installed first. Otherwise those tests skip, saying why.
+# The dashboard's browser tests drive Debian's Chromium and visualize() renders with Graphviz's dot; where
+# either is missing and apt-get can install it (as root), it is installed first. Otherwise those tests skip,
+# saying why.
+TOOLS := chromium:chromium dot:graphviz
 browser:
-	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
-		echo "installing Debian's chromium for the dashboard's browser tests" && \
-		{ timeout 600 apt-get install -y -q chromium >/dev/null 2>&1 || \
-		  { timeout 300 apt-get update -q >/dev/null 2>&1 && timeout 600 apt-get install -y -q chromium >/dev/null 2>&1; }; }; } || \
-		echo "chromium is not installed: the dashboard's browser tests will be skipped"
+	@for pair in $(TOOLS); do \
+		cmd=$${pair%%:*}; pkg=$${pair#*:}; \
+		command -v $$cmd >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+			echo "installing Debian's $$pkg for the tests that need $$cmd" && \
+			{ timeout 600 apt-get install -y -q $$pkg >/dev/null 2>&1 || \
+			  { timeout 300 apt-get update -q >/dev/null 2>&1 && timeout 600 apt-get install -y -q $$pkg >/dev/null 2>&1; }; }; } || \
+			echo "$$pkg is not installed: the tests that need $$cmd will be skipped"; \
+	done
 
 test: $(STAMP) browser
 	$(VENV)/bin/python -m pytest -q
