@@ -303,4 +303,5 @@ def value_counts_partial(table: Any, meta: Any, *, dropna: bool = True, sort: bo
             keep = pc.is_valid(values)
             values, tallies = values.filter(keep), tallies[keep.to_numpy(zero_copy_only=False)]
     index = pd.Index(_index_values(values, dictionary, meta.dtype), name=meta.name)
-    return pd.Series(tallies, index=index, name=meta.iloc[:0].value_counts().name)
+    # pandas 2 and 3 name an unnormalized value_counts result "count" (normalizing happens at the end).
+    return pd.Series(tallies, index=index, name="count")
