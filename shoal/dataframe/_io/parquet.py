@@ -37,6 +37,7 @@ from shoal.dataframe._io.parquet_footer import (
     local_footer,
     matching_row_groups,
 )
+from shoal.dataframe._io.string_dictionary import decode_chunked
 from shoal.graph.task import Key, Task
 
 __all__ = ["read_parquet", "to_parquet"]
@@ -162,7 +163,7 @@ def plain_strings(table: Any, schema: Any, names: list[Any] | None = None) -> An
         if (pa.types.is_dictionary(field.type) and (names is None or field.name in names)
                 and not pa.types.is_dictionary(schema.field(field.name).type)):
             target = schema.field(field.name)
-            table = table.set_column(i, target, table.column(i).cast(target.type))
+            table = table.set_column(i, target, decode_chunked(table.column(i), target.type))
     return table
 
 
