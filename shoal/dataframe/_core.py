@@ -22,6 +22,7 @@ from shoal.dataframe import _reductions as red
 from shoal.dataframe._expr import Expr, FromGraph, MapPartitions, Partitions, TreeReduce
 from shoal.dataframe._expr import Scalar as ScalarExpr
 from shoal.dataframe._lower import build_graph, optimize
+from shoal.dataframe._concat import concat_frames
 from shoal.dataframe._enforce import EnforceMeta
 from shoal.dataframe._meta import is_frame_like, make_meta
 from shoal.delayed import Delayed
@@ -41,7 +42,9 @@ def concat_partitions(parts: list[Any]) -> Any:
         return parts[0]
     # Empty partitions can carry looser dtypes (object for an empty filter result); skip them.
     kept = [p for p in parts if len(p)] or parts[:1]
-    return _writable(kept[0]) if len(kept) == 1 else pd.concat(kept)
+    if len(kept) == 1:
+        return _writable(kept[0])
+    return concat_frames(kept) if isinstance(kept[0], pd.DataFrame) else pd.concat(kept)
 
 
 def _writable(part: Any) -> Any:
