@@ -7,7 +7,7 @@ a dtype) is checked here, when the expression is built, not at compute time.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
 from typing import Any
 
 import numpy as np
@@ -271,7 +271,16 @@ class DataFrame(_Frame, DataFrameElementwiseMethods, FrameStatsMethods, MoreIOMe
             return self[name]
         raise AttributeError(f"'DataFrame' object has no attribute {name!r}")
 
+    def __iter__(self) -> Iterator[Any]:
+        """The column names, as pandas iterates a frame (nothing is computed)."""
+        return iter(self._meta.columns)
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self._meta.columns
+
     def __getitem__(self, key: Any) -> Any:
+        if callable(key) and not isinstance(key, FrameBase):
+            return self[key(self)]  # as pandas: the callable gets the frame and returns the indexer
         if isinstance(key, Series):
             return new_collection(Filter(self._expr, key._expr))
         if isinstance(key, FrameBase):
@@ -383,6 +392,21 @@ class Series(_Frame, SeriesElementwiseMethods, SeriesStatsMethods):
     @property
     def shape(self) -> tuple[Any]:
         return (new_collection(red.length(self._expr)),)
+
+    def __iter__(self) -> Iterator[Any]:
+        """The values, computing one partition at a time so that only one is held in memory."""
+        for i in range(self.npartitions):
+            yield from self.partitions[i].compute()
+
+    def __getitem__(self, key: Any) -> Any:
+        """``s[mask]`` filters by an aligned boolean Series, ``s[f]`` indexes with ``f(s)``; labels go to ``loc``."""
+        if callable(key) and not isinstance(key, FrameBase):
+            return self[key(self)]
+        if isinstance(key, Series):
+            return new_collection(Filter(self._expr, key._expr))
+        if isinstance(key, FrameBase):
+            raise TypeError(f"s[...] takes a label, a slice or a boolean Series, got {type(key).__name__}")
+        return self.loc[key]
 
     def rename(self, name: Any) -> Series:
         return _method(self, "rename", name, columnwise=True)

@@ -291,3 +291,25 @@ def test_from_dask_array():
     assert labelled.compute().index.tolist() == list(range(100, 106))
     with pytest.raises(ValueError, match="partitions"):
         sd.from_dask_array(arr, index=sd.from_pandas(pd.Series(range(6)), npartitions=2).index)
+
+
+def test_getitem_with_callables_and_series_masks() -> None:
+    pdf = pd.DataFrame({"x": np.arange(20), "y": np.arange(20.0)[::-1]}, index=np.arange(20) * 2)
+    df = sd.from_pandas(pdf, npartitions=3)
+    assert_eq(df[lambda f: f.x > 4], pdf[lambda f: f.x > 4])
+    assert_eq(df[lambda f: ["y"]], pdf[lambda f: ["y"]])
+    assert_eq(df[lambda f: "y"], pdf[lambda f: "y"])
+    assert_eq(df.x[lambda s: s % 3 == 0], pdf.x[lambda s: s % 3 == 0])
+    assert_eq(df.x[df.y > 7], pdf.x[pdf.y > 7])
+    assert_eq(df.x[6:21], pdf.x.loc[6:21])
+    with pytest.raises(TypeError, match="boolean Series"):
+        df.x[df]
+
+
+def test_iteration_matches_pandas() -> None:
+    pdf = pd.DataFrame({"a": [3, 1, 2, 5, 4], "b": list("vwxyz")})
+    df = sd.from_pandas(pdf, npartitions=2)
+    assert list(df) == list(pdf)
+    assert "a" in df and "c" not in df
+    assert list(df.a) == list(pdf.a)
+    assert list(df.b[df.a > 2]) == list(pdf.b[pdf.a > 2])
