@@ -19,7 +19,7 @@ from shoal.dataframe._conversions_more import MoreConvertMethods
 from shoal.dataframe._convert import ConvertMethods
 from shoal.dataframe._core import FrameBase, _unwrap, new_collection, register_collection_class
 from shoal.dataframe._expr import Assign, Filter, MapPartitions, Partitions, Projection, TreeReduce
-from shoal.dataframe._io.methods_more import MoreIOMethods
+from shoal.dataframe._io.methods_more import MoreIOMethods, SeriesIOMethods
 from shoal.dataframe._methods_elementwise import DataFrameElementwiseMethods, SeriesElementwiseMethods
 from shoal.dataframe._methods_stats import FrameStatsMethods, SeriesStatsMethods, StatsMethods
 from shoal.dataframe._ordering import OrderingMethods
@@ -378,7 +378,7 @@ class DataFrame(_Frame, DataFrameElementwiseMethods, FrameStatsMethods, MoreIOMe
         return to_parquet(self, path, **kwargs)
 
 
-class Series(_Frame, SeriesElementwiseMethods, SeriesStatsMethods):
+class Series(_Frame, SeriesElementwiseMethods, SeriesStatsMethods, SeriesIOMethods):
     """A lazy, partitioned pandas Series."""
 
     @property

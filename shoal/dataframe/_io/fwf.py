@@ -6,6 +6,14 @@ Blocks
     that start inside its range, and blocks after a file's first get the
     file's header line put in front.
 
+Skipped rows
+    ``skiprows=`` counts lines from the top of every file, as in Dask. Only a
+    file's first block is parsed with it, so that block is stretched at build
+    time to reach past the last skipped line and the header (Dask instead
+    assumes they fit in the first block). The header put in front of later
+    blocks is the first line not skipped. Likewise ``skipfooter=`` applies to
+    a file's last block only, which starts no later than the footer.
+
 Column widths
     pandas infers the column boundaries (``colspecs="infer"``) from the first
     ``infer_nrows`` lines it sees. Inferred block by block they could differ
@@ -68,8 +76,12 @@ def infer_colspecs(lines: list[str], delimiters: str = _DEFAULT_DELIMITERS, comm
 
 def _parse_block(block: tuple[Any, ...], kwargs: dict[str, Any], meta: pd.DataFrame, path_column: str | None,
                  paths: list[str]) -> pd.DataFrame:
-    fs, path, start, stop, header, first, compression = block
+    fs, path, start, stop, header, first, compression, footer = block
     data = _read_block(fs, path, start, stop, header, first, compression)
+    if not first:
+        kwargs = {k: v for k, v in kwargs.items() if k != "skiprows"}  # a file's skipped lines are in its first block
+    if footer:
+        kwargs = {**kwargs, "skipfooter": footer}  # set on a file's last block only
     expected = meta.drop(columns=[path_column]) if path_column is not None else meta
     part = pd.read_fwf(io.BytesIO(data), **kwargs) if data.strip() and data != header else expected.iloc[:0]
     if len(part) == 0:
@@ -100,6 +112,100 @@ def _conform(part: pd.DataFrame, meta: pd.DataFrame, path: str) -> None:
                          f"that may be missing.")
 
 
+def _skipped_rows(skiprows: Any) -> frozenset[int]:
+    """The 0-based line numbers that ``skiprows=`` drops from the top of every file."""
+    if skiprows is None or skiprows is False:
+        return frozenset()
+    if callable(skiprows):
+        raise ValueError("read_fwf does not support a callable skiprows=: a block after a file's first can't know "
+                         "its line numbers. Pass the line numbers as a list (skiprows=[0, 2]), or filter the rows "
+                         "after reading.")
+    rows = [skiprows] if isinstance(skiprows, int | np.integer) else list(skiprows)
+    if not all(isinstance(r, int | np.integer) and not isinstance(r, bool) and r >= 0 for r in rows):
+        raise ValueError(f"read_fwf: skiprows must be a number of lines or a list of line numbers >= 0, got "
+                         f"{skiprows!r}")
+    if isinstance(skiprows, int | np.integer):
+        return frozenset(range(int(skiprows)))
+    return frozenset(int(r) for r in rows)
+
+
+def _scan_head(fs: Any, path: str, compression: str | None, skip: frozenset[int], want_header: bool
+               ) -> tuple[bytes, int]:
+    """A file's header line (the first line not skipped) and the bytes up to the end of it and of every
+    skipped line: the first block must reach past them, since only it is parsed with ``skiprows``."""
+    last = max(skip, default=-1)
+    header, end, i = b"", 0, 0
+    with fs.open(path, "rb", compression=compression) as f:
+        while i <= last or (want_header and not header):
+            line = f.readline()
+            if not line:
+                break
+            if i not in skip and want_header and not header:
+                header = line
+            end += len(line)
+            i += 1
+    return header, end
+
+
+def _footer_start(fs: Any, path: str, total: int, count: int) -> int:
+    """Byte offset where the last ``count`` lines of an uncompressed file start (pandas' ``skipfooter``
+    counts every line, blank and comment lines too)."""
+    size = 1 << 16
+    with fs.open(path, "rb") as f:
+        while True:
+            pos = max(total - size, 0)
+            f.seek(pos)
+            lines = re.findall(b"[^\n]*\n|[^\n]+$", f.read(total - pos))
+            if pos > 0:
+                lines = lines[1:]  # may have started mid-line
+            if len(lines) > count or pos == 0:
+                return total - sum(map(len, lines[-count:]))
+            size *= 4
+
+
+def _sample_meta(fs: Any, path: str, compression: str | None, sample: int, skip: frozenset[int], footer: int,
+                 want_header: bool, kwargs: dict[str, Any]) -> pd.DataFrame:
+    """Parse the sample of the first file for the structure; with ``colspecs="infer"``, first set
+    ``kwargs["colspecs"]`` to the boundaries pandas would infer from the whole file."""
+    infer = kwargs.get("colspecs", "infer") == "infer" and kwargs.get("widths") is None
+    infer_nrows = int(kwargs.pop("infer_nrows", 100))
+    _, prefix = _scan_head(fs, path, compression, skip, want_header)
+    with fs.open(path, "rb", compression=compression) as f:
+        head = f.read(prefix + sample)  # the sample starts after the skipped lines
+        if not head.endswith(b"\n"):
+            head += f.readline()
+        # pandas infers the widths from the first infer_nrows lines not skipped (the footer's among them).
+        while infer and head.count(b"\n") < infer_nrows + len(skip) and (line := f.readline()):
+            head += line
+        whole = not f.read(1)
+    if infer:
+        encoding = kwargs.get("encoding") or "utf-8"
+        lines = [line for i, line in enumerate(head.decode(encoding).splitlines(keepends=True)) if i not in skip]
+        delimiter = kwargs.get("delimiter")
+        delimiters = "\r\n" + delimiter if delimiter else _DEFAULT_DELIMITERS
+        kwargs["colspecs"] = infer_colspecs(lines[:infer_nrows], delimiters, kwargs.get("comment"))
+    if footer and compression is None:
+        # The footer may not look like the rows (a total, say): keep it out of the sample.
+        head, whole = head[:_footer_start(fs, path, fs.size(path), footer)], False
+    try:
+        # A compressed file's footer is known only if the sample holds the whole file.
+        return pd.read_fwf(io.BytesIO(head), **kwargs, skipfooter=footer if whole else 0).iloc[:0]
+    except Exception as exc:
+        raise ValueError(f"read_fwf: could not parse the first {sample} bytes of {path!r}: {exc}") from exc
+
+
+def _refuse(kwargs: dict[str, Any]) -> None:
+    """Dask's refusals, each with the call that gives the same result."""
+    for name, fix in (("chunksize", "it reads the files in blocks already; set blocksize= instead"),
+                      ("iterator", "iterate over df.partitions instead")):
+        if kwargs.get(name) not in (None, False, 0):
+            raise ValueError(f"read_fwf does not support {name}= on partitioned data: {fix}")
+    if kwargs.get("nrows") is not None:
+        raise ValueError(f"read_fwf does not support nrows=: blocks are parsed independently, so no block knows "
+                         f"how many rows came before it. Use sd.read_fwf(...).head(n={kwargs['nrows']!r}, "
+                         f"npartitions=-1) for the first rows.")
+
+
 def read_fwf(urlpath: Any, blocksize: Any = "default", lineterminator: str | None = None,
              compression: Any = "infer", sample: int = 256_000, sample_rows: int = 10, enforce: bool = False,
              assume_missing: bool = False, storage_options: dict[str, Any] | None = None,
@@ -117,7 +223,7 @@ def read_fwf(urlpath: Any, blocksize: Any = "default", lineterminator: str | Non
     compression : str
         ``"infer"`` (from the extension) or a name; compressed files are one partition each.
     sample : int
-        Bytes of the first file parsed for the column names, widths and dtypes.
+        Bytes of the first file (after its skipped rows) parsed for the column names, widths and dtypes.
     sample_rows, enforce
         Accepted for Dask compatibility; every block is always checked against the sample's dtypes.
     assume_missing : bool
@@ -125,12 +231,24 @@ def read_fwf(urlpath: Any, blocksize: Any = "default", lineterminator: str | Non
     include_path_column : bool or str
         Add a categorical column (``"path"``, or this name) holding each row's file.
     **kwargs
-        Passed to :func:`pandas.read_fwf` (``colspecs=``, ``widths=``, ``names=``, ``dtype=``, ...).
+        Passed to :func:`pandas.read_fwf` (``colspecs=``, ``widths=``, ``names=``, ``dtype=``,
+        ``skiprows=``, ``skipfooter=``, ``index_col=False``, ...).
+
+    Raises
+    ------
+    ValueError
+        For ``nrows=`` (use ``.head(n, npartitions=-1)``), ``index_col=`` other than ``False`` (use
+        ``.set_index``), a callable ``skiprows=``, ``chunksize=`` and ``iterator=``, as Dask refuses them.
 
     Notes
     -----
-    With ``colspecs="infer"`` (the default) the boundaries are inferred once
-    from the first ``infer_nrows`` lines of the first file, as pandas does on
+    ``skiprows=`` (a number of lines, or a list of line numbers) applies to
+    the top of every file, as in Dask; unlike Dask, the skipped lines may lie
+    past the first block: the first block of each file is stretched to cover
+    them. ``skipfooter=`` drops the last lines of every file; the last block
+    of each file starts early enough to hold them. With ``colspecs="infer"``
+    (the default) the boundaries are inferred once from the first
+    ``infer_nrows`` lines (not skipped) of the first file, as pandas does on
     the whole file, and used for every block.
 
     Examples
@@ -138,40 +256,38 @@ def read_fwf(urlpath: Any, blocksize: Any = "default", lineterminator: str | Non
     >>> import shoal.dataframe as sd, tempfile, os
     >>> d = tempfile.mkdtemp()
     >>> with open(os.path.join(d, "a.txt"), "w") as f:
-    ...     _ = f.write("name  x\\nab    1\\ncde   2\\n")
-    >>> sd.read_fwf(os.path.join(d, "*.txt")).compute()
+    ...     _ = f.write("# made by hand\\nname  x\\nab    1\\ncde   2\\n")
+    >>> sd.read_fwf(os.path.join(d, "*.txt"), skiprows=1).compute()
       name  x
     0   ab  1
     1  cde  2
     """
-    for bad in ("index_col", "chunksize", "iterator", "nrows", "skipfooter", "skiprows"):
-        value = kwargs.get(bad)
-        if value is not None and value is not False and not (bad == "skiprows" and value == 0):
-            raise ValueError(f"read_fwf does not support {bad}= on partitioned data; read, then use "
-                             f"set_index/head/loc")
+    _refuse(kwargs)
     if lineterminator not in (None, "\n", "\r\n"):
         raise ValueError(f"read_fwf: lineterminator={lineterminator!r} is not supported; files are cut at '\\n'")
     header_arg = kwargs.get("header", "infer")
     if header_arg not in ("infer", 0, None):
         raise ValueError("read_fwf supports header=0 (the default) or header=None only")
+    footer = int(kwargs.pop("skipfooter", 0) or 0)
+    if footer < 0:
+        raise ValueError(f"read_fwf: skipfooter must be a number of lines >= 0, got {footer}")
     no_header = header_arg is None or (header_arg == "infer" and kwargs.get("names") is not None)
+    kwargs = dict(kwargs)
+    index_col = kwargs.pop("index_col", None)
+    skip = _skipped_rows(kwargs.pop("skiprows", None))
+    if skip:
+        kwargs["skiprows"] = sorted(skip)  # dropped again for every block but a file's first
     fs, paths = _expand(urlpath, storage_options)
     size = _parse_blocksize("64MB" if blocksize == "default" else blocksize)
-    with fs.open(paths[0], "rb", compression=_compression_of(paths[0], compression)) as f:
-        head = f.read(sample)
-        if not head.endswith(b"\n"):
-            head += f.readline()
-    kwargs = dict(kwargs)
-    if kwargs.get("colspecs", "infer") == "infer" and kwargs.get("widths") is None:
-        encoding = kwargs.get("encoding") or "utf-8"
-        lines = head.decode(encoding).splitlines(keepends=True)[: int(kwargs.pop("infer_nrows", 100))]
-        delimiter = kwargs.get("delimiter")
-        delimiters = "\r\n" + delimiter if delimiter else _DEFAULT_DELIMITERS
-        kwargs["colspecs"] = infer_colspecs(lines, delimiters, kwargs.get("comment"))
-    try:
-        meta = pd.read_fwf(io.BytesIO(head), **kwargs).iloc[:0]
-    except Exception as exc:
-        raise ValueError(f"read_fwf: could not parse the first {sample} bytes of {paths[0]!r}: {exc}") from exc
+    meta = _sample_meta(fs, paths[0], _compression_of(paths[0], compression), sample, skip, footer, not no_header,
+                        kwargs)
+    if index_col is not None and index_col is not False:
+        named = meta.columns[index_col] if isinstance(index_col, int) and index_col < len(meta.columns) else index_col
+        raise ValueError(f"read_fwf does not support index_col={index_col!r}: each block would get an index of its "
+                         f"own rows only. Read the column, then make it the index: "
+                         f"sd.read_fwf(...).set_index({named!r}). (index_col=False is accepted.)")
+    if index_col is False:
+        kwargs["index_col"] = False
     if assume_missing:
         ints = {c: "float64" for c, t in meta.dtypes.items() if t.kind in "iu"}
         meta = meta.astype(ints)
@@ -182,16 +298,18 @@ def read_fwf(urlpath: Any, blocksize: Any = "default", lineterminator: str | Non
     blocks = []
     for path in paths:
         comp = _compression_of(path, compression)
-        header = b""
-        if not no_header:
-            with fs.open(path, "rb", compression=comp) as f:
-                header = f.readline()
+        header, prefix = _scan_head(fs, path, comp, skip, not no_header)
         total = fs.size(path)
         if comp is not None or size is None or total <= size:
-            blocks.append((fs, path, 0, total, header, True, comp))
+            blocks.append((fs, path, 0, total, header, True, comp, footer))
             continue
-        blocks.extend((fs, path, start, min(start + size, total), header, start == 0, None)
-                      for start in range(0, total, size))
+        # The first block runs past the skipped lines, the header and one more line, so that it holds a row;
+        # the last starts no later than the footer, which only it skips.
+        cut = _footer_start(fs, path, total, footer) if footer else total
+        starts = [0, *(s for s in range(size, total, size) if prefix < s <= cut)]
+        stops = [*starts[1:], total]
+        blocks.extend((fs, path, start, stop, header, start == 0, None, footer if stop == total else 0)
+                      for start, stop in zip(starts, stops, strict=True))
     return new_collection(ReadFWF(blocks, kwargs, meta, path_column, tuple(paths)))
 
 

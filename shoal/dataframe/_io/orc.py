@@ -5,7 +5,12 @@ Reading
     expanded at build time and each file's footer is read once for its
     schema and stripe count. ``split_stripes=n`` makes every ``n`` stripes of
     a file one partition (Dask's default, ``1``: a partition per stripe);
-    ``split_stripes=False`` keeps one partition per file. Projection pushdown
+    ``split_stripes=False`` keeps one partition per file. With
+    ``aggregate_files=True`` the stripes of all files are taken as one
+    sequence, in file order, and every ``n`` of them make a partition, which
+    may then span the end of one file and the start of the next (as in
+    Dask). A partition is a tuple of pieces ``(path, first stripe, stop
+    stripe)``, read and concatenated in order. Projection pushdown
     narrows the columns a partition reads. Divisions are unknown, as in Dask.
 
 Writing
@@ -35,7 +40,8 @@ __all__ = ["read_orc", "to_orc"]
 
 
 class ReadORC(Blockwise):
-    """Pieces ``(path, first stripe, stop stripe)`` of ORC files; ``columns_`` is the projection."""
+    """Partitions of ORC files, each a tuple of pieces ``(path, first stripe, stop stripe)``; ``columns_`` is
+    the projection."""
 
     _parameters = ("fs", "pieces", "meta", "columns_", "index")
     _defaults = {"columns_": None, "index": None}
@@ -55,7 +61,7 @@ class ReadORC(Blockwise):
         return (None,) * (len(self.pieces) + 1)
 
     def _task(self, i: int, ctx: Any, key: Key | None) -> Task:
-        return Task(key, _read_piece, self.fs, self.pieces[i], self.columns_, self.index, self._meta)
+        return Task(key, _read_pieces, self.fs, self.pieces[i], self.columns_, self.index, self._meta)
 
     def _select_columns(self, columns: list[Any]) -> Expr | None:
         wanted = set(columns)
@@ -66,23 +72,28 @@ class ReadORC(Blockwise):
         return ReadORC(self.fs, [self.pieces[i] for i in indices], self.meta, self.columns_, self.index)
 
 
-def _read_piece(fs: Any, piece: tuple[str, int, int], columns: list[Any] | None, index: str | None,
-                meta: pd.DataFrame) -> pd.DataFrame:
+def _read_table(fs: Any, piece: tuple[str, int, int], wanted: list[Any] | None) -> Any:
     import pyarrow as pa
     import pyarrow.orc as orc
 
     path, first, stop = piece
-    wanted = None if columns is None else [*columns, *([index] if index is not None else [])]
     with fs.open(path, "rb") as f:
         reader = orc.ORCFile(f)
         if first == 0 and stop >= reader.nstripes:
-            table = reader.read(columns=wanted)
-        else:
-            batches = [reader.read_stripe(s, columns=wanted) for s in range(first, stop)]
-            table = pa.Table.from_batches(batches) if batches else reader.schema.empty_table()
-            if wanted is not None:
-                table = table.select(wanted)
-    part = table.to_pandas()
+            return reader.read(columns=wanted)
+        batches = [reader.read_stripe(s, columns=wanted) for s in range(first, stop)]
+        table = pa.Table.from_batches(batches) if batches else reader.schema.empty_table()
+        return table if wanted is None else table.select(wanted)
+
+
+def _read_pieces(fs: Any, pieces: tuple[tuple[str, int, int], ...], columns: list[Any] | None, index: str | None,
+                 meta: pd.DataFrame) -> pd.DataFrame:
+    import pyarrow as pa
+
+    wanted = None if columns is None else [*columns, *([index] if index is not None else [])]
+    tables = [_read_table(fs, piece, wanted) for piece in pieces]
+    # Build time checked that the files' schemas are equal, so their tables concatenate.
+    part = (tables[0] if len(tables) == 1 else pa.concat_tables(tables)).to_pandas()
     if index is not None:
         part = part.set_index(index)
     if len(part) == 0:
@@ -130,8 +141,9 @@ def read_orc(path: Any, engine: str = "pyarrow", columns: Any = None, index: str
         Column to use as the index.
     split_stripes : int or bool
         Stripes per partition (default 1); ``False`` reads one file per partition.
-    aggregate_files : None
-        Not supported: partitions never span files.
+    aggregate_files : bool, optional
+        Let a partition take stripes of several files: the stripes of all files, in order, are cut into
+        partitions of ``split_stripes`` stripes. Has no effect unless ``split_stripes`` is more than 1.
 
     Notes
     -----
@@ -149,15 +161,14 @@ def read_orc(path: Any, engine: str = "pyarrow", columns: Any = None, index: str
 
     if engine not in ("pyarrow", "auto"):
         raise ValueError(f"read_orc supports engine='pyarrow' only, got {engine!r}")
-    if aggregate_files:
-        raise NotImplementedError("read_orc: aggregate_files= is not supported; partitions never span files. "
-                                  "Use split_stripes=False for one partition per file, then repartition().")
+    if aggregate_files not in (None, False, True):
+        raise ValueError(f"read_orc: aggregate_files must be True or False, got {aggregate_files!r}")
     if split_stripes is not False and (isinstance(split_stripes, bool) or int(split_stripes) < 1):
         raise ValueError(f"read_orc: split_stripes must be a positive number of stripes or False, "
                          f"got {split_stripes!r}")
     fs, paths = _expand_orc(path, storage_options)
     schema = None
-    pieces: list[tuple[str, int, int]] = []
+    stripe_counts: list[tuple[str, int]] = []
     for p in paths:
         with fs.open(p, "rb") as f:
             reader = orc.ORCFile(f)
@@ -167,12 +178,50 @@ def read_orc(path: Any, engine: str = "pyarrow", columns: Any = None, index: str
         elif not file_schema.equals(schema):
             raise ValueError(f"read_orc: {p!r} has the schema {file_schema}, which differs from the first file's "
                              f"{schema}. Every file must have the same columns and types; read them separately.")
-        step = stripes if split_stripes is False else int(split_stripes)
-        pieces.extend((p, s, min(s + step, stripes)) for s in range(0, max(stripes, 1), max(step, 1)))
+        stripe_counts.append((p, stripes))
     assert schema is not None
+    if aggregate_files and split_stripes is not False and int(split_stripes) > 1:
+        pieces = _aggregate(stripe_counts, int(split_stripes))
+    else:
+        pieces = []
+        for p, n in stripe_counts:
+            if split_stripes is False:
+                pieces.append(((p, 0, n),))  # a partition per file, even one without stripes
+            else:
+                # As in Dask, a file without stripes gives no partition.
+                pieces.extend(((p, s, min(s + int(split_stripes), n)),) for s in range(0, n, int(split_stripes)))
+        pieces = pieces or [((paths[0], 0, 0),)]
     meta, cols = select_meta(schema, index, columns, "read_orc")
     out = new_collection(ReadORC(fs, pieces, meta, cols, index))
     return out[columns] if isinstance(columns, str) else out
+
+
+def _aggregate(stripe_counts: list[tuple[str, int]], per_partition: int
+               ) -> list[tuple[tuple[str, int, int], ...]]:
+    """Cut the stripes of all files, taken in order as one sequence, into partitions of ``per_partition``.
+
+    Examples
+    --------
+    >>> _aggregate([("a", 3), ("b", 0), ("c", 2)], 2)
+    [(('a', 0, 2),), (('a', 2, 3), ('c', 0, 1)), (('c', 1, 2),)]
+    """
+    partitions: list[tuple[tuple[str, int, int], ...]] = []
+    current: list[tuple[str, int, int]] = []
+    taken = 0
+    for path, n in stripe_counts:
+        s = 0
+        while s < n:
+            stop = min(s + per_partition - taken, n)
+            current.append((path, s, stop))
+            taken += stop - s
+            s = stop
+            if taken == per_partition:
+                partitions.append(tuple(current))
+                current, taken = [], 0
+    if current:
+        partitions.append(tuple(current))
+    # Files without stripes still give the frame its one (empty) partition.
+    return partitions or [((stripe_counts[0][0], 0, 0),)]
 
 
 def _write_orc(part: pd.DataFrame, staging: str, i: int, fs: Any, write_index: bool) -> str:

@@ -160,3 +160,38 @@ def test_bad_input(tmp_path):
     _frame().iloc[::-1].to_hdf(unsorted, key="data", format="table")
     with pytest.raises(ValueError, match="not sorted"):
         sd.read_hdf(str(unsorted), "data", chunksize=10, sorted_index=True)
+
+
+@pytest.mark.parametrize("column", ["x", "k", "s"])
+def test_series_to_hdf_matches_pandas(tmp_path, column):
+    ps = _frame()[column]
+    s = sd.from_pandas(ps, npartitions=3)
+    s.to_hdf(str(tmp_path / "shoal.h5"), "/data")
+    ps.to_hdf(tmp_path / "pandas.h5", key="data", format="table")
+    expected = pd.read_hdf(tmp_path / "pandas.h5", "data")
+    pd.testing.assert_series_equal(pd.read_hdf(tmp_path / "shoal.h5", "data"), expected)
+    back = sd.read_hdf(str(tmp_path / "shoal.h5"), "/data", chunksize=15, sorted_index=True)
+    assert back.npartitions == 3
+    assert_eq(back, ps)
+    # One file per partition, and one key per partition.
+    s.to_hdf(str(tmp_path / "p-*.h5"), "/data")
+    assert_eq(sd.read_hdf(str(tmp_path / "p-*.h5"), "/data", sorted_index=True), ps)
+    s.to_hdf(str(tmp_path / "keys.h5"), "/part_*", name_function=lambda i: f"{i:02d}")
+    with pd.HDFStore(tmp_path / "keys.h5", mode="r") as store:
+        assert store.keys() == ["/part_00", "/part_01", "/part_02"]
+    assert_eq(sd.read_hdf(str(tmp_path / "keys.h5"), "/part_*"), ps, check_divisions=False)
+
+
+@given(case=frames(min_rows=1, max_rows=30, with_nan=False))
+@settings(max_examples=10, deadline=None)
+def test_series_round_trip_partitionings(case):
+    pdf, nparts = case
+    for column in ("i", "x", "b"):
+        ps = pdf[column]
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "h.h5")
+            sd.from_pandas(ps, npartitions=nparts, sort=False).to_hdf(path, "/data")
+            ps.to_hdf(os.path.join(d, "p.h5"), key="data", format="table")
+            pd.testing.assert_series_equal(pd.read_hdf(path, "data"), pd.read_hdf(os.path.join(d, "p.h5"), "data"))
+            back = sd.read_hdf(path, "/data", chunksize=7).compute()
+        pd.testing.assert_series_equal(back, ps)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import shoal.dataframe as sd
 from shoal.dataframe.tests.strategies import frames
@@ -131,8 +132,8 @@ def test_bad_input(tmp_path):
         sd.read_orc(path, engine="fastorc")
     with pytest.raises(ValueError, match="split_stripes"):
         sd.read_orc(path, split_stripes=0)
-    with pytest.raises(NotImplementedError, match="aggregate_files"):
-        sd.read_orc(path, aggregate_files=True)
+    with pytest.raises(ValueError, match="aggregate_files must be True or False"):
+        sd.read_orc(path, aggregate_files="x")
     with pytest.raises(NotADirectoryError, match="is a file"):
         sd.from_pandas(_frame(), npartitions=1).to_orc(path)
     with pytest.raises(ValueError, match="already has"):
@@ -143,3 +144,63 @@ def test_bad_input(tmp_path):
     pd.DataFrame({"q": [1]}).to_orc(other / "b.orc")
     with pytest.raises(ValueError, match="differs from the first file"):
         sd.read_orc(str(other))
+
+
+def _striped_files(directory, sizes: list[int]) -> list[str]:
+    """ORC files of ``sizes`` rows, with stripes of about 1000 rows; ``x`` numbers the rows across files."""
+    import pyarrow as pa
+
+    paths, start = [], 0
+    for k, n in enumerate(sizes):
+        pdf = pd.DataFrame({"x": np.arange(start, start + n), "y": np.arange(n) * 0.5})
+        start += n
+        path = os.path.join(directory, f"f{k}.orc")
+        orc.write_table(pa.Table.from_pandas(pdf, preserve_index=False), path, stripe_size=10_240, batch_size=1000)
+        paths.append(path)
+    return paths
+
+
+def _expected_lengths(paths: list[str], split: int, aggregate: bool) -> list[int]:
+    """Partition lengths by Dask's rule: ``split`` stripes each, across files too with ``aggregate``."""
+    per_file = []
+    for path in paths:
+        reader = orc.ORCFile(path)
+        per_file.append([reader.read_stripe(i).num_rows for i in range(reader.nstripes)])
+    sequences = [[r for f in per_file for r in f]] if aggregate else per_file
+    return [sum(seq[i:i + split]) for seq in sequences for i in range(0, len(seq), split)]
+
+
+def test_aggregate_files_combines_stripes_across_files(tmp_path):
+    paths = _striped_files(str(tmp_path), [5000, 2000, 0, 3500])
+    assert [orc.ORCFile(p).nstripes for p in paths] == [5, 2, 0, 4]
+    expected = pd.concat([pd.read_orc(p) for p in paths])
+    for split, aggregate, nparts in ((2, False, 3 + 1 + 2), (2, True, 6), (3, True, 4), (4, False, 2 + 1 + 1),
+                                     (4, True, 3), (100, True, 1), (1, True, 11), (False, True, 4)):
+        df = sd.read_orc(str(tmp_path / "*.orc"), split_stripes=split, aggregate_files=aggregate)
+        assert df.npartitions == nparts, (split, aggregate)
+        assert_eq(df, expected, check_index=False)
+        if split is not False:
+            lengths = [int(n) for n in df.map_partitions(len).compute()]
+            assert lengths == _expected_lengths(paths, split, aggregate)
+    # Partition 1 of split_stripes=3 holds the last 2 stripes of f0 and the first of f1, in file order.
+    part = sd.read_orc(str(tmp_path / "*.orc"), split_stripes=3, aggregate_files=True).partitions[1].compute()
+    assert part.x.tolist() == list(range(3000, 6000))
+    # Projection, the index and partition selection read only the pieces and columns asked for.
+    df = sd.read_orc(str(tmp_path / "*.orc"), split_stripes=3, aggregate_files=True, index="x")
+    assert_eq(df.y, expected.set_index("x").y, check_divisions=False)
+    assert_eq(df.partitions[2:], expected.set_index("x").iloc[6000:], check_divisions=False)
+
+
+@given(sizes=st.lists(st.integers(0, 4500), min_size=1, max_size=4), split=st.integers(1, 5),
+       aggregate=st.booleans())
+@settings(max_examples=15, deadline=None)
+def test_split_and_aggregate_match_pandas(sizes, split, aggregate):
+    with tempfile.TemporaryDirectory() as d:
+        paths = _striped_files(d, sizes)
+        expected = pd.concat([pd.read_orc(p) for p in paths]).reset_index(drop=True)
+        df = sd.read_orc(paths, split_stripes=split, aggregate_files=aggregate)
+        got = df.compute().reset_index(drop=True)
+        lengths = [int(n) for n in df.map_partitions(len).compute()]
+        want = _expected_lengths(paths, split, aggregate) or [0]  # no stripes at all: one empty partition
+    pd.testing.assert_frame_equal(got, expected)
+    assert lengths == want

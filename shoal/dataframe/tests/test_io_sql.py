@@ -200,3 +200,33 @@ def test_bad_input(db):
     with pytest.raises(TypeError, match="URI string"):
         df.to_sql("t2", engine)
     engine.dispose()
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"index": False}, {"index_label": "row"}, {"dtype": {"x": sa.Float()}}])
+def test_series_to_sql_matches_pandas(tmp_path, kwargs):
+    ps = _frame().set_index("id").x
+    uri, ref = f"sqlite:///{tmp_path / 'shoal.db'}", f"sqlite:///{tmp_path / 'pandas.db'}"
+    assert sd.from_pandas(ps, npartitions=4).to_sql("out", uri, **kwargs) is None
+    ps.to_sql("out", ref, **kwargs)
+    pd.testing.assert_frame_equal(pd.read_sql_table("out", uri), pd.read_sql_table("out", ref))
+    if not kwargs:
+        assert_eq(sd.read_sql_table("out", uri, "id", npartitions=3).x, ps)
+
+
+def test_unnamed_series_to_sql_and_append(tmp_path):
+    ps = pd.Series(pd.array([f"v{k}" for k in range(30)], dtype="str"))  # pandas names its column "0"
+    uri, ref = f"sqlite:///{tmp_path / 'shoal.db'}", f"sqlite:///{tmp_path / 'pandas.db'}"
+    s = sd.from_pandas(ps, npartitions=3)
+    s.to_sql("out", uri)
+    ps.to_sql("out", ref)
+    pd.testing.assert_frame_equal(pd.read_sql_table("out", uri), pd.read_sql_table("out", ref))
+    with pytest.raises(ValueError, match="already exists"):
+        s.to_sql("out", uri)
+    s.to_sql("out", uri, if_exists="append")
+    ps.to_sql("out", ref, if_exists="append")
+    pd.testing.assert_frame_equal(pd.read_sql_table("out", uri), pd.read_sql_table("out", ref))
+    # Parallel inserts may interleave the partitions; the rows are the same.
+    s.to_sql("out", uri, if_exists="replace", parallel=True)
+    back = pd.read_sql_table("out", uri)
+    assert list(back.columns) == ["index", "0"]
+    pd.testing.assert_frame_equal(back.sort_values("index", ignore_index=True), pd.read_sql_table("out", ref).iloc[:30])
