@@ -30,13 +30,13 @@ from shoal.dataframe._core import new_collection
 from shoal.dataframe._expr import Blockwise, Expr
 from shoal.dataframe._io.columns import select_meta
 from shoal.dataframe._io.parquet_footer import (
-    KERNELS,
     STRING_TYPES,
     dictionary_columns,
     is_trivial,
     local_footer,
     matching_row_groups,
 )
+from shoal.dataframe._io.parquet_filter import filter_columns, filter_mask
 from shoal.dataframe._io.string_dictionary import decode_chunked
 from shoal.graph.task import Key, Task
 
@@ -302,48 +302,6 @@ def _to_pandas(table: Any, meta: pd.DataFrame, index_columns: list[str], index: 
     return table.to_pandas(self_destruct=True, split_blocks=True)  # type: ignore[no-any-return]
 
 
-def _filter_columns(filters: Any) -> list[Any] | None:
-    """The columns a DNF filter list reads, or ``None`` when it is not in a form the fast path evaluates."""
-    if filters is None:
-        return []
-    if not isinstance(filters, list):
-        return None
-    conjuncts = filters if filters and isinstance(filters[0], list) else [filters]
-    columns: list[Any] = []
-    for conjunct in conjuncts:
-        for condition in conjunct:
-            if not (isinstance(condition, tuple | list) and len(condition) == 3):
-                return None
-            column, op, _ = condition
-            if op not in KERNELS and op not in ("in", "not in"):
-                return None
-            if column not in columns:
-                columns.append(column)
-    return columns
-
-
-def _mask(table: Any, filters: list[Any]) -> Any:
-    """The rows meeting a DNF filter list, with Arrow compute kernels (nulls never match, as in Arrow's scans)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    conjuncts = filters if filters and isinstance(filters[0], list) else [filters]
-    result = None
-    for conjunct in conjuncts:
-        both = None
-        for column, op, value in conjunct:
-            data = table[column]
-            if op in ("in", "not in"):
-                # The same kernels as the scanner's ``~isin``, so that nulls are treated alike.
-                hit = pc.is_in(data, value_set=pa.array(list(value), type=data.type))
-                hit = pc.invert(hit) if op == "not in" else hit
-            else:
-                hit = getattr(pc, KERNELS[op])(data, value)
-            both = hit if both is None else pc.and_kleene(both, hit)
-        result = both if result is None else pc.or_kleene(result, both)
-    return result
-
-
 def _read_table_direct(fragment: Any, wanted: list[Any] | None, filters: Any, schema: Any,
                        groups: tuple[int, ...] | None, keep_dictionaries: bool = False) -> Any:
     """Read a plain Parquet file (or some of its row groups) with ``pyarrow.parquet``, filtering with kernels.
@@ -357,7 +315,7 @@ def _read_table_direct(fragment: Any, wanted: list[Any] | None, filters: Any, sc
 
     if not is_trivial(fragment.partition_expression):
         return None
-    needed_for_filter = _filter_columns(filters)
+    needed_for_filter = filter_columns(filters)
     if needed_for_filter is None:
         return None
     names = schema.names
@@ -393,7 +351,7 @@ def _read_table_direct(fragment: Any, wanted: list[Any] | None, filters: Any, sc
         import pyarrow as pa
 
         try:
-            mask = _mask(table, filters)
+            mask = filter_mask(table, filters)
         except (pa.ArrowException, TypeError, ValueError):
             return None  # a value the kernels can't compare directly (the scanner casts it)
         if wanted is not None and table.column_names != wanted:
