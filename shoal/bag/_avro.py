@@ -451,8 +451,8 @@ def to_avro(b: Bag, filename: str | list[str], schema: Any, name_function: Calla
         Passed to the fsspec filesystem.
     codec : str
         Avro block compression: ``"null"`` (default), ``"deflate"``,
-        ``"bzip2"``, ``"xz"``, or ``"snappy"``/``"zstandard"``/``"lz4"`` if
-        their libraries are installed.
+        ``"bzip2"``, ``"xz"``, ``"snappy"``, ``"zstandard"`` or ``"lz4"``
+        (the last three through the ``avro`` extra's codec libraries).
     sync_interval : int
         Approximate bytes of records per data block.
     metadata : dict of str to str, optional
@@ -505,8 +505,8 @@ def to_avro(b: Bag, filename: str | list[str], schema: Any, name_function: Calla
                         metadata=dict(metadata or {}))
     except ValueError as exc:
         raise ValueError(
-            f"to_avro cannot write with codec={codec!r}: {exc}. Use 'null', 'deflate', 'bzip2' or 'xz', or "
-            f"install the library fastavro needs for it."
+            f"to_avro cannot write with codec={codec!r}: {exc}. Use 'null', 'deflate', 'bzip2', 'xz', "
+            f"'snappy', 'zstandard' or 'lz4' (the last three need `pip install shoal[avro]`)."
         ) from exc
 
     fs, paths = output_paths(filename, b.npartitions, name_function, storage_options, "to_avro")

@@ -82,7 +82,7 @@ def test_read_list_of_paths_and_pathlike(tmp_path) -> None:
     assert db.read_avro(tmp_path / "a.avro", blocksize=None).compute() == make_records(3)
 
 
-@pytest.mark.parametrize("codec", ["null", "deflate"])
+@pytest.mark.parametrize("codec", ["null", "deflate", "snappy", "zstandard", "lz4"])
 def test_blocksize_splits_on_block_boundaries(tmp_path, codec) -> None:
     records = make_records(500)
     path = write_avro(tmp_path / "big.avro", records, codec=codec, sync_interval=200)
@@ -100,7 +100,7 @@ def test_blocksize_splits_on_block_boundaries(tmp_path, codec) -> None:
     n=st.integers(0, 120),
     sync_interval=st.integers(1, 400),
     blocksize=st.integers(1, 3000),
-    codec=st.sampled_from(["null", "deflate"]),
+    codec=st.sampled_from(["null", "deflate", "snappy", "zstandard", "lz4"]),
 )
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_any_blocksize_reads_every_record_once_in_order(tmp_path, n, sync_interval, blocksize, codec) -> None:
@@ -181,15 +181,16 @@ def test_to_avro_round_trip(tmp_path) -> None:
     assert files_in(tmp_path) == [f"out-{i}.avro" for i in range(4)]  # no temporary files left
 
 
-def test_to_avro_codec_metadata_and_sync_interval(tmp_path) -> None:
+@pytest.mark.parametrize("codec", ["deflate", "snappy", "zstandard", "lz4"])
+def test_to_avro_codec_metadata_and_sync_interval(tmp_path, codec) -> None:
     records = make_records(300)
     b = db.from_sequence(records, npartitions=2)
-    paths = b.to_avro(str(tmp_path / "*.avro"), SCHEMA, codec="deflate", sync_interval=100,
+    paths = b.to_avro(str(tmp_path / "*.avro"), SCHEMA, codec=codec, sync_interval=100,
                       metadata={"origin": "shoal"})
     for path in paths:
         with open(path, "rb") as f:
             reader = fastavro.reader(f)
-            assert reader.codec == "deflate"
+            assert reader.codec == codec
             assert reader.metadata["origin"] == "shoal"
             assert reader.writer_schema["name"] == "test.Event"
     assert db.read_avro(str(tmp_path / "*.avro"), blocksize=1000).compute() == records
