@@ -399,8 +399,36 @@ class _PyUfunc:
         return tuple(elemwise(_PyUfuncBlock(self.func, self.nin, self.nout, i), *args, dtype=object)
                      for i in range(self.nout))
 
+    def outer(self, a: Any, b: Any) -> Any:
+        """``f(a_i, b_j)`` for every pair: shape ``a.shape + b.shape``, as ``numpy.frompyfunc(...).outer``."""
+        if self.nin != 2:
+            raise ValueError(f"{self.__name__}.outer needs a function of two arguments (nin=2), got nin={self.nin}.")
+        if not (isinstance(a, ArrayBase) or isinstance(b, ArrayBase)):
+            return np.frompyfunc(self.func, 2, self.nout).outer(a, b)
+        a, b = asarray(a), asarray(b)
+        a_ind, b_ind = tuple(range(a.ndim)), tuple(range(a.ndim, a.ndim + b.ndim))
+        outs = [blockwise(_PyUfuncOuterBlock(self.func, self.nout, i), a_ind + b_ind, a, a_ind, b, b_ind,
+                          dtype=object, token=f"{funcname(self.func)}-outer")
+                for i in range(self.nout)]
+        return outs[0] if self.nout == 1 else tuple(outs)
+
     def __repr__(self) -> str:
         return f"<shoal.array ufunc {self.__name__!r} nin={self.nin} nout={self.nout}>"
+
+
+class _PyUfuncOuterBlock:
+    """Output ``i`` of ``numpy.frompyfunc(func, 2, nout).outer`` on a pair of blocks (picklable)."""
+
+    def __init__(self, func: Callable[..., Any], nout: int, i: int) -> None:
+        self.func, self.nout, self.i = func, nout, i
+        self.__name__ = funcname(func)
+
+    def __call__(self, a: Any, b: Any) -> Any:
+        out = np.frompyfunc(self.func, 2, self.nout).outer(a, b)
+        return out if self.nout == 1 else out[self.i]
+
+    def __dask_tokenize__(self) -> Any:
+        return ("frompyfunc-outer", tokenize(self.func), self.nout, self.i)
 
 
 def frompyfunc(func: Callable[..., Any], nin: int, nout: int) -> _PyUfunc:

@@ -167,3 +167,22 @@ def test_numpy_gufuncs_without_a_shoal_implementation_go_through_apply_gufunc():
     np.testing.assert_allclose(np.vecmat(b, x).compute(), np.vecmat(b, a))
     with pytest.raises(ValueError, match="Core dimension 'm'"):
         np.matvec(sa.from_array(a, chunks=(2, 2, 3)), v)
+
+
+@settings(max_examples=30, deadline=None)
+@given(a_shape=st.lists(st.integers(1, 5), min_size=1, max_size=2), b_shape=st.lists(st.integers(1, 5), max_size=2),
+       chunk=st.integers(1, 3), nout=st.sampled_from([1, 2]))
+def test_frompyfunc_outer_matches_numpy(a_shape, b_shape, chunk, nout) -> None:
+    func = (lambda a, b: f"{a}:{b}") if nout == 1 else divmod
+    a = np.arange(int(np.prod(a_shape))).reshape(a_shape)
+    b = np.arange(1, int(np.prod(b_shape)) + 1).reshape(b_shape)
+    expected = np.frompyfunc(func, 2, nout).outer(a, b)
+    got = sa.frompyfunc(func, 2, nout).outer(sa.from_array(a, chunks=chunk), b)
+    for e, g in zip(expected if nout > 1 else [expected], got if nout > 1 else [got], strict=True):
+        assert g.shape == e.shape
+        np.testing.assert_array_equal(g.compute(), e)
+
+
+def test_frompyfunc_outer_needs_two_inputs() -> None:
+    with pytest.raises(ValueError, match="nin=2"):
+        sa.frompyfunc(lambda a: a, 1, 1).outer(sa.ones(3, chunks=2), sa.ones(3, chunks=2))
