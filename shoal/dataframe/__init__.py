@@ -42,7 +42,8 @@ from shoal.dataframe._frame import DataFrame, Index, Series
 from shoal.dataframe._groupby_shuffle import Aggregation
 from shoal.dataframe._io.csv import read_csv, to_csv
 from shoal.dataframe._io.memory import from_delayed, from_dict, from_pandas
-from shoal.dataframe._io.parquet import read_parquet, to_parquet
+from shoal.dataframe._io.parquet import read_parquet
+from shoal.dataframe._io.parquet_write import to_parquet
 
 __all__ = [
     "Aggregation",

@@ -374,7 +374,7 @@ class DataFrame(_Frame, DataFrameElementwiseMethods, FrameStatsMethods, MoreIOMe
         return to_csv(self, path, **kwargs)
 
     def to_parquet(self, path: Any, **kwargs: Any) -> Any:
-        from shoal.dataframe._io.parquet import to_parquet
+        from shoal.dataframe._io.parquet_write import to_parquet
         return to_parquet(self, path, **kwargs)
 
 

@@ -32,7 +32,8 @@ from shoal.base import compute as compute_collections
 from shoal.dataframe._core import new_collection
 from shoal.dataframe._expr import Blockwise, Expr
 from shoal.dataframe._io.columns import select_meta
-from shoal.dataframe._io.parquet import _natural_key, _publish, _remove, _staging_name
+from shoal.dataframe._io.parquet import _natural_key
+from shoal.dataframe._io.parquet_write import _publish, _remove, _staging_name
 from shoal.graph.task import Key, Task
 from shoal.graph.tokenize import tokenize
 
