@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from shoal.distributed._loop import run_sync
 from shoal.distributed._pack import futures_of as _futures_of
+from shoal.distributed.comm.serialization import pickle_value
 from shoal.distributed.client_base import ClientCore
 from shoal.distributed.future import Future
 from shoal.distributed.server.scheduler_extras import get_versions, write_scheduler_file
@@ -163,7 +164,10 @@ class ClientExtrasMixin(ClientCore):
 
     # ------------------------------------------------------------------ workers
 
-    def retire_workers(self, workers: Any = None, close_workers: bool = True, **kwargs: Any) -> Any:
+    def retire_workers(self, workers: Any = None, close_workers: bool = True, *, names: Any = None,
+                       n: int | None = None, target: int | None = None, minimum: int | None = None,
+                       memory_ratio: float | None = None, key: Callable[[Any], Any] | None = None,
+                       **kwargs: Any) -> Any:
         """Retire workers gracefully: results only they hold are copied to the others first.
 
         As in Dask, the scheduler then removes them. With ``close_workers=True``
@@ -176,16 +180,38 @@ class ClientExtrasMixin(ClientCore):
         is left to whatever started it: a job scheduler, a signal,
         ``cluster.close()``; this is what Dask's
         ``Scheduler.retire_workers(close_workers=False)`` expects ("some
-        external job scheduler" finishes the worker off).
+        external job scheduler" finishes the worker off). A LocalCluster stops
+        counting it at once (``scale``, ``adapt``, ``scheduler_info``).
+
+        Which workers go: ``workers``, or ``names``, or else the ones Dask's
+        ``Scheduler.workers_to_close`` would pick with ``n``, ``target``,
+        ``minimum``, ``memory_ratio`` and ``key``: idle workers before busy
+        ones, those holding the least data first (see
+        :mod:`shoal.distributed.state.retiring`). With none of these, the idle
+        workers go, keeping one.
 
         Parameters
         ----------
-        workers : list of str, optional
-            Addresses or names. None retires the idle workers (keeping one).
+        workers : str or list of str, optional
+            Addresses or names. A worker that is not connected is an error.
         close_workers : bool
             Whether the retired workers close (True) or stay up, retired (False).
+        names : list, optional
+            Worker names (compared as strings, so ``[0, 1]`` matches names ``"0"`` and ``"1"``). Names not
+            connected are skipped, as in Dask. Not with ``workers``.
+        n : int, optional
+            Retire this many workers (all of them at most).
+        target : int, optional
+            Retire workers until this many are left (when ``n`` is not given).
+        minimum : int, optional
+            Never leave fewer workers than this.
+        memory_ratio : float, optional
+            Keep a memory limit of at least this many times the bytes held on the workers left; without
+            ``n`` or ``target`` only idle workers go, and ``memory_ratio`` defaults to 2.
+        key : callable, optional
+            Maps a worker record to a group (``lambda ws: ws.host``); a group is retired whole.
         **kwargs
-            Accepted for Dask's signature and ignored.
+            Dask's ``remove`` and ``stimulus_id`` are accepted and ignored.
 
         Returns
         -------
@@ -194,10 +220,27 @@ class ClientExtrasMixin(ClientCore):
 
         Raises
         ------
+        TypeError
+            ``workers`` and ``names`` together, either of them with a choosing option, or an unknown keyword.
         ValueError
-            A worker is not connected, or retiring would leave held results on no worker.
+            A worker in ``workers`` is not connected, or retiring would leave held results on no worker.
+
+        Examples
+        --------
+        >>> from shoal.distributed import Client
+        >>> with Client(processes=False, n_workers=3, set_as_default=False) as client:
+        ...     len(client.retire_workers(n=2)), len(client.nthreads())
+        (2, 1)
         """
-        return self._call("retire", workers=_workers(workers), close_workers=bool(close_workers))
+        unknown = sorted(set(kwargs) - {"remove", "stimulus_id"})
+        if unknown:
+            raise TypeError(f"retire_workers got unexpected keyword arguments {unknown}; it takes workers, "
+                            f"close_workers, names, n, target, minimum, memory_ratio and key.")
+        options: dict[str, Any] = {"n": n, "target": target, "minimum": minimum, "memory_ratio": memory_ratio,
+                                   "key": pickle_value(key) if key is not None else None}
+        sent = {k: v for k, v in options.items() if v is not None}
+        return self._call("retire", workers=_workers(workers), close_workers=bool(close_workers),
+                          names=_workers(names), **sent)
 
     def restart_workers(self, workers: Any, timeout: float | None = None, raise_for_error: bool = True) -> Any:
         """Give each of ``workers`` a fresh process through its nanny; wait until they are back.

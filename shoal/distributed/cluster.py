@@ -23,7 +23,7 @@ from typing import Any
 
 from shoal import config
 from shoal.distributed._exceptions import WorkerStartError
-from shoal.distributed._loop import get_loop, run_sync
+from shoal.distributed._loop import get_loop, in_loop_thread, run_sync
 from shoal.distributed.adaptive import Adaptive
 from shoal.distributed.dashboard import DEFAULT_ADDRESS as DEFAULT_DASHBOARD
 from shoal.distributed.nanny import Nanny
@@ -120,7 +120,9 @@ class LocalCluster:
         self.validate = validate
         self.asynchronous = asynchronous
         self.scheduler: SchedulerServer | None = None
-        #: Workers by name: a Popen for processes, a WorkerServer for threads.
+        #: Workers we started, by name: a Nanny for processes, a WorkerServer for threads. A worker retired with
+        #: ``close_workers=False`` stays here (its process is ours to end at close) but no longer counts:
+        #: :meth:`_live_names` leaves out the names in ``scheduler.retired``, as the scheduler left it out.
         self.workers: dict[str, Any] = {}
         self._next_name = 0
         self.status = "created"
@@ -188,8 +190,18 @@ class LocalCluster:
             self.workers[name] = worker
             await worker.start()
 
+    def _retired_names(self) -> set[str]:
+        """Names of our workers the scheduler retired: gone from its state even if their process stays up."""
+        retired = self.scheduler.retired if self.scheduler is not None else {}
+        return {name for name in self.workers if name in retired}
+
+    def _is_up(self, worker: Any) -> bool:
+        return worker.poll() is None if self.processes else worker.status == "running"
+
     def _live_names(self) -> list[str]:
-        return [n for n, w in self.workers.items() if (w.poll() is None if self.processes else w.status == "running")]
+        """Our workers that count: up (or starting) and not retired, as the scheduler sees them."""
+        retired = self._retired_names()
+        return [n for n, w in self.workers.items() if n not in retired and self._is_up(w)]
 
     async def _scale(self, n: int) -> None:
         assert self.scheduler is not None
@@ -206,22 +218,50 @@ class LocalCluster:
                 await self._stop_worker(name)
         await self._wait_for_workers(n)
 
-    async def _wait_for_workers(self, n: int) -> None:
+    async def _wait_for_workers(self, n: int, timeout: float | None = None) -> None:
         assert self.scheduler is not None
-        deadline = time.monotonic() + self.worker_timeout
+        timeout = self.worker_timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
         while len(self.scheduler.state.workers) < n:
             if self.processes:
-                dead = [name for name, p in self.workers.items() if p.poll() is not None]
-                if dead and len(self.workers) - len(dead) < n:
+                retired = self._retired_names()
+                dead = [name for name, p in self.workers.items() if p.poll() is not None and name not in retired]
+                if dead and len(self._live_names()) < n:
                     codes = {name: self.workers[name].returncode for name in dead}
                     raise WorkerStartError(f"Worker processes {codes} exited before registering with the scheduler "
                                            f"at {self.scheduler.address}. Run `python -m shoal.cli worker "
                                            f"{self.scheduler.address}` by hand to see why.")
             if time.monotonic() > deadline:
                 raise WorkerStartError(f"Only {len(self.scheduler.state.workers)} of {n} workers registered with "
-                                       f"the scheduler within {self.worker_timeout}s. Raise worker_timeout= or "
+                                       f"the scheduler within {timeout}s. Raise worker_timeout= or "
                                        f"start fewer workers.")
             await asyncio.sleep(0.02)
+
+    def wait_for_workers(self, n_workers: int, timeout: float | None = None) -> Any:
+        """Wait until the scheduler has at least ``n_workers`` workers (retired ones do not count).
+
+        Raises
+        ------
+        WorkerStartError
+            Worker processes exited before registering, or ``timeout`` (default: ``worker_timeout``) passed.
+        """
+        if self.asynchronous:
+            return self._wait_for_workers(n_workers, timeout)
+        run_sync(self._wait_for_workers(n_workers, timeout), (timeout or self.worker_timeout) + 30)
+        return None
+
+    @property
+    def scheduler_info(self) -> dict[str, Any]:
+        """What the scheduler says about itself and its workers, as ``Client.scheduler_info()``.
+
+        A retired worker is gone from ``["workers"]`` even while its process stays up
+        (``retire_workers(close_workers=False)``), as in Dask.
+        """
+        if self.scheduler is None or self.status != "running":
+            return {}
+        if self.asynchronous or in_loop_thread():
+            return self.scheduler.rpc_scheduler_info()
+        return run_sync(_scheduler_info(self.scheduler), 30)
 
     async def _stop_worker(self, name: str) -> None:
         worker = self.workers.pop(name, None)
@@ -259,7 +299,10 @@ class LocalCluster:
         if self.processes:
             return
         n = len(self._live_names())
-        await asyncio.gather(*(self._stop_worker(name) for name in list(self.workers)), return_exceptions=True)
+        # A worker retired with close_workers=False is no longer the scheduler's to restart: it stays as it is.
+        kept = {name for name in self._retired_names() if self.workers[name].status == "retired"}
+        await asyncio.gather(*(self._stop_worker(name) for name in list(self.workers) if name not in kept),
+                             return_exceptions=True)
         for _ in range(n):
             await self._start_worker()
         if wait:
@@ -342,10 +385,14 @@ class LocalCluster:
 
     def __repr__(self) -> str:
         kind = "processes" if self.processes else "threads"
-        return (f"LocalCluster({self.scheduler_address!r}, workers={len(self.workers)}, threads="
-                f"{len(self.workers) * self.threads_per_worker}, {kind}, memory={format_bytes(self.memory_limit)} "
-                f"per worker)")
+        live = len(self._live_names())
+        return (f"LocalCluster({self.scheduler_address!r}, workers={live}, threads="
+                f"{live * self.threads_per_worker}, {kind}, memory={format_bytes(self.memory_limit)} per worker)")
 
 
 async def _start_adaptive(adaptive: Adaptive) -> None:
     adaptive.start()
+
+
+async def _scheduler_info(scheduler: SchedulerServer) -> dict[str, Any]:
+    return scheduler.rpc_scheduler_info()  # on the loop: the scheduler's state only changes there

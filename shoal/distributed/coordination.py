@@ -6,11 +6,14 @@ client (:func:`~shoal.distributed.get_client`); a Lock or Semaphore passed to
 a task arrives there by name. Values put in a Variable or Queue must be
 picklable; Futures cannot be stored (store their keys, or their results).
 
-A lock or lease belongs to the client that took it: when that client
-disconnects (closed, crashed, or its worker died), the scheduler releases it.
-A semaphore lease is also released when the :class:`Semaphore` object holding
-it stops refreshing it for ``distributed.scheduler.locks.lease-timeout``
-(a hung or stopped process whose connection stays open); see :class:`Semaphore`.
+A :class:`Lock` is a :class:`Semaphore` with one lease, as in Dask. A lease
+belongs to the client that took it: when that client disconnects (closed,
+crashed, or its worker died), the scheduler releases it at once. A lease is
+also released when the object holding it stops refreshing it for
+``distributed.scheduler.locks.lease-timeout``: a holder that died without its
+connection closing (a lost host or network, a socket another process still
+holds open) or that hung (a stopped process) no longer blocks the others for
+good; see :class:`Semaphore`.
 """
 
 from __future__ import annotations
@@ -49,45 +52,6 @@ class _Named:
         return f"<{type(self).__name__}: {self.name}>"
 
 
-class Lock(_Named):
-    """A cluster-wide lock.
-
-    >>> from shoal.distributed import Client, Lock
-    >>> with Client(processes=False, n_workers=1, set_as_default=False) as client:
-    ...     lock = Lock("resource", client=client)
-    ...     with lock:
-    ...         lock.locked()
-    True
-    """
-
-    def __init__(self, name: str | None = None, client: Any = None) -> None:
-        super().__init__(name, client, "lock")
-        self.id = uuid.uuid4().hex
-
-    def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
-        """Take the lock; return False when ``timeout`` (or, with ``blocking=False``, at once) passes."""
-        if not blocking:
-            timeout = 0
-        return self._call("lock_acquire", id=self.id, timeout=timeout,  # type: ignore[no-any-return]
-                          client=self.client.id)
-
-    def release(self) -> None:
-        self._call("lock_release", id=self.id)
-
-    def locked(self) -> bool:
-        return self._call("lock_locked")  # type: ignore[no-any-return]
-
-    def __enter__(self) -> Lock:
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (Lock, (self.name,))
-
-
 class Semaphore(_Named):
     """A cluster-wide semaphore: at most ``max_leases`` holders at once.
 
@@ -97,13 +61,15 @@ class Semaphore(_Named):
     use the same ``max_leases``.
 
     As in Dask, leases expire: while this object holds leases it refreshes
-    them on its client's event loop every fifth of
-    ``distributed.scheduler.locks.lease-validation-interval`` (10s by
-    default), and the scheduler releases, with a warning naming the
-    semaphore and the holder, any lease not refreshed for
-    ``distributed.scheduler.locks.lease-timeout`` (30s by default). A holder
-    whose process hangs or is stopped therefore loses its lease even though
-    its connection stays open. Releasing a lease that expired returns False.
+    them on its client's event loop every fifth of the scheduler's
+    ``distributed.scheduler.locks.lease-timeout`` (30s by default; the
+    scheduler tells the object its value) or of
+    ``distributed.scheduler.locks.lease-validation-interval`` (10s), whichever
+    is shorter, and the scheduler releases, with a warning naming the
+    semaphore and the holder, any lease not refreshed for the lease timeout.
+    A holder whose process dies without its connection closing, hangs or is
+    stopped therefore loses its lease even though its connection stays open.
+    Releasing a lease that expired returns False.
     A task that holds the GIL for longer than the timeout (a long call into
     a C extension that does not release it) starves the refresher of its
     process: raise the timeout for such work.
@@ -127,11 +93,17 @@ class Semaphore(_Named):
     (True, True, False)
     """
 
+    #: Prefix of a generated name, and the kind named in the scheduler's log messages.
+    _kind = "semaphore"
+
     def __init__(self, max_leases: int = 1, name: str | None = None, client: Any = None) -> None:
         if not isinstance(max_leases, int) or max_leases < 1:
             raise ValueError(f"Semaphore(max_leases={max_leases!r}): max_leases must be an int >= 1.")
-        super().__init__(name, client, "semaphore")
+        super().__init__(name, client, self._kind)
         self.max_leases = max_leases
+        #: The scheduler's lease timeout in seconds (None: leases never expire), learnt on creation: the
+        #: refresher runs well within it whatever this process's own config says.
+        self._lease_timeout: float | None = None
         #: Leases this object holds, oldest first.
         self._leases: list[str] = []
         #: Of those, the ones the scheduler said it no longer holds (expired): not refreshed again.
@@ -142,8 +114,11 @@ class Semaphore(_Named):
         self._refreshing = False
         self._created = False
         if not self.client.asynchronous:  # asynchronous clients create it on the first acquire
-            self._call("semaphore_create", max_leases=max_leases)
-            self._created = True
+            self._created_with(self._call("semaphore_create", max_leases=max_leases, kind=self._kind))
+
+    def _created_with(self, lease_timeout: float | None) -> None:
+        self._lease_timeout = lease_timeout
+        self._created = True
 
     def acquire(self, timeout: float | None = None) -> bool:
         """Take a lease, waiting up to ``timeout`` seconds (forever when None); return whether it was granted."""
@@ -158,8 +133,7 @@ class Semaphore(_Named):
 
     async def _acquire_async(self, lease: str, timeout: float | None) -> bool:
         if not self._created:
-            await self._call("semaphore_create", max_leases=self.max_leases)
-            self._created = True
+            self._created_with(await self._call("semaphore_create", max_leases=self.max_leases, kind=self._kind))
         got = await self._call("semaphore_acquire", lease=lease, timeout=timeout, client=self.client.id,
                                holder=_holder(self.client))
         if got:
@@ -186,6 +160,8 @@ class Semaphore(_Named):
     async def _refresh_forever(self) -> None:
         """Refresh this object's leases until it holds none (or its client closes)."""
         interval = parse_timedelta(config.get("distributed.scheduler.locks.lease-validation-interval", "10s")) / 5
+        if self._lease_timeout:
+            interval = min(interval, self._lease_timeout / 5)  # five chances to refresh before the timeout
         try:
             while True:
                 await asyncio.sleep(interval)
@@ -196,7 +172,7 @@ class Semaphore(_Named):
                 try:
                     await self._refresh_leases()
                 except Exception as exc:  # noqa: BLE001 - a missed refresh is retried; the timeout is the limit
-                    logger.warning("Semaphore %r: could not refresh its leases: %s", self.name, exc)
+                    logger.warning("%s %r: could not refresh its leases: %s", type(self).__name__, self.name, exc)
         finally:
             self._refreshing = False
 
@@ -210,9 +186,9 @@ class Semaphore(_Named):
             for lease in lost:
                 if lease in self._leases and lease not in self._expired:
                     self._expired.add(lease)
-                    logger.warning("Semaphore %r: the scheduler released lease %s of this object after "
+                    logger.warning("%s %r: the scheduler released lease %s of this object after "
                                    "distributed.scheduler.locks.lease-timeout without a refresh; another holder may "
-                                   "have it now.", self.name, lease)
+                                   "have it now.", type(self).__name__, self.name, lease)
 
     def release(self) -> Any:
         """Give back the oldest lease this object holds; True, or False when the scheduler had expired it."""
@@ -248,6 +224,102 @@ class Semaphore(_Named):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Semaphore, (self.max_leases, self.name))
+
+
+class _NotHeldError(RuntimeError, ValueError):
+    """Releasing a lock this object does not hold: a RuntimeError as in Dask, and a ValueError as shoal's
+    earlier Lock raised."""
+
+
+class Lock(Semaphore):
+    """A cluster-wide lock: a :class:`Semaphore` with one lease, as Dask's ``distributed.Lock``.
+
+    Every Lock of the same ``name`` shares one lock (and one name space with
+    semaphores). It is not reentrant: acquiring it again, even through the
+    same object, waits for the release. The lock belongs to the Lock object
+    that acquired it; releasing it through another object is an error.
+
+    The holder keeps its lease alive as a :class:`Semaphore` does, so a lock
+    whose holder dies or hangs is released: at once when its client's
+    connection closes (a killed process), otherwise after
+    ``distributed.scheduler.locks.lease-timeout`` without a refresh (a lost
+    host or network, a stopped process). Then another waiter acquires it, and
+    the late holder's :meth:`release` returns False. As in Dask, a holder that
+    is alive but cannot refresh within the timeout (its process holding the
+    GIL for longer) loses the lock while it still works under it: raise the
+    timeout for such work, or set it to 0 or ``"inf"`` for leases that never
+    expire (a lock whose holder vanished without disconnecting then stays
+    taken).
+
+    Parameters
+    ----------
+    name : str, optional
+        Shared name; a fresh unique one by default.
+    client : Client, optional
+        The client to use; inside a task, the worker's client.
+
+    Examples
+    --------
+    >>> from shoal.distributed import Client, Lock
+    >>> with Client(processes=False, n_workers=1, set_as_default=False) as client:
+    ...     lock = Lock("resource", client=client)
+    ...     with lock:
+    ...         lock.locked(), Lock("resource", client=client).acquire(blocking=False)
+    ...     lock.locked()
+    (True, False)
+    False
+    """
+
+    _kind = "lock"
+
+    def __init__(self, name: str | None = None, client: Any = None) -> None:
+        super().__init__(1, name, client)
+        self.id = uuid.uuid4().hex
+
+    def acquire(self, blocking: bool = True, timeout: float | None = None) -> Any:  # type: ignore[override]
+        """Take the lock; False when ``timeout`` seconds (forever when None or -1) pass first.
+
+        With ``blocking=False``, return at once.
+
+        Raises
+        ------
+        ValueError
+            ``timeout`` given with ``blocking=False``, as ``threading.Lock`` and Dask raise.
+        """
+        if not blocking:
+            if timeout is not None:
+                raise ValueError("can't specify a timeout for a non-blocking call")
+            timeout = 0
+        elif timeout == -1:
+            timeout = None
+        return super().acquire(timeout=timeout)
+
+    def release(self) -> Any:
+        """Let go of the lock; True, or False when the scheduler had released it (lease timeout) meanwhile.
+
+        Raises
+        ------
+        RuntimeError
+            This object does not hold the lock (also a ValueError).
+        """
+        if not self._leases:
+            raise _NotHeldError(f"Lock {self.name!r} is not held by this Lock object: release it from the object "
+                                f"that acquired it, once per acquire().")
+        return super().release()
+
+    def locked(self) -> Any:
+        """Whether anyone holds the lock now."""
+        got = self.get_value()
+        if self.client.asynchronous:
+            return _is_one(got)
+        return got == 1
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Lock, (self.name,))
+
+
+async def _is_one(value: Any) -> bool:
+    return await value == 1
 
 
 def _holder(client: Any) -> str:

@@ -1,26 +1,31 @@
-"""Named coordination primitives kept by the scheduler: locks, events, variables, queues, pub/sub.
+"""Named coordination primitives kept by the scheduler: semaphores (and so locks), events, variables, queues,
+pub/sub.
 
 Clients and tasks reach them by name through request/response calls; a call
-that must wait (``lock_acquire``, ``event_wait``, ``queue_get``) holds its
+that must wait (``semaphore_acquire``, ``event_wait``, ``queue_get``) holds its
 comm open until it can answer or its timeout passes. Values are pickled by
 the caller and stay opaque bytes here: the scheduler never imports user
-classes.
+classes. A :class:`~shoal.distributed.Lock` is a semaphore with one lease
+(created with ``kind="lock"``, which only changes the log messages), as in Dask.
 
-Locks and semaphore leases belong to the client that took them (``client=``
-on the request): when that client disconnects, :meth:`Coordination.client_left`
+Semaphore leases belong to the client that took them (``client=`` on the
+request): when that client disconnects, :meth:`Coordination.client_left`
 releases what it held and drops its waiting requests, so a crashed client
 or a killed worker never blocks the others for good.
 
-Semaphore leases also expire, as in Dask: the :class:`~shoal.distributed.Semaphore`
-object holding a lease refreshes it (``semaphore_refresh_leases``) every fifth of
-``distributed.scheduler.locks.lease-validation-interval``, and every such interval
-the scheduler releases the leases not refreshed for longer than
-``distributed.scheduler.locks.lease-timeout`` (read when the semaphore is created),
-logging a warning that names the semaphore and the holder. So a holder that hangs
-(a task stuck holding the GIL, a SIGSTOPped worker process) or an object whose
-refresher stopped no longer blocks the others forever while its client stays
-connected. A lease that expired and is then released counts as released: the
-release returns False instead of raising.
+Leases also expire, as in Dask: the object holding a lease refreshes it
+(``semaphore_refresh_leases``) every fifth of the lease timeout (or of
+``distributed.scheduler.locks.lease-validation-interval``, when shorter), and
+every validation interval the scheduler releases the leases not refreshed for
+longer than ``distributed.scheduler.locks.lease-timeout`` (read when the
+semaphore is created, and returned to the creator so that its refresher keeps
+pace), logging a warning that names the semaphore or lock and the holder. So a
+holder whose connection outlives it (a lost host or network, a socket another
+process still holds), that hangs (a task stuck holding the GIL, a SIGSTOPped
+process) or whose refresher stopped no longer blocks the others forever. A
+lease that expired and is then released counts as released: the release
+returns False instead of raising. A timeout of 0, null or ``"inf"`` turns
+expiry off.
 """
 
 from __future__ import annotations
@@ -67,12 +72,7 @@ class Coordination:
         self.clock = clock
         #: The task that expires stale semaphore leases; started with the first semaphore.
         self._lease_watch: asyncio.Task[None] | None = None
-        #: Lock name -> id of the holder.
-        self.lock_holders: dict[str, str] = {}
-        #: Lock name -> the client that holds it (None: a caller that did not say).
-        self.lock_clients: dict[str, str | None] = {}
-        #: Lock name -> (Lock id, client, future resolved when granted), first come first served.
-        self.lock_waiters: dict[str, deque[tuple[str, str | None, asyncio.Future[None]]]] = defaultdict(deque)
+        #: Semaphores (locks included) by name.
         self.semaphores: dict[str, _Semaphore] = {}
         self.events: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
         self.variables: dict[str, bytes] = {}
@@ -90,59 +90,25 @@ class Coordination:
             self._lease_watch.cancel()
             self._lease_watch = None
 
-    # ------------------------------------------------------------------ locks
-
-    async def rpc_lock_acquire(self, name: str, id: str, timeout: float | None = None,
-                               client: str | None = None) -> bool:
-        if name not in self.lock_holders:
-            self.lock_holders[name] = id
-            self.lock_clients[name] = client
-            return True
-        if timeout is not None and timeout <= 0:
-            return False
-        return await _wait_turn(self.lock_waiters[name], id, client, timeout)
-
-    def rpc_lock_release(self, name: str, id: str) -> bool:
-        if self.lock_holders.get(name) != id:
-            raise ValueError(f"Lock {name!r} is not held by this Lock object (held by "
-                             f"{self.lock_holders.get(name)!r}); release it from the object that acquired it.")
-        self._grant_lock(name)
-        return True
-
-    def _grant_lock(self, name: str) -> None:
-        """The holder of ``name`` let go: hand the lock to the first live waiter, or free it."""
-        waiters = self.lock_waiters.get(name)
-        while waiters:
-            next_id, client, waiter = waiters.popleft()
-            if not waiter.done():
-                self.lock_holders[name] = next_id
-                self.lock_clients[name] = client
-                waiter.set_result(None)
-                return
-        self.lock_holders.pop(name, None)
-        self.lock_clients.pop(name, None)
-        self.lock_waiters.pop(name, None)
-
-    def rpc_lock_locked(self, name: str) -> bool:
-        return name in self.lock_holders
-
     # ------------------------------------------------------------------ semaphores
 
-    def rpc_semaphore_create(self, name: str, max_leases: int) -> None:
+    def rpc_semaphore_create(self, name: str, max_leases: int, kind: str = "semaphore") -> float | None:
+        """Create the semaphore ``name`` unless it exists; return its lease timeout (None: leases never expire)."""
         sem = self.semaphores.get(name)
         if sem is None:
-            timeout = parse_timedelta(config.get("distributed.scheduler.locks.lease-timeout", "30s"))
-            self.semaphores[name] = _Semaphore(max_leases, timeout or None)
+            sem = self.semaphores[name] = _Semaphore(max_leases, _lease_timeout(), kind=kind.capitalize())
             self._watch_leases()
         elif sem.max_leases != max_leases:
-            raise ValueError(f"Semaphore {name!r} exists with max_leases={sem.max_leases}, not {max_leases}; use "
-                             f"the same max_leases everywhere, or another name.")
+            raise ValueError(f"{sem.kind} {name!r} exists with max_leases={sem.max_leases}, not {max_leases}; use "
+                             f"the same max_leases everywhere, or another name (a Lock is a Semaphore with "
+                             f"max_leases=1 and shares their names).")
+        return sem.lease_timeout
 
     def _semaphore(self, name: str) -> _Semaphore:
         sem = self.semaphores.get(name)
         if sem is None:
-            raise ValueError(f"Semaphore {name!r} does not exist (it was closed); create Semaphore(name={name!r}) "
-                             f"again.")
+            raise ValueError(f"Semaphore or Lock {name!r} does not exist (it was closed); create it again "
+                             f"(Semaphore(name={name!r}) or Lock({name!r})).")
         return sem
 
     async def rpc_semaphore_acquire(self, name: str, lease: str, timeout: float | None = None,
@@ -168,7 +134,7 @@ class Coordination:
             if lease in sem.expired:
                 del sem.expired[lease]
                 return False
-            raise RuntimeError(f"Semaphore {name!r}: lease {lease!r} is not held (released twice, or released "
+            raise RuntimeError(f"{sem.kind} {name!r}: lease {lease!r} is not held (released twice, or released "
                                f"after its client disconnected).")
         sem.drop(lease)
         sem.grant(self.clock())
@@ -207,10 +173,11 @@ class Coordination:
                 continue
             stale = [lease for lease, seen in sem.last_seen.items() if now - seen > sem.lease_timeout]
             for lease in stale:
-                logger.warning("Semaphore %r: releasing lease %s of %s: not refreshed for %.2fs, longer than "
-                               "distributed.scheduler.locks.lease-timeout (%gs). The holder hung or stopped "
-                               "refreshing; it no longer counts against max_leases=%d.", name, lease,
-                               sem.holders.get(lease, "an unknown holder"), now - sem.last_seen[lease],
+                logger.warning("%s %r: releasing lease %s of %s: not refreshed for %.2fs, longer than "
+                               "distributed.scheduler.locks.lease-timeout (%gs). The holder died without "
+                               "disconnecting, hung or stopped refreshing; it no longer counts against "
+                               "max_leases=%d. Raise the timeout if holders can be busy that long.", sem.kind, name,
+                               lease, sem.holders.get(lease, "an unknown holder"), now - sem.last_seen[lease],
                                sem.lease_timeout, sem.max_leases)
                 sem.drop(lease)
                 sem.expired[lease] = None
@@ -238,13 +205,7 @@ class Coordination:
     # ------------------------------------------------------------------ clients leaving
 
     def client_left(self, client: str) -> None:
-        """Release the locks and semaphore leases ``client`` held, and drop its waiting requests."""
-        for waiters in list(self.lock_waiters.values()):
-            for entry in [e for e in waiters if e[1] == client]:
-                waiters.remove(entry)
-                entry[2].set_exception(_ClientGone(client))
-        for name in [n for n, c in self.lock_clients.items() if c == client]:
-            self._grant_lock(name)
+        """Release the semaphore leases (and so locks) ``client`` held, and drop its waiting requests."""
         for sem in self.semaphores.values():
             for entry in [e for e in sem.waiters if e[1] == client]:
                 sem.waiters.remove(entry)
@@ -353,6 +314,15 @@ class Coordination:
             raise TimeoutError(f"No message on {name!r} within {timeout}s.") from None
 
 
+def _lease_timeout() -> float | None:
+    """``distributed.scheduler.locks.lease-timeout`` in seconds; None when leases never expire (0, null, inf)."""
+    value = config.get("distributed.scheduler.locks.lease-timeout", "30s")
+    if isinstance(value, str) and value.strip().lower() in ("inf", "infinity", "none", "null"):
+        return None
+    seconds = parse_timedelta(value)
+    return seconds if seconds and seconds != float("inf") else None
+
+
 class _ClientGone(RuntimeError):
     """Ends a wait whose client disconnected (nobody reads the answer)."""
 
@@ -360,10 +330,12 @@ class _ClientGone(RuntimeError):
 class _Semaphore:
     """One named semaphore: up to ``max_leases`` leases held at once, waiters served in order."""
 
-    def __init__(self, max_leases: int, lease_timeout: float | None = None) -> None:
+    def __init__(self, max_leases: int, lease_timeout: float | None = None, kind: str = "Semaphore") -> None:
         if max_leases < 1:
             raise ValueError(f"Semaphore needs max_leases >= 1, got {max_leases}.")
         self.max_leases = max_leases
+        #: "Semaphore" or "Lock", for messages.
+        self.kind = kind
         #: Seconds a lease lives without a refresh (None: forever).
         self.lease_timeout = lease_timeout
         #: Lease id -> the client holding it.

@@ -25,6 +25,7 @@ import logging
 import os
 import time
 import traceback
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -63,6 +64,9 @@ __all__ = ["SchedulerServer"]
 
 logger = logging.getLogger("shoal.distributed.scheduler")
 
+#: Retired workers remembered by :attr:`SchedulerServer.retired` (the oldest are forgotten first).
+_RETIRED_KEPT = 10_000
+
 
 class SchedulerServer:
     """Serves a :class:`SchedulerState` at an address.
@@ -92,6 +96,10 @@ class SchedulerServer:
         self._ids = itertools.count()
         self._comms: set[Comm] = set()
         self._closing_workers: set[str] = set()
+        #: Name -> address of workers retired (``retire_workers``, ``cluster.scale``), newest last. A worker
+        #: retired with ``close_workers=False`` keeps its process; whoever started it (a LocalCluster) reads
+        #: this to stop counting it. A worker that registers again under the name leaves the record.
+        self.retired: OrderedDict[str, str] = OrderedDict()
         self._balancer: asyncio.Task[None] | None = None
         self._ttl_watch: asyncio.Task[None] | None = None
         self.coordination = Coordination()
@@ -256,6 +264,7 @@ class SchedulerServer:
             return
         stream = BatchedStream(comm, interval=0.001)
         self.worker_streams[address] = stream
+        self.retired.pop(str(msg.get("name", address)), None)
         await comm.write({"status": "OK", "scheduler": self.address, "id": self.id, "plugins": self.admin.plugins})
         self.handle(WorkerJoined(address, str(msg.get("name", address)), int(msg["nthreads"]),
                                  int(msg.get("memory_limit", 0)), time.time(), self._stimulus("worker-joined"),
@@ -447,12 +456,30 @@ class SchedulerServer:
         """
         await self.admin.move_data_off(workers)
         for address in workers:
+            ws = self.state.workers.get(address)
+            if ws is not None:
+                self._remember_retired(ws.name, address)
             stream = self.worker_streams.get(address)
             if stream is not None:
                 self._closing_workers.add(address)
                 stream.send({"op": "close", "reason": "retire"} if close_workers else {"op": "retire"})
         await self.wait_for_workers(lambda n: not any(w in self.state.workers for w in workers), timeout=30)
         return workers
+
+    def _remember_retired(self, name: str, address: str) -> None:
+        self.retired[name] = address
+        self.retired.move_to_end(name)
+        if len(self.retired) > _RETIRED_KEPT:
+            self.retired.popitem(last=False)
+
+    def workers_to_close(self, memory_ratio: float | None = None, n: int | None = None, key: Any = None,
+                         minimum: int | None = None, target: int | None = None,
+                         attribute: str = "address") -> list[Any]:
+        """The workers cheapest to retire, as Dask's ``Scheduler.workers_to_close``.
+
+        See :meth:`~.scheduler_extras.SchedulerExtras.workers_to_close` and :mod:`..state.retiring`.
+        """
+        return self.extras.workers_to_close(memory_ratio, n, key, minimum, target, attribute)
 
     async def wait_for_workers(self, predicate: Callable[[int], bool] | int, timeout: float | None = None) -> None:
         """Wait until ``predicate(n_workers)`` holds (an int n means ``n_workers >= n``)."""

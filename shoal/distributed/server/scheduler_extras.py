@@ -32,6 +32,7 @@ from shoal.distributed.comm.serialization import unpickle_value
 from shoal.distributed.diagnostics._logs import WorkerLogHandler
 from shoal.distributed.nanny import request_restart
 from shoal.distributed.state.events import ClientLeft, GraphSubmitted, KeysReleased, TasksRetried
+from shoal.distributed.state.retiring import workers_to_close
 from shoal.graph.task import key_split
 
 if TYPE_CHECKING:
@@ -295,26 +296,63 @@ class SchedulerExtras:
 
     # ------------------------------------------------------------------ workers
 
-    async def rpc_retire(self, workers: list[str] | None = None,
-                         close_workers: bool = True) -> dict[str, dict[str, Any]]:
-        """Copy the results only ``workers`` hold elsewhere, then remove them; ``{address: info}`` of those retired.
+    def workers_to_close(self, memory_ratio: float | None = None, n: int | None = None, key: Any = None,
+                         minimum: int | None = None, target: int | None = None,
+                         attribute: str = "address") -> list[Any]:
+        """The workers cheapest to retire, as Dask's ``Scheduler.workers_to_close``; see :mod:`..state.retiring`.
 
-        ``None`` retires the idle workers (nothing processing), keeping one worker. With ``close_workers``
+        ``key`` is a callable on a worker record (``lambda ws: ws.host``) or such a callable pickled by
+        :func:`~shoal.distributed.comm.serialization.pickle_value`; ``attribute`` names what to return of
+        each worker (``"address"`` or ``"name"``).
+        """
+        if isinstance(key, bytes):
+            key = unpickle_value(key)
+        chosen = workers_to_close(list(self.server.state.workers.values()), memory_ratio=memory_ratio, n=n,
+                                  key=key, minimum=minimum, target=target)
+        return [getattr(ws, attribute) for ws in chosen]
+
+    def rpc_workers_to_close(self, memory_ratio: float | None = None, n: int | None = None, key: Any = None,
+                             minimum: int | None = None, target: int | None = None,
+                             attribute: str = "address") -> list[Any]:
+        return self.workers_to_close(memory_ratio, n, key, minimum, target, attribute)
+
+    async def rpc_retire(self, workers: list[str] | None = None, close_workers: bool = True,
+                         names: list[Any] | None = None, n: int | None = None, target: int | None = None,
+                         minimum: int | None = None, memory_ratio: float | None = None,
+                         key: Any = None) -> dict[str, dict[str, Any]]:
+        """Copy the results only the chosen workers hold elsewhere, then remove them; ``{address: info}``.
+
+        The workers are ``workers`` (addresses or names; an unknown one is an error), or ``names`` (worker
+        names, compared as strings; names not connected are skipped, as in Dask), or those
+        :meth:`workers_to_close` picks with ``n``, ``target``, ``minimum``, ``memory_ratio`` and ``key``.
+        With none of these, the idle workers go (nothing processing), keeping one. With ``close_workers``
         they close; otherwise they stay up, retired (see :meth:`SchedulerServer.rpc_retire_workers`).
         """
         server = self.server
         state = server.state
-        if workers is None:
-            idle = [ws for ws in state.workers.values() if not ws.processing]
-            busy = len(state.workers) - len(idle)
-            idle.sort(key=lambda ws: ws.nbytes)  # keep the fullest idle worker when all are idle
-            addresses = [ws.address for ws in (idle if busy else idle[:-1])]
-        else:
+        options = {"n": n, "target": target, "minimum": minimum, "memory_ratio": memory_ratio, "key": key}
+        choose = {k: v for k, v in options.items() if v is not None}
+        if workers is not None and names is not None:
+            raise TypeError("retire_workers takes workers= (addresses) or names=, not both.")
+        if choose and (workers is not None or names is not None):
+            raise TypeError(f"retire_workers: {sorted(choose)} choose the workers to retire, so they cannot be "
+                            f"combined with workers= or names=; pass one or the other.")
+        if names is not None:
+            wanted = {str(name) for name in names}
+            addresses = [ws.address for ws in state.workers.values() if str(ws.name) in wanted]
+        elif workers is not None:
             addresses = [state.aliases.get(w, w) for w in workers]
             unknown = [w for w, a in zip(workers, addresses, strict=True) if a not in state.workers]
             if unknown:
                 raise ValueError(f"retire_workers: no worker {unknown!r} is connected; known workers: "
                                  f"{sorted(state.workers)}.")
+        elif choose:
+            addresses = self.workers_to_close(**choose)
+        else:
+            idle = [ws for ws in state.workers.values() if not ws.processing]
+            busy = len(state.workers) - len(idle)
+            idle.sort(key=lambda ws: ws.nbytes)  # keep the fullest idle worker when all are idle
+            addresses = [ws.address for ws in (idle if busy else idle[:-1])]
         if addresses and len(addresses) >= len(state.workers):
             held = [ts.key for ts in state.tasks.values() if ts.status == "memory" and ts.who_wants]
             if held:

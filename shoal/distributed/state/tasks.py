@@ -141,6 +141,13 @@ class WorkerRecord:
         self.long_running: set[SchedulerTaskRecord] = set()
         self.services = dict(services or {})
 
+    @property
+    def host(self) -> str:
+        """The host part of the address, e.g. to group workers: ``"127.0.0.1"`` of ``tcp://127.0.0.1:4321``;
+        for ``inproc://<pid>/<n>`` the process id, which all in-process workers of one process share."""
+        location = self.address.partition("://")[2] or self.address
+        return location.rpartition(":")[0] if ":" in location else location.partition("/")[0]
+
     def __repr__(self) -> str:
         return f"<WorkerRecord {self.address} nthreads={self.nthreads} processing={len(self.processing)}>"
 
