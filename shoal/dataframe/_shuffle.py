@@ -81,11 +81,22 @@ def _key_frame(part: Any, on: list[Any] | None, cast: Any) -> pd.DataFrame:
         arrays = [part]
     else:
         arrays = [part[c] for c in on]
-    keys = pd.DataFrame({i: np.asarray(a) if not isinstance(a, pd.Series) else a.to_numpy()
-                         for i, a in enumerate(arrays)}, index=pd.RangeIndex(len(part)))
+    keys = pd.DataFrame({i: _hashable(a) for i, a in enumerate(arrays)}, index=pd.RangeIndex(len(part)))
     if cast is not None:
         keys = keys.astype(cast)
     return keys
+
+
+def _hashable(values: Any) -> Any:
+    """``values`` in the form whose hash the partitioners take: NumPy, except strings, which stay as they are.
+
+    Strings hash alike in every form (an object array, pandas' ``str``/``string`` arrays, Arrow-backed or
+    not), and pandas hashes its string arrays once per distinct value; as an object array each row would be
+    hashed, after a costly conversion to Python strings, ten times slower in all.
+    """
+    if isinstance(values.dtype, pd.StringDtype):
+        return values.array if isinstance(values, pd.Series | pd.Index) else values
+    return np.asarray(values) if not isinstance(values, pd.Series) else values.to_numpy()
 
 
 class HashPartitioner:
@@ -104,7 +115,7 @@ class HashPartitioner:
         keys = _key_frame(part, self.on, self.cast)
         if keys.shape[1] == 1:
             # One key: hash its values directly; building a Series of combined hashes costs as much again.
-            hashes = pd.util.hash_array(keys[0].to_numpy())
+            hashes = pd.util.hash_array(keys[0]._values)
         else:
             hashes = pd.util.hash_pandas_object(keys, index=False).to_numpy()
         return (hashes % np.uint64(self.npartitions)).astype(np.intp)
