@@ -349,6 +349,9 @@ class Event(_Named):
         """Block until set; return False if ``timeout`` passed first."""
         return self._call("event_wait", timeout=timeout)  # type: ignore[no-any-return]
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Event, (self.name,))  # a task gets the same event, by name, through its worker's client
+
 
 class Variable(_Named):
     """A cluster-wide variable holding one picklable value."""
@@ -366,12 +369,16 @@ class Variable(_Named):
     def delete(self) -> None:
         self._call("variable_delete")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Variable, (self.name,))
+
 
 class Queue(_Named):
     """A cluster-wide FIFO queue of picklable values."""
 
     def __init__(self, name: str | None = None, client: Any = None, maxsize: int = 0) -> None:
         super().__init__(name, client, "queue")
+        self.maxsize = maxsize
         self._call("queue_create", maxsize=maxsize)
 
     def put(self, value: Any, timeout: float | None = None) -> None:
@@ -384,6 +391,9 @@ class Queue(_Named):
 
     def qsize(self) -> int:
         return self._call("queue_qsize")  # type: ignore[no-any-return]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Queue, (self.name, None, self.maxsize))
 
 
 class Pub(_Named):
@@ -409,6 +419,9 @@ class Pub(_Named):
     def subscribers(self) -> int:
         """How many subscribers the topic has now."""
         return self._call("pubsub_count")  # type: ignore[no-any-return]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Pub, (self.name,))
 
 
 class Sub(_Named):

@@ -26,8 +26,10 @@ msgpack binary.
 
 from __future__ import annotations
 
+import io
 import pickle
 import struct
+import sys
 import threading
 import types
 from functools import partial
@@ -103,17 +105,33 @@ def pickle_value(obj: Any, buffers: list[pickle.PickleBuffer] | None = None) -> 
         ) from exc
 
 
-#: Held while unpickling. Loading an object may import its module for the first time; two threads importing a
-#: package with circular imports (NumPy) at once can make Python hand one of them a partially initialized
-#: module ("cannot import name ... from partially initialized module"). A worker unpickles on its event loop
-#: (messages) and in its task threads (functions) at the same time, so loads take turns.
-_LOADING = threading.RLock()
+#: Held while an unpickler imports a module it has not seen fully imported. Two threads importing a package
+#: with circular imports (NumPy) at once can make Python hand one of them a partially initialized module
+#: ("cannot import name ... from partially initialized module"), and a worker unpickles on its event loop
+#: (messages) and in its task threads (functions) at the same time, so first imports take turns. Only the
+#: imports: the objects' own reconstruction code runs outside the lock, because it may wait for another
+#: thread that is itself unpickling (a Lock passed to a task asks the scheduler for its state through the
+#: client's event loop, which must read the reply).
+_IMPORTING = threading.RLock()
+
+
+class _Unpickler(pickle.Unpickler):
+    def find_class(self, module_name: str, global_name: str) -> Any:
+        module = sys.modules.get(module_name)
+        spec = getattr(module, "__spec__", None)
+        if module is not None and not getattr(spec, "_initializing", False):
+            return super().find_class(module_name, global_name)
+        with _IMPORTING:
+            return super().find_class(module_name, global_name)
+
+
+def _load(data: Frame, buffers: Any) -> Any:
+    return _Unpickler(io.BytesIO(data), buffers=buffers).load()
 
 
 def unpickle_value(data: Frame, buffers: list[Frame] | None = None) -> Any:
     """Load what :func:`pickle_value` made."""
-    with _LOADING:
-        return pickle.loads(data, buffers=buffers or ())
+    return _load(data, buffers or ())
 
 
 def _short(obj: Any) -> str:
@@ -167,7 +185,7 @@ def _ext_hook(frames: list[Frame], code: int, data: bytes) -> Any:
         return tuple(msgpack.unpackb(data, ext_hook=partial(_ext_hook, frames), raw=False, strict_map_key=False))
     if code == _EXT_PICKLE:
         index, count = _INDEX.unpack(data)
-        return pickle.loads(frames[index], buffers=frames[index + 1:index + 1 + count])
+        return _load(frames[index], frames[index + 1:index + 1 + count])
     raise ValueError(f"unknown msgpack extension type {code}")
 
 
@@ -176,5 +194,4 @@ def loads(frames: list[Frame]) -> Any:
     # A module-level hook bound with partial, not a closure that calls itself: such a closure is a reference
     # cycle, which kept every received message (and its buffers: hundreds of MB) alive until the cyclic
     # garbage collector happened to run.
-    with _LOADING:
-        return msgpack.unpackb(frames[0], ext_hook=partial(_ext_hook, frames), raw=False, strict_map_key=False)
+    return msgpack.unpackb(frames[0], ext_hook=partial(_ext_hook, frames), raw=False, strict_map_key=False)
