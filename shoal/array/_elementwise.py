@@ -119,7 +119,9 @@ implements(np.where)(where)
 
 def _ufunc(np_ufunc: np.ufunc) -> Callable[..., Any]:
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if not any(isinstance(a, ArrayBase) for a in args):
+        # Generalized ufuncs (matvec, vecmat, ...) contract core dimensions: NumPy's own call dispatches
+        # shoal arrays to ``Array.__array_ufunc__``, which maps them over blocks with ``apply_gufunc``.
+        if np_ufunc.signature is not None or not any(isinstance(a, ArrayBase) for a in args):
             return np_ufunc(*args, **kwargs)
         if np_ufunc.nout > 1:
             return tuple(elemwise(_pick(np_ufunc, i), *args, **kwargs) for i in range(np_ufunc.nout))

@@ -160,7 +160,7 @@ _TILE = 128
 
 def _is_elementwise(func: Any) -> bool:
     if isinstance(func, np.ufunc):
-        return func.nout == 1
+        return func.nout == 1 and func.signature is None  # np.matmul is a ufunc too, but not element-wise
     try:
         return func in _ELEMENTWISE_UFUNC
     except TypeError:  # unhashable callables are not operators

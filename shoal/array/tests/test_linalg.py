@@ -408,3 +408,25 @@ def test_namespace():
     assert sa.linalg is linalg
     for name in expected:
         assert callable(getattr(linalg, name))
+
+
+@settings(max_examples=30, deadline=None)
+@given(m=st.integers(1, 40), k=st.integers(1, 40), chunk=st.integers(5, 20), axis=st.sampled_from([None, 0, 1]),
+       reduction=st.sampled_from(["sum", "mean", "max"]))
+def test_reductions_of_products_match_numpy(m: int, k: int, chunk: int, axis: int | None, reduction: str) -> None:
+    # A reduction fuses an element-wise producer into its chunks; a product (np.matmul is a ufunc too) must
+    # not be mistaken for one.
+    a = np.random.default_rng(m * 41 + k).random((m, k))
+    x = sa.from_array(a, chunks=chunk)
+    for lazy, eager in ((x @ x.T, a @ a.T), (x.T @ x, a.T @ a), (np.matmul(x, x.T), np.matmul(a, a.T))):
+        np.testing.assert_allclose(getattr(lazy, reduction)(axis=axis).compute(), getattr(eager, reduction)(axis=axis),
+                                   rtol=1e-10)
+
+
+def test_gufunc_wrappers_dispatch_to_apply_gufunc() -> None:
+    a, v = np.random.default_rng(0).random((3, 6, 4)), np.arange(4.0)
+    x = sa.from_array(a, chunks=(1, 6, 4))  # blocks along the loop dimension only, as apply_gufunc wants
+    np.testing.assert_allclose(sa.matvec(x, v).compute(), np.matvec(a, v))
+    np.testing.assert_allclose(sa.vecmat(v, x.transpose(0, 2, 1)).compute(), np.vecmat(v, a.transpose(0, 2, 1)))
+    with pytest.raises(ValueError, match="Core dimension"):
+        sa.matvec(x.rechunk((1, 3, 4)), v)
