@@ -9,6 +9,7 @@ from collections import namedtuple
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from shoal.distributed._pack import futures_of
 from shoal.distributed.future import Future, FutureState
 
 __all__ = ["DoneAndNotDoneFutures", "as_completed", "wait"]
@@ -23,14 +24,15 @@ def wait(fs: Any, timeout: float | None = None, return_when: str = "ALL_COMPLETE
 
     Parameters
     ----------
-    fs : Future or iterable of Futures
+    fs : Future, iterable of Futures, or persisted collection
+        A persisted collection (``client.persist(df)``) waits for the futures it holds.
     timeout : float, optional
         Raise ``TimeoutError`` if the condition does not hold within this many seconds.
     return_when : {"ALL_COMPLETED", "FIRST_COMPLETED", "FIRST_EXCEPTION"}
     """
     if return_when not in _RETURN_WHEN:
         raise ValueError(f"return_when= must be one of {_RETURN_WHEN}, got {return_when!r}.")
-    futures = [fs] if isinstance(fs, Future) else list(fs)
+    futures = [fs] if isinstance(fs, Future) else futures_of(fs)
     event = threading.Event()
 
     def satisfied() -> bool:

@@ -338,3 +338,20 @@ def test_new_worker_steals_queued_tasks():
         client.cluster.scale(2)
         names = client.gather(futures)
         assert set(names) == {"0", "1"}
+
+
+def test_wait_on_persisted_collections(client):
+    import pandas as pd
+
+    import shoal.array as sa
+    import shoal.dataframe as sd
+
+    pdf = pd.DataFrame({"x": np.arange(100.0)})
+    df = client.persist(sd.from_pandas(pdf, npartitions=4) * 2)
+    arr = client.persist(sa.arange(100, chunks=10) + 1)
+    done, not_done = wait([df, arr], timeout=30)
+    assert len(done) == 4 + 10 and not not_done
+    done, _ = wait(df, timeout=30)
+    assert len(done) == 4
+    np.testing.assert_array_equal(df.compute().x.to_numpy(), pdf.x.to_numpy() * 2)
+    np.testing.assert_array_equal(arr.compute(), np.arange(100) + 1)
