@@ -259,13 +259,12 @@ def _shape_str(shape: tuple[Any, ...]) -> str:
     return "(" + ",".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
-# -- tensordot, dot and relatives ---------------------------------------------------------------------------------
-
 def _normalize_axes(axes: Any, ndim: int, what: str) -> tuple[int, ...]:
+    """``axes`` (an int or a sequence) as non-negative ints; NumPy's ``AxisError`` for one out of range."""
     axes = (axes,) if isinstance(axes, Integral) else tuple(axes)
     out = []
     for axis in axes:
         if not -ndim <= axis < ndim:
-            raise np.exceptions.AxisError(f"{what}: axis {axis} is out of bounds for an array of dimension {ndim}")
+            raise np.exceptions.AxisError(f"{what}: axis {axis} is out of bounds for array of dimension {ndim}")
         out.append(int(axis) % ndim)
     return tuple(out)

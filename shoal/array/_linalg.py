@@ -43,6 +43,8 @@ __all__ = [
 ]
 
 
+# -- tensordot, dot and relatives ---------------------------------------------------------------------------------
+
 @implements(np.tensordot)
 def tensordot(lhs: Any, rhs: Any, axes: Any = 2, *, split_every: Any = None) -> Any:
     """Sum products over the given axes of two arrays; mirrors ``numpy.tensordot``.

@@ -26,6 +26,7 @@ from shoal.array._base import ArrayBase, meta_from_dtype, new_array
 from shoal.array._blocked import cholesky, inv, lu, solve, solve_triangular
 from shoal.array._dispatch import implements
 from shoal.array._from_array import asarray
+from shoal.array._contract import _normalize_axes
 from shoal.array._linalg import matmul
 from shoal.array._rechunk import rechunk
 from shoal.array._tsqr import conj_transpose, qr, require_known, require_matrix, sfqr, svd, tsqr
@@ -326,12 +327,7 @@ def _normalize_norm_axis(axis: Any, ndim: int) -> tuple[int, ...]:
     axes = (axis,) if isinstance(axis, Integral) else tuple(axis)
     if not all(isinstance(ax, Integral) for ax in axes):
         raise TypeError(f"'axis' must be None, an integer or a tuple of integers, got {axis!r}")
-    out = []
-    for ax in axes:
-        if not -ndim <= ax < ndim:
-            raise np.exceptions.AxisError(f"axis {ax} is out of bounds for array of dimension {ndim}")
-        out.append(int(ax) % ndim)
-    return tuple(out)
+    return _normalize_axes(axes, ndim, "norm")
 
 
 def _vector_norm(x: Any, ord: Any, axis: int, keepdims: bool) -> Any:  # noqa: A002 - NumPy's name

@@ -22,6 +22,7 @@ import pytest
 from shoal import config
 from shoal.distributed import Client, LocalCluster, Lock, Semaphore
 from shoal.distributed.server.coordination import Coordination
+from shoal.distributed.tests.test_lease_timeouts import FakeClock
 
 #: Short enough for fast tests; holders refresh every fifth of the timeout, so a live one never misses it.
 FAST_LEASES = {"distributed.scheduler.locks.lease-timeout": "1s",
@@ -50,14 +51,6 @@ HOLDER = textwrap.dedent("""
     print(f"held {keeper}", flush=True)
     time.sleep(120)  # bounded: the test kills this process long before
 """)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 # ---------------------------------------------------------------------- the scheduler's side, no sockets
