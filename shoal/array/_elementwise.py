@@ -21,7 +21,7 @@ from shoal.array._blockwise import apply_infer_dtype, blockwise
 from shoal.array._chunk_types import HANDLED_CHUNK_TYPES
 from shoal.array._dispatch import implements
 from shoal.array._from_array import asarray
-from shoal.array._map_blocks import map_blocks
+from shoal.array._map_blocks import map_blocks, right_aligned
 from shoal.delayed import funcname
 
 __all__ = [
@@ -75,12 +75,7 @@ def elemwise(op: Callable[..., Any], *args: Any, dtype: Any = None, name: str | 
     out_shape = broadcast_shapes(*shapes)
     ndim = len(out_shape)
     out_ind = tuple(range(ndim))
-    pairs: list[Any] = []
-    for a in converted:
-        if isinstance(a, ArrayBase):
-            pairs.extend([a, tuple(range(ndim - a.ndim, ndim))])
-        else:
-            pairs.extend([a, None])
+    pairs = right_aligned(converted, ndim)
     if dtype is None:
         dtype = _infer_elemwise_dtype(op, converted, kwargs)
     return blockwise(op, out_ind, *pairs, dtype=dtype, name=name, token=funcname(op).strip("_"), **kwargs)

@@ -20,7 +20,7 @@ from shoal.array._blockwise import apply_infer_dtype, blockwise
 from shoal.array._chunks import chunk_offsets
 from shoal.delayed import funcname
 
-__all__ = ["map_blocks"]
+__all__ = ["map_blocks", "right_aligned"]
 
 
 def map_blocks(
@@ -85,12 +85,7 @@ def map_blocks(
         letter = f"new{position}"
         out_ind.insert(position, letter)
         new_axes[letter] = 1
-    pairs: list[Any] = []
-    for a in args:
-        if isinstance(a, ArrayBase):
-            pairs.extend([a, tuple(range(ndim - a.ndim, ndim))])
-        else:
-            pairs.extend([a, None])
+    pairs = right_aligned(args, ndim)
 
     params = _parameters(func)
     wants_id, wants_info = "block_id" in params, "block_info" in params
@@ -200,3 +195,14 @@ def _block_info_maker(args: Sequence[Any], ndim: int, out_ind: list[Any], wants_
         return extra
 
     return make
+
+
+def right_aligned(args: Sequence[Any], ndim: int) -> list[Any]:
+    """``blockwise``'s ``(argument, index)`` pairs with arrays aligned to the right, as NumPy broadcasts them."""
+    pairs: list[Any] = []
+    for a in args:
+        if isinstance(a, ArrayBase):
+            pairs.extend([a, tuple(range(ndim - a.ndim, ndim))])
+        else:
+            pairs.extend([a, None])
+    return pairs
