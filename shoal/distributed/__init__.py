@@ -32,7 +32,7 @@ from shoal.distributed._exceptions import (  # noqa: E402
 from shoal.distributed.client import Client, default_client, fire_and_forget, futures_of  # noqa: E402
 from shoal.distributed.cluster import LocalCluster  # noqa: E402
 from shoal.distributed.coordination import Event, Lock, Pub, Queue, Semaphore, Sub, Variable  # noqa: E402
-from shoal.distributed.diagnostics import performance_report, progress  # noqa: E402
+from shoal.distributed.diagnostics import get_task_stream, performance_report, progress  # noqa: E402
 from shoal.distributed.nanny import Nanny  # noqa: E402
 from shoal.distributed.plugins import SchedulerPlugin, UploadFile, WorkerPlugin  # noqa: E402
 from shoal.distributed.security import Security  # noqa: E402
@@ -68,6 +68,7 @@ __all__ = [
     "futures_of",
     "get_client",
     "get_worker",
+    "get_task_stream",
     "performance_report",
     "progress",
     "rejoin",

@@ -119,3 +119,18 @@ def test_get_worker_logs(client):
     one = next(iter(logs))
     assert list(client.get_worker_logs(n=1, workers=one)) == [one]
     assert len(client.get_worker_logs(n=1, workers=one)[one]) <= 1
+
+
+def test_get_task_stream_collects_the_tasks_of_the_block(client):
+    from shoal.distributed import get_task_stream
+
+    client.gather(client.map(lambda v: v - 1, range(3)))  # before the block: not collected
+    with get_task_stream(client=client) as ts:
+        futures = client.map(lambda v: v * 7, range(6), key=[f"stream-{i}" for i in range(6)])
+        assert client.gather(futures) == [v * 7 for v in range(6)]
+    keys = {rec["key"] for rec in ts.data}
+    assert {f"stream-{i}" for i in range(6)} <= keys
+    assert all(rec["stop"] >= ts.start and rec["status"] == "OK" for rec in ts.data)
+    assert len(ts.data) == 6
+    with pytest.raises(NotImplementedError, match="performance_report"):
+        get_task_stream(client=client, plot=True)
