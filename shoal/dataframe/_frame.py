@@ -373,6 +373,29 @@ class DataFrame(_Frame, DataFrameElementwiseMethods, FrameStatsMethods, MoreIOMe
         from shoal.dataframe._io.csv import to_csv
         return to_csv(self, path, **kwargs)
 
+    def quantile(self, q: Any = 0.5, axis: Any = 0, numeric_only: bool = False, interpolation: str = "linear",
+                 method: str = "default") -> Any:
+        """Exact quantiles of each column (a Series for one ``q``, a frame for a list), as pandas computes them.
+
+        The columns are gathered whole in one task: mind memory on very large data. ``axis=1`` takes the
+        quantiles of each row, partition by partition. ``method`` is accepted for Dask's signature; the
+        result is always exact.
+        """
+        kwargs = {"numeric_only": numeric_only, "interpolation": interpolation}
+        if axis in (1, "columns"):
+            return _method(self, "quantile", q, axis=1, **kwargs)
+        if axis not in (0, "index", None):
+            raise ValueError(f"quantile: axis must be 0/'index' or 1/'columns', got {axis!r}")
+        return new_collection(red.frame_quantile(self._expr, q, **kwargs))
+
+    def add_prefix(self, prefix: str) -> DataFrame:
+        """Column names with ``prefix`` in front, as pandas."""
+        return _method(self, "add_prefix", prefix)
+
+    def add_suffix(self, suffix: str) -> DataFrame:
+        """Column names with ``suffix`` after them, as pandas."""
+        return _method(self, "add_suffix", suffix)
+
     def to_parquet(self, path: Any, **kwargs: Any) -> Any:
         from shoal.dataframe._io.parquet_write import to_parquet
         return to_parquet(self, path, **kwargs)
@@ -441,6 +464,21 @@ class Series(_Frame, SeriesElementwiseMethods, SeriesStatsMethods, SeriesIOMetho
 
     def to_frame(self, name: Any = None) -> DataFrame:
         return _method(self, "to_frame", *(() if name is None else (name,)))
+
+    def to_csv(self, path: Any, **kwargs: Any) -> Any:
+        """Write CSV files as :meth:`DataFrame.to_csv` does (the Series as one column, as pandas writes it)."""
+        from shoal.dataframe._io.csv import to_csv
+        return to_csv(self, path, **kwargs)
+
+    @property
+    def is_monotonic_increasing(self) -> Any:
+        """Whether the values never decrease (lazy bool; False with missing values, as pandas)."""
+        return new_collection(red.monotonic(self._expr, True))
+
+    @property
+    def is_monotonic_decreasing(self) -> Any:
+        """Whether the values never increase (lazy bool; False with missing values, as pandas)."""
+        return new_collection(red.monotonic(self._expr, False))
 
     def between(self, left: Any, right: Any, inclusive: str = "both") -> Series:
         return _method(self, "between", left, right, inclusive=inclusive)

@@ -346,6 +346,7 @@ class SeriesOperatorMethods(CombineMethods):
 
     for _name in (*_ARITHMETIC, *_COMPARISONS):
         locals()[_name] = _series_operator(_name)
+    divide = _series_operator("div")
     del _name
 
     def combine(self, other: Any, func: Callable[..., Any], fill_value: Any = None) -> Any:

@@ -258,6 +258,47 @@ def quantile(expr: Expr, q: Any = 0.5, split_every: int | None = None) -> TreeRe
                       meta, "quantile", None, split_every)
 
 
+def _whole(part: Any) -> Any:
+    return part
+
+
+def _frame_quantile_aggregate(parts: list[Any], q: Any, kwargs: dict[str, Any]) -> Any:
+    return _values_combine(parts).quantile(q, **kwargs)
+
+
+def frame_quantile(expr: Expr, q: Any = 0.5, split_every: int | None = None, **kwargs: Any) -> TreeReduce:
+    """``DataFrame.quantile`` of every column, exact: the columns are gathered whole (pandas skips NaN per column)."""
+    meta = meta_from_output(make_meta_nonempty(expr._meta).quantile(q, **kwargs))
+    return TreeReduce([expr], _whole, _values_combine,
+                      functools.partial(_frame_quantile_aggregate, q=q, kwargs=kwargs), meta, "quantile", None,
+                      split_every)
+
+
+def _monotonic_chunk(part: Any, increasing: bool) -> pd.DataFrame:
+    """Whether the partition is monotonic, and its first and last values (nothing for an empty one)."""
+    if not len(part):
+        return pd.DataFrame({"ok": pd.Series([], dtype=bool), "first": part.iloc[:0].to_numpy(),
+                             "last": part.iloc[:0].to_numpy()})
+    ok = part.is_monotonic_increasing if increasing else part.is_monotonic_decreasing
+    return pd.DataFrame({"ok": [bool(ok)], "first": part.iloc[:1].to_numpy(), "last": part.iloc[-1:].to_numpy()})
+
+
+def _monotonic_aggregate(parts: list[Any], increasing: bool) -> bool:
+    runs = _values_combine(parts)
+    if not runs["ok"].all():
+        return False
+    # Each partition is monotonic; so is the whole when every boundary keeps the order.
+    lasts, firsts = runs["last"].iloc[:-1].to_numpy(), runs["first"].iloc[1:].to_numpy()
+    return bool((lasts <= firsts).all() if increasing else (lasts >= firsts).all())
+
+
+def monotonic(expr: Expr, increasing: bool) -> TreeReduce:
+    """``Series.is_monotonic_increasing`` (or decreasing) over the partitions in order."""
+    return TreeReduce([expr], functools.partial(_monotonic_chunk, increasing=increasing), _values_combine,
+                      functools.partial(_monotonic_aggregate, increasing=increasing), meta_from_output(True),
+                      "is-monotonic", None, None)
+
+
 # -- one value per partition ------------------------------------------------------------------------
 
 def _one_row(value: Any, i: int, name: Any, dtype: Any) -> pd.Series:
