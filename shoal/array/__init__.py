@@ -26,6 +26,7 @@ from shoal.array import (  # noqa: F401 - linalg and random are public submodule
     _shape,
     _slicing,
     _statistics,
+    fft,
     linalg,
     random,
 )
@@ -46,5 +47,30 @@ for _module in _FAMILIES:
 for _name, _fn in _elementwise.ufunc.items():
     globals().setdefault(_name, _fn)
 
-__all__ = sorted({"Array", "linalg", "random", *(_n for _m in _FAMILIES for _n in _public(_m)), *_elementwise.ufunc})
+__all__ = sorted({"Array", "fft", "linalg", "random", *(_n for _m in _FAMILIES for _n in _public(_m)),
+                  *_elementwise.ufunc})
+
+# NumPy's constants and scalar types, reachable here as in Dask (``sa.nan``, ``sa.newaxis``, ``sa.float32``);
+# left out of ``__all__`` so that ``import *`` does not shadow the builtin ``bool``.
+from numpy import bool_ as bool  # noqa: E402, A004, F401
+from numpy import (  # noqa: E402, F401
+    complex64,
+    complex128,
+    e,
+    euler_gamma,
+    float32,
+    float64,
+    inf,
+    int8,
+    int16,
+    int32,
+    int64,
+    nan,
+    newaxis,
+    pi,
+    uint8,
+    uint16,
+    uint32,
+    uint64,
+)
 del _module, _name, _fn

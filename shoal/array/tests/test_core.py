@@ -215,3 +215,11 @@ def test_rechunk_keeps_unknown_axes_and_changes_known_ones():
     with pytest.raises(ValueError, match="compute_chunk_sizes"):
         masked.rechunk((4, 3))
     np.testing.assert_array_equal(masked.ravel().compute(), expected.ravel())
+
+
+def test_numpy_constants_and_types_are_reachable() -> None:
+    assert sa.pi == np.pi and np.isnan(sa.nan) and sa.inf == np.inf and sa.newaxis is None
+    x = sa.ones((2, 3), chunks=1)
+    assert x[:, sa.newaxis].shape == (2, 1, 3)
+    assert x.astype(sa.float32).dtype == np.float32 and (x > 0).dtype == sa.bool
+    assert "bool" not in sa.__all__ and "fft" in sa.__all__
