@@ -259,20 +259,25 @@ def shuffle_expr(frame: Expr, partitioner: Any, npartitions: int, label: str, me
     return expr
 
 
-class Shuffle(Expr):
-    """Rows of ``frame`` regrouped into ``npartitions_out`` partitions by ``partitioner``; see the module docstring."""
+class ShuffleBase(Expr):
+    """What every shuffle shares: it is named by its ``label`` parameter and keeps its ``frame``'s meta."""
 
-    _parameters = ("frame", "partitioner", "npartitions_out", "label", "spill")
-    _defaults = {"label": "shuffle", "spill": None}
     _fuses_inputs = True
 
     @property
     def _label(self) -> str:  # type: ignore[override]
-        return self.label  # type: ignore[no-any-return]
+        return self.label  # type: ignore[no-any-return, attr-defined]
 
     @functools.cached_property
     def _meta(self) -> Any:
-        return self.frame._meta
+        return self.frame._meta  # type: ignore[attr-defined]
+
+
+class Shuffle(ShuffleBase):
+    """Rows of ``frame`` regrouped into ``npartitions_out`` partitions by ``partitioner``; see the module docstring."""
+
+    _parameters = ("frame", "partitioner", "npartitions_out", "label", "spill")
+    _defaults = {"label": "shuffle", "spill": None}
 
     @functools.cached_property
     def divisions(self) -> tuple[Any, ...]:

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from shoal.dataframe._expr import Expr
-from shoal.dataframe._shuffle import _load, _nbytes, order_keys, spill_budget, spill_directory
+from shoal.dataframe._shuffle import ShuffleBase, _load, _nbytes, order_keys, spill_budget, spill_directory
 from shoal.dataframe._sort_kernels import sorted_present, split_order, values_of
 from shoal.dataframe._string_codes import decode_strings, encode_strings, unify_codes
 from shoal.graph.task import GraphNode, Key, Ref, Task
@@ -126,20 +126,11 @@ def _gather_sorted(j: int, splits: list[list[Any]], spec: SortSpec, meta: Any) -
     return decode_strings(joined.take(order), coded)
 
 
-class SortShuffle(Expr):
+class SortShuffle(ShuffleBase):
     """Rows of ``frame`` moved to the ranges of ``spec`` and sorted within each; see the module docstring."""
 
     _parameters = ("frame", "spec", "label", "spill")
     _defaults = {"label": "sort-shuffle", "spill": None}
-    _fuses_inputs = True
-
-    @property
-    def _label(self) -> str:  # type: ignore[override]
-        return self.label  # type: ignore[no-any-return]
-
-    @functools.cached_property
-    def _meta(self) -> Any:
-        return self.frame._meta
 
     @functools.cached_property
     def divisions(self) -> tuple[Any, ...]:
