@@ -263,8 +263,8 @@ def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, retste
     num = int(num)
     if num < 0:
         raise ValueError(f"linspace: number of samples, {num}, must be non-negative.")
-    if np.ndim(start) or np.ndim(stop):
-        raise NotImplementedError("linspace with array start/stop is not supported; pass scalars.")
+    if isinstance(start, ArrayBase) or isinstance(stop, ArrayBase) or np.ndim(start) or np.ndim(stop):
+        return _linspace_arrays(start, stop, num, endpoint, retstep, chunks, dtype)
     dtype = np.dtype(np.result_type(start, stop, float) if dtype is None else dtype)
     div = num - 1 if endpoint else num
     delta = float(stop) - float(start)
@@ -275,6 +275,46 @@ def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, retste
         make=lambda shape, starts: (_linspace_block, float(start), float(stop), step, delta, div, starts[0],
                                     starts[0] + shape[0], num, endpoint, dtype))
     return (out, step) if retstep else out
+
+
+def _linspace_arrays(start: Any, stop: Any, num: int, endpoint: bool, retstep: bool, chunks: Any,
+                     dtype: Any) -> Any:
+    """``linspace`` between arrays: shape ``(num, *broadcast shape)``, with numpy.linspace's arithmetic.
+
+    NumPy computes ``i * step + start`` and sets the last row to ``stop``; when any step is zero it
+    computes ``i / div * delta + start`` for all of them. With lazy (shoal) bounds that test is not known
+    when the graph is built, so each element takes its own branch, which can differ from NumPy in the last
+    bit where only some steps are zero.
+    """
+    lazy = isinstance(start, ArrayBase) or isinstance(stop, ArrayBase)
+    start = start if isinstance(start, ArrayBase) else np.asarray(start)
+    stop = stop if isinstance(stop, ArrayBase) else np.asarray(stop)
+    work = np.result_type(start.dtype, stop.dtype, float)
+    dtype = np.dtype(work if dtype is None else dtype)
+    shape = (num, *np.broadcast_shapes(start.shape, stop.shape))
+    chunks = normalize_chunks(chunks, shape, dtype=work)
+    i = arange(num, chunks=(chunks[0],), dtype=work).reshape((num,) + (1,) * (len(shape) - 1))
+    div = num - 1 if endpoint else num
+    delta = stop - start
+    if div > 0:
+        step = delta / div
+        if lazy:
+            from shoal.array._elementwise import where
+            y = where(step == 0, i / div * delta, i * step)
+        else:
+            y = i / div * delta if np.any(step == 0) else i * step
+    else:
+        step = math.nan
+        y = i * delta
+    y = y + start
+    if endpoint and num > 1:
+        from shoal.array._elementwise import where
+        y = where(arange(num, chunks=(chunks[0],)).reshape(i.shape) == num - 1, stop, y)
+    y = y.rechunk(chunks) if y.chunks != chunks else y
+    if dtype.kind in "iu":
+        y = np.floor(y)
+    y = y.astype(dtype)
+    return (y, step) if retstep else y
 
 
 # -- grids -----------------------------------------------------------------------------

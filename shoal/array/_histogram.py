@@ -26,6 +26,7 @@ Percentiles of a 1-d array (or of a flattened one)
 from __future__ import annotations
 
 import math
+from itertools import product
 from numbers import Integral
 from typing import Any
 
@@ -307,7 +308,10 @@ def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Any:
 
 @implements(np.digitize)
 def digitize(a: Any, bins: Any, right: bool = False) -> Any:
-    """Index of the bin each value falls in; mirrors ``numpy.digitize`` (``bins`` must be a NumPy array).
+    """Index of the bin each value falls in; mirrors ``numpy.digitize``.
+
+    ``bins`` may be a NumPy array or a 1-d shoal array: then it is joined into one block that every block
+    of ``a`` reads (bins are small next to the data).
 
     Examples
     --------
@@ -316,13 +320,30 @@ def digitize(a: Any, bins: Any, right: bool = False) -> Any:
     array([1, 2, 3])
     """
     if isinstance(bins, ArrayBase):
-        raise NotImplementedError("digitize needs bins as a NumPy array; call bins.compute() first.")
+        return _digitize_lazy_bins(asarray(a), bins, right)
     bins = np.asarray(bins)
     if bins.ndim != 1:
         raise ValueError("object too deep for desired array") if bins.ndim > 1 else ValueError(
             "object of too small depth for desired array")
     dtype = np.digitize(np.zeros(1, dtype=asarray(a).dtype), bins).dtype
     return map_blocks(np.digitize, asarray(a), bins=bins, right=right, dtype=dtype)
+
+
+def _digitize_block(block: np.ndarray, bins: np.ndarray, right: bool) -> np.ndarray:
+    return np.digitize(block, bins, right=right)
+
+
+def _digitize_lazy_bins(a: Any, bins: Any, right: bool) -> Any:
+    if bins.ndim != 1:
+        raise ValueError("object too deep for desired array") if bins.ndim > 1 else ValueError(
+            "object of too small depth for desired array")
+    whole = bins.rechunk(-1) if bins.numblocks[0] != 1 else bins
+    dtype = np.digitize(np.zeros(1, dtype=a.dtype), np.zeros(1, dtype=bins.dtype)).dtype
+    name = f"digitize-{tokenize(a.name, whole.name, right)}"
+    layer = {(name, *index): Task((name, *index), _digitize_block, Ref((a.name, *index)), Ref((whole.name, 0)),
+                                  right)
+             for index in product(*(range(n) for n in a.numblocks))}
+    return new_array(layer, name, a.chunks, dtype, deps=(a, whole))
 
 
 # -- percentiles -------------------------------------------------------------------------------------------------

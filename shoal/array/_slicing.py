@@ -268,8 +268,40 @@ def _one_element(scalar: ArrayBase) -> Any:
     return new_array(layer, name, ((1,),), scalar.dtype, deps=(scalar,))
 
 
+def _is_scalar_bool(item: Any) -> bool:
+    return isinstance(item, bool | np.bool_) or (isinstance(item, np.ndarray) and item.ndim == 0
+                                                  and item.dtype.kind == "b")
+
+
+def _scalar_bools(x: ArrayBase, index: tuple[Any, ...]) -> Any:
+    """``x[index]`` where ``index`` holds scalar booleans, with NumPy's rule for them.
+
+    A scalar boolean is a 0-d mask, an advanced index of shape ``(1,)`` (True) or ``(0,)`` (False). With the
+    integers of the index (advanced too, then) it broadcasts to one new axis, placed where the first of them
+    stands when they are next to each other, else first. Array indices beside them are refused.
+    """
+    if any(isinstance(i, list | np.ndarray | ArrayBase) and not _is_scalar_bool(i) for i in index):
+        raise NotImplementedError(
+            "A scalar boolean next to array indices is not supported; index with the arrays first, then add "
+            "the axis with None (x[arrays][None] for True, x[arrays][None][:0] for False).")
+    advanced = [n for n, i in enumerate(index) if _is_scalar_bool(i) or isinstance(i, int | np.integer)]
+    adjacent = advanced == list(range(advanced[0], advanced[-1] + 1))
+    consumed = sum(1 for i in index if isinstance(i, slice) or (isinstance(i, int | np.integer)
+                                                                 and not _is_scalar_bool(i)))
+    position = 0
+    if adjacent:
+        for item in index[:advanced[0]]:
+            position += x.ndim - consumed if item is Ellipsis else 1  # slices and None; ints are advanced
+    out = x[tuple(i for i in index if not _is_scalar_bool(i))]
+    length = 1 if all(bool(i) for i in index if _is_scalar_bool(i)) else 0
+    return out[(slice(None),) * position + (None,)][(slice(None),) * position + (slice(0, length),)]
+
+
 def getitem(x: ArrayBase, index: Any) -> Any:
     """``x[index]`` with NumPy's semantics; see the module docstring."""
+    as_tuple = index if isinstance(index, tuple) else (index,)
+    if any(_is_scalar_bool(i) for i in as_tuple):
+        return _scalar_bools(x, as_tuple)
     index = _expand_numpy_masks(normalize_index(index, x.shape))
     arrays = [n for n, i in enumerate(index) if isinstance(i, np.ndarray | ArrayBase)]
     if not arrays:

@@ -276,3 +276,22 @@ def test_exports():
                  "linspace", "eye", "diag", "diagonal", "tri", "tril", "triu", "indices", "meshgrid",
                  "fromfunction", "from_delayed"]:
         assert callable(getattr(sa, name)), name
+
+
+@settings(max_examples=40, deadline=None)
+@given(shape=st.lists(st.integers(1, 4), max_size=2), num=st.integers(0, 9), endpoint=st.booleans(),
+       chunk=st.integers(1, 5), lazy=st.booleans(), integer=st.booleans())
+def test_linspace_with_array_bounds(shape, num, endpoint, chunk, lazy, integer) -> None:
+    rng = np.random.default_rng(num * 7 + len(shape))
+    start, stop = rng.normal(size=shape) * 10, rng.normal(size=shape) * 10
+    stop.flat[0] = start.flat[0]  # one zero step: NumPy's other formula
+    dtype = int if integer else None
+    expected, step = np.linspace(start, stop, num, endpoint=endpoint, retstep=True, dtype=dtype)
+    lo = sa.from_array(start, chunks=chunk) if lazy else start
+    got, got_step = sa.linspace(lo, stop, num, endpoint=endpoint, retstep=True, chunks=chunk, dtype=dtype)
+    assert got.shape == expected.shape and got.dtype == expected.dtype
+    if lazy:  # each element takes its own branch of NumPy's formula: equal up to rounding
+        np.testing.assert_allclose(got.compute(), expected, rtol=1e-12, atol=1e-9 if not integer else 1)
+    else:
+        np.testing.assert_array_equal(got.compute(), expected)
+        np.testing.assert_array_equal(np.asarray(got_step), step)

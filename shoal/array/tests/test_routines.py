@@ -156,6 +156,18 @@ def test_digitize():
     assert_eq(sa.digitize(d, bins[::-1], right=True), np.digitize(x, bins[::-1], right=True))
 
 
+@pytest.mark.parametrize("right", [False, True])
+def test_digitize_with_lazy_bins(right: bool) -> None:
+    a = np.random.default_rng(0).random((7, 5))
+    bins = np.array([0.1, 0.3, 0.5, 0.9])
+    x = sa.from_array(a, chunks=3)
+    lazy_bins = sa.from_array(bins, chunks=2)
+    assert_eq(sa.digitize(x, lazy_bins, right=right), np.digitize(a, bins, right=right))
+    assert_eq(np.digitize(x, lazy_bins[::-1], right=right), np.digitize(a, bins[::-1], right=right))
+    with pytest.raises(ValueError, match="too deep"):
+        sa.digitize(x, sa.ones((2, 2), chunks=1))
+
+
 # -- percentiles -----------------------------------------------------------------------------------------------------
 @given(case=chunked_arrays(max_side=12, kind="int", low=-5, high=5),
        method=st.sampled_from(["linear", "lower", "higher", "midpoint", "nearest"]),

@@ -426,3 +426,23 @@ def test_take_and_compress_without_axis_flatten():
         pytest.skip("ravel (shape family) is not available")
     assert_eq(np.take(d, [7, 0, 29]), np.take(x, [7, 0, 29]))
     assert_eq(np.compress(np.arange(30) % 4 == 0, d), np.compress(np.arange(30) % 4 == 0, x))
+
+
+SCALAR_BOOL_KEYS = [True, False, np.True_, np.array(False), (True, 1), (slice(None), False), (Ellipsis, True),
+                    (0, Ellipsis, False, 1), (None, True, slice(1, 3)), (True, False), (1, True, Ellipsis),
+                    (True, True, 0), (0, slice(None), True), (slice(None), 1, True), (None, 1, None, False)]
+
+
+@pytest.mark.parametrize("key", SCALAR_BOOL_KEYS, ids=repr)
+def test_scalar_boolean_indices_match_numpy(key) -> None:
+    a = np.arange(24).reshape(2, 3, 4)
+    x = sa.from_array(a, chunks=2)
+    got = x[key]
+    assert got.shape == a[key].shape
+    np.testing.assert_array_equal(got.compute(), a[key])
+
+
+def test_scalar_boolean_beside_array_indices_is_refused_with_the_fix() -> None:
+    x = sa.from_array(np.arange(12).reshape(3, 4), chunks=2)
+    with pytest.raises(NotImplementedError, match="index with the arrays first"):
+        x[True, [0, 2]]
