@@ -32,7 +32,7 @@ from shoal.array._slicing import getitem, normalize_index, slice_pieces
 from shoal.graph.task import Alias, Ref, Task
 from shoal.graph.tokenize import tokenize
 
-__all__ = ["setitem"]
+__all__ = ["setitem", "setitem_points"]
 
 
 def setitem(x: ArrayBase, key: Any, value: Any) -> None:
@@ -263,3 +263,62 @@ def _assign_mask(x: ArrayBase, mask: np.ndarray, value: Any) -> Any:
             deps.append(piece)
         layer[out_key] = Task(out_key, _write, Ref((x.name, *block)), local, _as_argument(piece))
     return new_array(layer, name, x.chunks, x.dtype, deps=tuple(deps), meta=x._meta)
+
+
+def setitem_points(x: ArrayBase, index: Any, value: Any) -> None:
+    """``x.vindex[index] = value``: one integer array per axis names the points, as NumPy's ``x[i, j] = v``.
+
+    The index arrays broadcast together to the points' shape, which ``value`` must broadcast to. Each
+    block gets the points inside it (in order, so that a point named twice keeps the last value, as in
+    NumPy) and the matching values.
+    """
+    index = index if isinstance(index, tuple) else (index,)
+    if len(index) != x.ndim or any(isinstance(i, ArrayBase | slice) or i is None or i is Ellipsis
+                                   for i in index):
+        raise IndexError(f"x.vindex[...] = value takes one integer (NumPy) array or int per axis of the "
+                         f"{x.ndim}-d array; got {index!r}. Use x[index] = value for slices.")
+    if has_unknown(x):
+        raise unknown_error(x, "vindex assignment")
+    arrays = [np.asarray(i) for i in index]
+    if any(a.dtype.kind not in "iu" for a in arrays):
+        raise IndexError("x.vindex[...] = value needs integer index arrays (use x[mask] = value for masks).")
+    points = np.broadcast_arrays(*arrays)
+    coords = []
+    for axis, (p, size) in enumerate(zip(points, x.shape, strict=True)):
+        if p.size and (p.min() < -size or p.max() >= size):
+            raise IndexError(f"index {int(p.max() if p.max() >= size else p.min())} is out of bounds for axis "
+                             f"{axis} with size {size}")
+        coords.append(np.where(p < 0, p + size, p).ravel())
+    shape = points[0].shape if points else ()
+    if not isinstance(value, ArrayBase):
+        value = np.asarray(value)
+    if value.shape != shape:
+        from shoal.array._shape import broadcast_to
+
+        try:
+            value = broadcast_to(value, shape) if isinstance(value, ArrayBase) else np.broadcast_to(value, shape)
+        except ValueError:
+            raise _mismatch(value.shape, shape) from None
+    flat = value.reshape(-1) if value.ndim != 1 else value
+    old = type(x)(x._layer, x.name, x._chunks, x._meta, x._deps)
+    name = f"vindex-setitem-{tokenize(x.name, index, value)}"
+    layer: dict[Any, Any] = {}
+    deps: list[Any] = [old]
+    offsets = [chunk_offsets(c) for c in x.chunks]
+    which = [np.searchsorted(o[1:], c, side="right") for o, c in zip(offsets, coords, strict=True)]
+    for block in product(*(range(n) for n in x.numblocks)):
+        out_key = (name, *block)
+        inside = np.ones(len(coords[0]) if coords else 0, dtype=bool)
+        for axis, b in enumerate(block):
+            inside &= which[axis] == b
+        positions = np.flatnonzero(inside)
+        if not len(positions):
+            layer[out_key] = Alias(out_key, (x.name, *block))
+            continue
+        local = tuple(c[positions] - o[b] for c, o, b in zip(coords, offsets, block, strict=True))
+        piece = getitem(flat, positions) if isinstance(flat, ArrayBase) else flat[positions]
+        if isinstance(piece, ArrayBase):
+            deps.append(piece)
+        layer[out_key] = Task(out_key, _write, Ref((x.name, *block)), local, _as_argument(piece))
+    new = new_array(layer, name, x.chunks, x.dtype, deps=tuple(deps), meta=x._meta)
+    x.name, x._chunks, x._meta, x._layer, x._deps = new.name, new._chunks, new._meta, new._layer, new._deps

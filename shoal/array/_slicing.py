@@ -387,7 +387,9 @@ class _VIndexer:
         return vindex(self._array, index)
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        raise NotImplementedError("Assignment through vindex is not supported; use x[index] = value.")
+        from shoal.array._assignment import setitem_points  # it builds on this module
+
+        setitem_points(self._array, index, value)
 
 
 class BlockView:

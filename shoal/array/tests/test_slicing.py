@@ -446,3 +446,31 @@ def test_scalar_boolean_beside_array_indices_is_refused_with_the_fix() -> None:
     x = sa.from_array(np.arange(12).reshape(3, 4), chunks=2)
     with pytest.raises(NotImplementedError, match="index with the arrays first"):
         x[True, [0, 2]]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), rows=st.integers(1, 7), cols=st.integers(1, 7), npoints=st.integers(0, 12),
+       chunk=st.integers(1, 4), lazy=st.booleans(), scalar=st.booleans())
+def test_vindex_assignment_matches_numpy_point_assignment(data, rows, cols, npoints, chunk, lazy, scalar) -> None:
+    a = np.arange(rows * cols, dtype=float).reshape(rows, cols)
+    i = np.array(data.draw(st.lists(st.integers(-rows, rows - 1), min_size=npoints, max_size=npoints)), dtype=int)
+    j = np.array(data.draw(st.lists(st.integers(-cols, cols - 1), min_size=npoints, max_size=npoints)), dtype=int)
+    # Distinct points: which of two values NumPy keeps for a repeated point is not specified.
+    _, first = np.unique(np.ravel_multi_index((i % rows, j % cols), (rows, cols)), return_index=True)
+    i, j = i[np.sort(first)], j[np.sort(first)]
+    values = -1.5 if scalar else -np.arange(1.0, len(i) + 1)
+    expected = a.copy()
+    expected[i, j] = values
+    x = sa.from_array(a, chunks=chunk)
+    x.vindex[i, j] = sa.from_array(np.asarray(values), chunks=2) if lazy and not scalar else values
+    np.testing.assert_array_equal(x.compute(), expected)
+
+
+def test_vindex_assignment_errors() -> None:
+    x = sa.from_array(np.zeros((3, 4)), chunks=2)
+    with pytest.raises(IndexError, match="out of bounds for axis 1"):
+        x.vindex[[0], [4]] = 1
+    with pytest.raises(IndexError, match="one integer"):
+        x.vindex[0:2, [1, 2]] = 1
+    with pytest.raises(ValueError, match="shape mismatch"):
+        x.vindex[[0, 1], [1, 2]] = [1, 2, 3]
