@@ -18,7 +18,8 @@ from shoal.dataframe._accessors import AccessorMethods
 from shoal.dataframe._conversions_more import MoreConvertMethods
 from shoal.dataframe._convert import ConvertMethods
 from shoal.dataframe._core import FrameBase, _unwrap, new_collection, register_collection_class
-from shoal.dataframe._expr import Assign, Filter, MapPartitions, Partitions, Projection, TreeReduce
+from shoal.dataframe._expr import Assign, Filter, MapPartitions, Partitions, Projection
+from shoal.dataframe._index import Index
 from shoal.dataframe._io.methods_more import MoreIOMethods, SeriesIOMethods
 from shoal.dataframe._methods_elementwise import DataFrameElementwiseMethods, SeriesElementwiseMethods
 from shoal.dataframe._methods_stats import FrameStatsMethods, SeriesStatsMethods, StatsMethods
@@ -486,50 +487,6 @@ class Series(_Frame, SeriesElementwiseMethods, SeriesStatsMethods, SeriesIOMetho
 
 def _series_map(part: Any, arg: Any, na_action: Any) -> Any:
     return part.map(arg, na_action=na_action)
-
-
-class Index(FrameBase):
-    """A lazy, partitioned pandas Index."""
-
-    @property
-    def name(self) -> Any:
-        return self._meta.name
-
-    @property
-    def dtype(self) -> Any:
-        return self._meta.dtype
-
-    def __repr__(self) -> str:
-        return f"shoal.dataframe.Index<{self._expr._label}, npartitions={self.npartitions}, dtype={self.dtype}>"
-
-    def __len__(self) -> int:
-        return int(new_collection(red.length(self._expr)).compute())
-
-    def memory_usage(self, deep: bool = False) -> Any:
-        """Bytes used by the index values, summed over partitions (a lazy Scalar); mirrors pandas.
-
-        Each partition's index counts on its own, so a ``RangeIndex`` adds its
-        small fixed size once per partition and the total can differ from
-        pandas' figure for the whole index; materialized indexes add up to it.
-
-        Examples
-        --------
-        >>> import pandas as pd, shoal.dataframe as sd
-        >>> df = sd.from_pandas(pd.DataFrame({"x": range(4)}, index=[10, 20, 30, 40]), npartitions=2)
-        >>> df.index.memory_usage().compute() == pd.Index([10, 20, 30, 40]).memory_usage()
-        True
-        """
-        meta = int(self._meta.memory_usage(deep=deep))
-        return new_collection(TreeReduce([self._expr], _index_memory_usage, _sum_ints, _sum_ints, meta,
-                                         "memory-usage", {"deep": deep}))
-
-
-def _index_memory_usage(part: pd.Index, deep: bool) -> int:
-    return int(part.memory_usage(deep=deep))
-
-
-def _sum_ints(parts: list[int]) -> int:
-    return int(sum(parts))
 
 
 register_collection_class(pd.DataFrame, DataFrame)
