@@ -511,6 +511,10 @@ class _LocIndexer:
             out = _loc_slice(obj, key.start, key.stop)
         elif isinstance(key, list | np.ndarray | pd.Index):
             out = _loc_labels(obj, list(key))
+        elif isinstance(key, str) and isinstance(obj._meta.index, pd.DatetimeIndex | pd.PeriodIndex):
+            # A date string is a period ("2021-01-05" is a whole day): pandas' partial string indexing, as
+            # the slice from the string to itself, which is what Dask does too.
+            out = _loc_slice(obj, key, key)
         else:
             out = _loc_labels(obj, [key])
         if cols is not None:

@@ -160,3 +160,15 @@ def test_index_of_filtered_frame_and_index_meta() -> None:
         warnings.simplefilter("error")  # no pandas deprecation from what shoal itself calls
         pd.testing.assert_index_equal(idx.month.compute(), expected.month)
     assert idx.quantile(0.5).compute() == expected.to_series().quantile(0.5)
+
+
+@pytest.mark.parametrize("key", ["2000-01-05", "2000-01", "2000-01-05 13", "2000-02"])
+def test_loc_with_a_date_string_selects_the_period(key: str) -> None:
+    pdf = _dated(200, "7h")
+    df = sd.from_pandas(pdf, npartitions=5)
+    expected = pdf.loc[key:key]  # the rows of that day / month / hour
+    if key != "2000-01-05 13":  # at the index's own resolution pandas wants an exact label; Dask slices
+        pd.testing.assert_frame_equal(pdf.loc[key], expected)
+    assert_eq(df.loc[key], expected, check_freq=False)
+    assert_eq(df.x.loc[key], pdf.x.loc[key:key], check_freq=False)
+    assert_eq(df.loc[key, ["x"]], expected[["x"]], check_freq=False)
