@@ -36,7 +36,7 @@ from shoal.dataframe._io.memory import from_pandas
 from shoal.dataframe._merge_hash import hash_join_expr, is_hash_joinable
 from shoal.dataframe._merge_lookup import LookupMerge
 from shoal.dataframe._meta import make_meta_nonempty, meta_from_output
-from shoal.dataframe._shuffle import HashPartitioner, Repartition, plan_divisions, shuffle_expr
+from shoal.dataframe._shuffle import HashPartitioner, Repartition, column_or_level, plan_divisions, shuffle_expr
 from shoal.graph.task import GraphNode, Key, Task
 from shoal.graph.tokenize import tokenize
 
@@ -110,7 +110,7 @@ class Merge(Expr):
 def _key_dtypes(meta: pd.DataFrame, keys: list[Any] | None) -> list[Any]:
     if keys is None:
         return [meta.index.get_level_values(i).dtype for i in range(meta.index.nlevels)]
-    return [meta[k].dtype for k in keys]
+    return [column_or_level(meta, k).dtype for k in keys]
 
 
 def _common_cast(left: list[Any], right: list[Any]) -> Any:

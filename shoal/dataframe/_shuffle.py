@@ -80,11 +80,18 @@ def _key_frame(part: Any, on: list[Any] | None, cast: Any) -> pd.DataFrame:
     elif isinstance(part, pd.Series):
         arrays = [part]
     else:
-        arrays = [part[c] for c in on]
+        arrays = [column_or_level(part, c) for c in on]
     keys = pd.DataFrame({i: _hashable(a) for i, a in enumerate(arrays)}, index=pd.RangeIndex(len(part)))
     if cast is not None:
         keys = keys.astype(cast)
     return keys
+
+
+def column_or_level(frame: pd.DataFrame, key: Any) -> Any:
+    """Column ``key``, or else the index level of that name (merge keys may name either, as in pandas)."""
+    if key not in frame.columns and key in frame.index.names:
+        return frame.index.get_level_values(key)
+    return frame[key]
 
 
 def _hashable(values: Any) -> Any:
