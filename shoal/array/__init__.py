@@ -20,6 +20,7 @@ from shoal.array import (  # noqa: F401 - linalg and random are public submodule
     _linalg,
     _more_routines,
     _overlap,
+    _pad,
     _rechunk,
     _reductions,
     _routines,
@@ -32,8 +33,8 @@ from shoal.array import (  # noqa: F401 - linalg and random are public submodule
 )
 from shoal.array._core import Array  # noqa: F401 - listed in __all__
 
-_FAMILIES = (_chunks, _rechunk, _blockwise, _from_array, _elementwise, _creation, _slicing, _join, _shape,
-             _reductions, _routines, _overlap, _linalg, _einsum, _io, _more_routines, _statistics, _gufunc)
+_FAMILIES = (_chunks, _rechunk, _blockwise, _from_array, _elementwise, _creation, _slicing, _join, _pad,
+             _shape, _reductions, _routines, _overlap, _linalg, _einsum, _io, _more_routines, _statistics, _gufunc)
 
 def _public(module: object) -> list[str]:
     # The ...Methods mixins are composed into Array, not exported.
