@@ -432,6 +432,17 @@ class Series(_Frame, SeriesElementwiseMethods, SeriesStatsMethods, SeriesIOMetho
             raise TypeError(f"s[...] takes a label, a slice or a boolean Series, got {type(key).__name__}")
         return self.loc[key]
 
+    def add_prefix(self, prefix: str) -> Series:
+        """Index labels with ``prefix`` in front, as pandas' ``Series.add_prefix``.
+
+        Known divisions of a string index stay known (a common prefix keeps the order); others are forgotten.
+        """
+        return _relabel(self, "add_prefix", prefix)
+
+    def add_suffix(self, suffix: str) -> Series:
+        """Index labels with ``suffix`` after them, as pandas' ``Series.add_suffix`` (divisions forgotten)."""
+        return _relabel(self, "add_suffix", suffix)
+
     def rename(self, name: Any) -> Series:
         return _method(self, "rename", name, columnwise=True)
 
@@ -483,6 +494,15 @@ class Series(_Frame, SeriesElementwiseMethods, SeriesStatsMethods, SeriesIOMetho
 
     def between(self, left: Any, right: Any, inclusive: str = "both") -> Series:
         return _method(self, "between", left, right, inclusive=inclusive)
+
+
+def _relabel(obj: Series, method: str, text: str) -> Series:
+    expr = MapPartitions(obj._expr, _MethodCaller(method), (text,), None, None, method.replace("_", "-"), True, False)
+    divisions = obj.divisions
+    if method == "add_prefix" and all(isinstance(d, str) for d in divisions):
+        from shoal.dataframe._shuffle import WithDivisions
+        return new_collection(WithDivisions(expr, tuple(text + d for d in divisions)))  # type: ignore[no-any-return]
+    return new_collection(expr)  # type: ignore[no-any-return]
 
 
 def _series_map(part: Any, arg: Any, na_action: Any) -> Any:

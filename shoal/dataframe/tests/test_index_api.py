@@ -172,3 +172,17 @@ def test_loc_with_a_date_string_selects_the_period(key: str) -> None:
     assert_eq(df.loc[key], expected, check_freq=False)
     assert_eq(df.x.loc[key], pdf.x.loc[key:key], check_freq=False)
     assert_eq(df.loc[key, ["x"]], expected[["x"]], check_freq=False)
+
+
+@pytest.mark.parametrize("method", ["add_prefix", "add_suffix"])
+@pytest.mark.parametrize("labels", [list("abcdefgh"), list(range(8))])
+def test_series_add_prefix_suffix_relabel_the_index(method: str, labels: list[object]) -> None:
+    ps = pd.Series(np.arange(8.0), index=labels, name="v")
+    s = sd.from_pandas(ps, npartitions=3)
+    result = getattr(s, method)("p_")
+    expected = getattr(ps, method)("p_")
+    assert_eq(result, expected)
+    if method == "add_prefix" and isinstance(labels[0], str):
+        assert result.divisions == tuple("p_" + d for d in s.divisions)
+    else:
+        assert result.known_divisions is False
