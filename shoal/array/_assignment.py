@@ -11,9 +11,15 @@ For each block, the index is cut down to the part that falls inside it
 cut down to the matching part, so no task ever holds more than one block of
 the array plus its share of the value.
 
-Supported indexes: integers, slices with any step, one 1-d integer (or
-boolean) NumPy array, a NumPy boolean mask of the array's shape, and a lazy
-boolean array of the array's shape with a scalar value (``x[x > 0] = 0``).
+Supported indexes: everything NumPy accepts. Integers, slices and one 1-d
+integer array are planned per block as above. Several integer arrays (and
+multi-dimensional masks, which are their ``nonzero()``) name points, as in
+NumPy's ``a[[0, 1], [2, 3]] = v`` (:func:`_assign_points`). ``None`` and
+scalar booleans change only the shape the value must broadcast to, so the
+value is broadcast to NumPy's selection shape and laid out again for the same
+index without them (:func:`_relayout`). Lazy indices: a boolean mask of the
+array's shape with a scalar value is one ``where``; one lazy 1-d integer array
+or mask beside integers and slices goes to :mod:`shoal.array._lazy_assign`.
 """
 
 from __future__ import annotations
@@ -28,6 +34,12 @@ from shoal.array._base import ArrayBase, new_array
 from shoal.array._chunks import chunk_offsets, slices_from_chunks
 from shoal.array._elementwise import elemwise
 from shoal.array._indexing import has_unknown, unknown_error
+from shoal.array._lazy_assign import as_argument as _as_argument
+from shoal.array._lazy_assign import assign_lazy, fit_value
+from shoal.array._lazy_assign import mismatch as _mismatch
+from shoal.array._lazy_assign import write as _write
+from shoal.array._lazy_index import is_scalar_bool
+from shoal.array._shape import broadcast_to
 from shoal.array._slicing import getitem, normalize_index, slice_pieces
 from shoal.graph.task import Alias, Ref, Task
 from shoal.graph.tokenize import tokenize
@@ -41,17 +53,17 @@ def setitem(x: ArrayBase, key: Any, value: Any) -> None:
     # the new graph (and arrays built from x before) read its blocks.
     old = type(x)(x._layer, x.name, x._chunks, x._meta, x._deps)
     if isinstance(key, ArrayBase):
-        new = _assign_lazy_mask(old, key, value)
+        new = _assign_lazy_alone(old, key, value)
     else:
         new = _assign(old, key, value)
     x.name, x._chunks, x._meta, x._layer, x._deps = new.name, new._chunks, new._meta, new._layer, new._deps
 
 
-def _assign_lazy_mask(x: ArrayBase, mask: ArrayBase, value: Any) -> Any:
-    if mask.dtype.kind != "b":
-        raise NotImplementedError(
-            "Assignment with a lazy integer index is not supported; compute the index (np.asarray(index)) first."
-        )
+def _assign_lazy_alone(x: ArrayBase, mask: ArrayBase, value: Any) -> Any:
+    """``x[lazy] = value``: a mask of (the leading axes of) the shape with a scalar is one ``where``."""
+    value_shape = tuple(value.shape) if isinstance(value, ArrayBase) else np.shape(value)
+    if mask.dtype.kind != "b" or (mask.ndim == 1 and math.prod(value_shape) != 1):
+        return _assign(x, (mask,), value)  # positions found in the tasks (shoal.array._lazy_assign)
     if mask.ndim > x.ndim or any(
         not (isinstance(m, float) or isinstance(s, float)) and m != s for m, s in zip(mask.shape, x.shape, strict=False)
     ):
@@ -61,12 +73,12 @@ def _assign_lazy_mask(x: ArrayBase, mask: ArrayBase, value: Any) -> Any:
         )
     if mask.ndim < x.ndim:
         mask = getitem(mask, (Ellipsis,) + (None,) * (x.ndim - mask.ndim))  # masks whole trailing rows
-    value_shape = tuple(value.shape) if isinstance(value, ArrayBase) else np.shape(value)
     if math.prod(value_shape) != 1:
         raise NotImplementedError(
-            f"x[mask] = value with a lazy mask needs a scalar value (got shape {value_shape}): the number of "
-            f"masked elements is unknown until computed. Use shoal.array.where(mask, value, x) for "
-            f"element-wise values."
+            f"x[mask] = value with a lazy {mask.ndim}-d mask needs a scalar value (got shape {value_shape}): "
+            f"which value goes where depends on the count of true values before each block, unknown until "
+            f"computed (Dask refuses this too). Use shoal.array.where(mask, value, x) for element-wise values, "
+            f"or compute the mask first."
         )
     if not isinstance(value, ArrayBase):
         value = np.asarray(value).reshape(())
@@ -75,74 +87,99 @@ def _assign_lazy_mask(x: ArrayBase, mask: ArrayBase, value: Any) -> Any:
     return elemwise(np.where, mask, value, x).astype(x.dtype)  # type: ignore[attr-defined]
 
 
-def _join_nested(nested: Any, ndim: int, axis: int = 0) -> np.ndarray:
-    if axis == ndim - 1:
-        return nested[0] if len(nested) == 1 else np.concatenate(nested, axis=axis)
-    parts = [_join_nested(n, ndim, axis + 1) for n in nested]
-    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=axis)
+# -- None and scalar booleans: the same assignment with the value laid out again ---------------
+def _layout(index: tuple[Any, ...], shape: tuple[Any, ...], ids: list[int], zero_width: set[int] = frozenset()
+            ) -> list[tuple[Any, Any]]:
+    """``(label, length)`` of each axis of ``x[index]`` in NumPy's order (ints and arrays already in bounds).
 
-
-def _as_argument(piece: Any) -> Any:
-    """A task argument holding all of ``piece``: a NumPy array, or the joined blocks of a shoal array."""
-    if not isinstance(piece, ArrayBase):
-        return np.array(piece)  # a copy: later changes to the caller's array must not leak in
-    if piece.ndim == 0:
-        return Ref((piece.name,))
-
-    def refs(keys: Any) -> Any:
-        return [refs(k) for k in keys] if isinstance(keys, list) else Ref(keys)
-
-    return Task(None, _join_nested, refs(piece.__dask_keys__()), piece.ndim)
-
-
-def _write(block: np.ndarray, index: Any, value: Any) -> np.ndarray:
-    out = block.copy()
-    out[index] = value
+    Labels name an axis independently of the index form: ``("s", id)`` for a slice, ``("n", id)`` for a None,
+    ``("b", k)`` for the ``k``-th broadcast dimension counted from the right. Entries in ``zero_width`` are
+    arrays that use no axis of ``x`` (scalar booleans).
+    """
+    arrays = [n for n, i in enumerate(index) if isinstance(i, np.ndarray)]
+    advanced = [n for n, i in enumerate(index) if isinstance(i, np.ndarray | int)] if arrays else []
+    try:
+        bshape = np.broadcast_shapes(*(index[n].shape for n in arrays))
+    except ValueError:
+        shapes = " ".join(str(index[n].shape) for n in arrays)
+        raise IndexError(f"shape mismatch: indexing arrays could not be broadcast together with shapes {shapes}") \
+            from None
+    broadcast = [(("b", len(bshape) - k), length) for k, length in enumerate(bshape)]
+    out: list[tuple[Any, Any]] = []
+    placed = bool(advanced) and advanced != list(range(advanced[0], advanced[-1] + 1))
+    if placed:
+        out += broadcast  # not next to each other: NumPy puts the broadcast dimensions first
+    axis = 0
+    for n, item in enumerate(index):
+        if item is None:
+            out.append((("n", ids[n]), 1))
+        elif isinstance(item, slice):
+            out.append((("s", ids[n]), len(range(*item.indices(int(shape[axis]))))))
+        elif n in advanced and not placed:
+            out += broadcast
+            placed = True
+        axis += item is not None and n not in zero_width
     return out
 
 
-def _mismatch(value_shape: tuple[Any, ...], target: tuple[int, ...]) -> ValueError:
-    return ValueError(
-        f"shape mismatch: value array of shape {tuple(value_shape)} could not be broadcast to indexing result "
-        f"of shape {target}"
-    )
-
-
-def _assign_without_newaxis(x: ArrayBase, index: tuple[Any, ...], value: Any) -> Any:
-    """``x[index] = value`` with ``None`` in ``index``: the same as without the new length-1 axes.
-
-    With only slices and integers beside them, dropping a ``None`` drops one length-1 axis of the selection and
-    leaves the others in order, so the value is broadcast to the selection's shape and that axis removed.
-    """
-    if any(isinstance(i, np.ndarray | ArrayBase) for i in index):
-        raise NotImplementedError(
-            "Assignment with None (np.newaxis) beside array indices is not supported (NumPy may move the "
-            "array axes); drop the None and shape the value to match."
-        )
-    kept = tuple(i for i in index if i is not None)
-    with_new = x[index].shape
-    without = x[kept].shape
+def _relayout(value: Any, source: list[tuple[Any, Any]], target: list[tuple[Any, Any]]) -> Any:
+    """``value`` broadcast to the ``source`` layout, its axes missing from ``target`` (length 1) dropped,
+    the others put in ``target``'s order."""
+    shape = tuple(n for _, n in source)
     if isinstance(value, ArrayBase):
-        from shoal.array._shape import broadcast_to
-        value = broadcast_to(value, with_new).reshape(without)
-    elif np.ndim(value):
-        value = np.asarray(value)
-        try:
-            value = np.broadcast_to(value, with_new).reshape(without)
-        except ValueError:
-            raise _mismatch(value.shape, with_new) from None
-    return _assign(x, kept, value)
+        fit_value(value, shape)
+        value = broadcast_to(value, shape) if tuple(value.shape) != shape else value
+    else:
+        fit_value(np.asarray(value), shape)
+        value = np.broadcast_to(np.asarray(value), shape)
+    labels = [label for label, _ in source]
+    kept = {label for label, _ in target}
+    value = value[tuple(slice(None) if label in kept else 0 for label in labels)]
+    remaining = [label for label in labels if label in kept]
+    order = [remaining.index(label) for label, _ in target]
+    return value.transpose(order) if order != sorted(order) else value
+
+
+def _assign_relaid(x: ArrayBase, key: Any, value: Any) -> Any:
+    """``x[key] = value`` with ``None`` or scalar booleans in ``key`` (see the module docstring)."""
+    items = key if isinstance(key, tuple) else (key,)
+    flags = [is_scalar_bool(i) for i in items]
+    # A scalar boolean uses no axis, as None does: normalize with None in its place, then tell them apart.
+    index = normalize_index(tuple(None if f else i for i, f in zip(items, flags, strict=True)), x.shape)
+    nones = [n for n, i in enumerate(index) if i is None]
+    placeholders = [i for i in items if is_scalar_bool(i) or i is None]
+    bools = {nones[k]: bool(p) for k, p in enumerate(placeholders) if is_scalar_bool(p)}
+    if any(isinstance(i, ArrayBase) for i in index):
+        raise NotImplementedError(
+            "Assignment with None or a scalar boolean beside a lazy (shoal) index is not supported; drop the "
+            "None and shape the value to match, or compute the index first."
+        )
+    index = tuple(np.zeros(int(bools[n]), dtype=np.intp) if n in bools else i
+                  for n, i in enumerate(index))
+    expanded = [j for n, i in enumerate(index) for j in ([n] * (i.ndim if _is_mask(i) else 1))]
+    index = tuple(j for i in index for j in (np.nonzero(i) if _is_mask(i) else (i,)))
+    source = _layout(index, x.shape, expanded, {n for n, e in enumerate(expanded) if e in bools})
+    kept = [n for n, i in enumerate(index) if i is not None and expanded[n] not in bools]
+    target = _layout(tuple(index[n] for n in kept), x.shape, [expanded[n] for n in kept])
+    if not all(bools.values()):
+        _relayout(value, source, source)  # the value must still fit the (empty) selection, as in NumPy
+        return x
+    return _assign(x, tuple(index[n] for n in kept), _relayout(value, source, target))
+
+
+def _is_mask(item: Any) -> bool:
+    return isinstance(item, np.ndarray) and item.dtype.kind == "b"
 
 
 def _assign(x: ArrayBase, key: Any, value: Any) -> Any:
+    items = key if isinstance(key, tuple) else (key,)
+    if any(i is None or is_scalar_bool(i) for i in items):
+        return _assign_relaid(x, items, value)
     index = normalize_index(key, x.shape)
     if any(i is None for i in index):
-        return _assign_without_newaxis(x, index, value)
+        return _assign_relaid(x, index, value)
     if any(isinstance(i, ArrayBase) for i in index):
-        raise NotImplementedError(
-            "Assignment with a lazy array inside an index tuple is not supported; a lazy boolean mask works "
-            "on its own (x[mask] = scalar), other indices must be computed first."
-        )
+        return assign_lazy(x, index, value)
     for axis in range(x.ndim):
         if has_unknown(x.chunks[axis]):
             raise unknown_error(x, axis, "assign")
@@ -152,22 +189,14 @@ def _assign(x: ArrayBase, key: Any, value: Any) -> Any:
         raise ValueError(
             f"Cannot assign a value of unknown shape {value.shape}; call value.compute_chunk_sizes() first."
         )
-    masks = [i for i in index if isinstance(i, np.ndarray) and i.dtype.kind == "b"]
-    if masks:
-        if len(index) == 1 and masks[0].ndim == x.ndim:
-            return _assign_mask(x, masks[0], value)
-        if any(m.ndim != 1 for m in masks):
-            raise NotImplementedError(
-                "Assignment with a multi-dimensional boolean mask is supported only for a mask of the "
-                "array's whole shape (x[mask] = value)."
-            )
-        index = tuple(np.flatnonzero(i) if isinstance(i, np.ndarray) and i.dtype.kind == "b" else i
-                      for i in index)
+    masks = [i for i in index if _is_mask(i)]
+    if masks and len(index) == 1 and masks[0].ndim == x.ndim:
+        return _assign_mask(x, masks[0], value)
+    # A mask is the integer arrays of its true positions (NumPy's rule), one per axis it covers.
+    index = tuple(j for i in index for j in (np.nonzero(i) if _is_mask(i) else (i,)))
     arrays = [n for n, i in enumerate(index) if isinstance(i, np.ndarray)]
     if len(arrays) > 1 or any(index[n].ndim != 1 for n in arrays):
-        raise NotImplementedError(
-            "Assignment supports one 1-d integer array in the index; assign one axis at a time."
-        )
+        return _assign_points(x, index, value)
 
     # For each axis: block -> (index within the block, selection of the value along this axis or None).
     plans: list[dict[int, tuple[Any, Any]]] = []
@@ -233,6 +262,67 @@ def _assign(x: ArrayBase, key: Any, value: Any) -> Any:
     return new_array(layer, name, x.chunks, x.dtype, deps=tuple(deps), meta=x._meta)
 
 
+def _assign_points(x: ArrayBase, index: tuple[Any, ...], value: Any) -> Any:
+    """``x[index] = value`` with several integer arrays, or one of 2+ dimensions: NumPy's points.
+
+    The arrays (and the integers beside them) broadcast to the points' shape; the value is broadcast to NumPy's
+    selection shape with those dimensions flattened into one. Each block writes the points inside it, in order
+    (a point named twice keeps the last value, as in NumPy), crossed with its share of the slices.
+    """
+    arrays = [n for n, i in enumerate(index) if isinstance(i, np.ndarray)]
+    advanced = [n for n, i in enumerate(index) if not isinstance(i, slice)]
+    layout = _layout(index, x.shape, list(range(len(index))))
+    shape = tuple(n for _, n in layout)
+    fit_value(value, shape)
+    bshape = np.broadcast_shapes(*(index[n].shape for n in arrays))
+    points = [np.broadcast_to(np.asarray(index[n]), bshape).ravel() for n in advanced]
+    count = math.prod(bshape)
+    first = next(t for t, (label, _) in enumerate(layout) if label[0] == "b") if bshape else 0
+    flat_shape = shape[:first] + (count,) + shape[first + len(bshape):]
+    if math.prod(value.shape) == 1:
+        value = value.reshape(())
+    else:
+        value = (broadcast_to(value, shape) if isinstance(value, ArrayBase) else np.broadcast_to(value, shape))
+        value = value.reshape(flat_shape)
+    slice_axes = [a for a, i in enumerate(index) if isinstance(i, slice)]
+    plans = {a: {b: (local, slice(p, p + n)) for b, local, n, p in _with_positions(x.chunks[a], index[a]) if n}
+             for a in slice_axes}
+    offsets = {a: chunk_offsets(x.chunks[a]) for a in advanced}
+    which = {a: np.searchsorted(offsets[a][1:], p, side="right") for a, p in zip(advanced, points, strict=True)}
+    name = f"setitem-points-{tokenize(x.name, index, value)}"
+    layer: dict[Any, Any] = {}
+    deps: list[Any] = [x]
+    for block in product(*(range(n) for n in x.numblocks)):
+        out_key = (name, *block)
+        inside = np.ones(count, dtype=bool)
+        for a in advanced:
+            inside &= which[a] == block[a]
+        positions = np.flatnonzero(inside)
+        if not positions.size or any(block[a] not in plans[a] for a in slice_axes):
+            layer[out_key] = Alias(out_key, (x.name, *block))
+            continue
+        local = tuple(plans[a][block[a]][0] if a in plans else points[advanced.index(a)][positions] - offsets[a][
+            block[a]] for a in range(x.ndim))
+        if value.ndim:
+            rest = [plans[a][block[a]][1] for a in slice_axes]  # in index order, as in the layout
+            piece = value[(*rest[:first], positions, *rest[first:])]
+        else:
+            piece = value
+        if isinstance(piece, ArrayBase):
+            deps.append(piece)
+        layer[out_key] = Task(out_key, _write, Ref((x.name, *block)), local, _as_argument(piece))
+    return new_array(layer, name, x.chunks, x.dtype, deps=tuple(deps), meta=x._meta)
+
+
+def _with_positions(chunks: Any, item: slice) -> list[tuple[int, Any, int, int]]:
+    """``slice_pieces`` with each piece's start in the selection."""
+    out, position = [], 0
+    for b, local, n in slice_pieces(chunks, item):
+        out.append((b, local, n, position))
+        position += n
+    return out
+
+
 def _assign_mask(x: ArrayBase, mask: np.ndarray, value: Any) -> Any:
     """``x[mask] = value`` for a NumPy mask of the whole shape: value is a scalar or one value per true."""
     count = int(mask.sum())
@@ -293,8 +383,6 @@ def setitem_points(x: ArrayBase, index: Any, value: Any) -> None:
     if not isinstance(value, ArrayBase):
         value = np.asarray(value)
     if value.shape != shape:
-        from shoal.array._shape import broadcast_to
-
         try:
             value = broadcast_to(value, shape) if isinstance(value, ArrayBase) else np.broadcast_to(value, shape)
         except ValueError:

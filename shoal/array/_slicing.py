@@ -12,7 +12,9 @@ does) and made non-negative. Then ``x[index]`` runs in two steps:
 2. *At most one gather* for the array entries (see
    :mod:`shoal.array._indexing`): one integer array along an axis, a boolean
    mask (a NumPy mask becomes integer arrays; a lazy one gives ``nan``
-   lengths), or several integer arrays read pointwise.
+   lengths), or several integer arrays read pointwise. Lazy integer arrays
+   of 2+ dimensions or beside other arrays (and in ``vindex``) are read by
+   :mod:`shoal.array._lazy_index`, as are scalar booleans beside arrays.
 
 Where the result dimensions go follows NumPy: the dimensions of the array
 entries replace them in place when every advanced entry (integers included)
@@ -36,6 +38,8 @@ from shoal.array._base import ArrayBase, new_array
 from shoal.array._chunks import chunk_offsets
 from shoal.array._dispatch import implements
 from shoal.array._indexing import has_unknown, mask_shoal, move_axes, pointwise, take_numpy, take_shoal, unknown_error
+from shoal.array._lazy_index import expand_scalar_bools, lazy_bool_error, one_element, pointwise_lazy
+from shoal.array._lazy_index import is_scalar_bool as _is_scalar_bool
 from shoal.graph.task import Alias, Ref, Task
 from shoal.graph.tokenize import tokenize
 
@@ -261,29 +265,17 @@ def _expand_numpy_masks(index: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(out)
 
 
-def _one_element(scalar: ArrayBase) -> Any:
-    """A lazy 0-d array as a 1-d array of length 1."""
-    name = f"atleast1d-{scalar.name}"
-    layer = {(name, 0): Task((name, 0), np.reshape, Ref((scalar.name,)), (1,))}
-    return new_array(layer, name, ((1,),), scalar.dtype, deps=(scalar,))
-
-
-def _is_scalar_bool(item: Any) -> bool:
-    return isinstance(item, bool | np.bool_) or (isinstance(item, np.ndarray) and item.ndim == 0
-                                                  and item.dtype.kind == "b")
-
-
 def _scalar_bools(x: ArrayBase, index: tuple[Any, ...]) -> Any:
     """``x[index]`` where ``index`` holds scalar booleans, with NumPy's rule for them.
 
     A scalar boolean is a 0-d mask, an advanced index of shape ``(1,)`` (True) or ``(0,)`` (False). With the
     integers of the index (advanced too, then) it broadcasts to one new axis, placed where the first of them
-    stands when they are next to each other, else first. Array indices beside them are refused.
+    stands when they are next to each other, else first. Beside array indices it becomes one of them
+    (:func:`shoal.array._lazy_index.expand_scalar_bools`).
     """
     if any(isinstance(i, list | np.ndarray | ArrayBase) and not _is_scalar_bool(i) for i in index):
-        raise NotImplementedError(
-            "A scalar boolean next to array indices is not supported; index with the arrays first, then add "
-            "the axis with None (x[arrays][None] for True, x[arrays][None][:0] for False).")
+        y, expanded = expand_scalar_bools(x, index)
+        return getitem(y, expanded)
     advanced = [n for n, i in enumerate(index) if _is_scalar_bool(i) or isinstance(i, int | np.integer)]
     adjacent = advanced == list(range(advanced[0], advanced[-1] + 1))
     consumed = sum(1 for i in index if isinstance(i, slice) or (isinstance(i, int | np.integer)
@@ -330,13 +322,10 @@ def getitem(x: ArrayBase, index: Any) -> Any:
             elif item.ndim == 1:
                 result, new_dims = take_shoal(y, item, axis), 1
             elif item.ndim == 0:  # x[x.argmax()]: a lazy scalar position
-                taken = take_shoal(y, _one_element(item), axis)
+                taken = take_shoal(y, one_element(item), axis)
                 result, new_dims = _basic(taken, (slice(None),) * axis + (0,)), 0
             else:
-                raise NotImplementedError(
-                    f"Indexing with a {item.ndim}-d lazy integer array is not supported; compute the index "
-                    f"(np.asarray(index)) or ravel it first."
-                )
+                result, new_dims = move_axes(pointwise_lazy(y, {axis: item}), list(range(item.ndim)), axis), item.ndim
         elif item.ndim == 1:
             result, new_dims = take_numpy(y, item, axis), 1
         else:
@@ -345,11 +334,11 @@ def getitem(x: ArrayBase, index: Any) -> Any:
             result = move_axes(result, list(range(axis, axis + new_dims)), 0)
         return result
     if any(isinstance(index[n], ArrayBase) for n in arrays):
-        raise NotImplementedError(
-            "Indexing with a lazy (shoal) array together with other arrays is not supported; index one axis "
-            "at a time, or compute the lazy index first."
-        )
-    result = pointwise(y, {y_axes[n]: index[n] for n in arrays})
+        if any(index[n].dtype.kind == "b" for n in arrays):
+            raise lazy_bool_error("x[...]")
+        result = pointwise_lazy(y, {y_axes[n]: index[n] for n in arrays})
+    else:
+        result = pointwise(y, {y_axes[n]: index[n] for n in arrays})
     if adjacent:
         broadcast_ndim = result.ndim - (y.ndim - len(arrays))
         result = move_axes(result, list(range(broadcast_ndim)), y_axes[arrays[0]])
@@ -360,20 +349,23 @@ def getitem(x: ArrayBase, index: Any) -> Any:
 def vindex(x: ArrayBase, index: Any) -> Any:
     """Pointwise indexing: integer arrays broadcast together; their dimensions come first."""
     items = index if isinstance(index, tuple) else (index,)
-    if any(isinstance(i, ArrayBase) for i in items):
-        raise NotImplementedError(
-            "vindex with lazy (shoal) index arrays is not supported; compute the indices first "
-            "(np.asarray(index)) or use x[index] along one axis."
-        )
+    if any(isinstance(i, ArrayBase) and i.dtype.kind == "b" for i in items):
+        raise lazy_bool_error("x.vindex[...]")
     if any(i is None for i in items):
         raise IndexError("vindex does not support None (np.newaxis); add the axis before or after indexing.")
+    if any(_is_scalar_bool(i) for i in items):
+        y, expanded = expand_scalar_bools(x, items)
+        return vindex(y, expanded)
     normalized = _expand_numpy_masks(normalize_index(items, x.shape))
-    arrays = {n: i for n, i in enumerate(normalized) if isinstance(i, np.ndarray | int)}
-    if not any(isinstance(i, np.ndarray) for i in arrays.values()):
+    arrays = {n: i for n, i in enumerate(normalized) if isinstance(i, np.ndarray | int | ArrayBase)}
+    if not any(isinstance(i, np.ndarray | ArrayBase) for i in arrays.values()):
         raise IndexError(
             f"vindex needs at least one integer array in the index (got {index!r}); use x[...] for basic slicing."
         )
     y = _basic(x, tuple(slice(None) if n in arrays else i for n, i in enumerate(normalized)))
+    if any(isinstance(i, ArrayBase) for i in arrays.values()):
+        return pointwise_lazy(y, {n: i if isinstance(i, ArrayBase) else np.asarray(i, dtype=np.intp)
+                                  for n, i in arrays.items()})
     return pointwise(y, {n: np.asarray(i, dtype=np.intp) for n, i in arrays.items()})
 
 
@@ -431,7 +423,9 @@ class BlockView:
             raise IndexError("x.blocks does not support None (np.newaxis); blocks keep every dimension.")
         normalized = normalize_index(items, x.numblocks)
         if any(isinstance(i, ArrayBase) for i in normalized):
-            raise NotImplementedError("x.blocks cannot be indexed with a lazy array; compute the index first.")
+            raise NotImplementedError(
+                "x.blocks cannot be indexed with a lazy (shoal) array: the blocks to keep must be known when the "
+                "graph is built (Dask refuses this too). Compute the index first: x.blocks[np.asarray(index)].")
         selected: list[list[int]] = []
         for axis, item in enumerate(normalized):
             if isinstance(item, int):
