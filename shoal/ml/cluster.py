@@ -47,10 +47,15 @@ _DEFAULT_ROUNDS = 5
 # -- block kernels ---------------------------------------------------------------------------------------
 def _nearest(x: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Index of the nearest center and the exact squared distance to it, for each row."""
-    # ||c||² - 2 x·c ranks centers like the full distance (as scikit-learn's GEMM kernel does).
-    scores = (centers ** 2).sum(axis=1) - 2.0 * (x @ centers.T)
+    # ||c||² - 2 x·c ranks centers like the full distance (as scikit-learn's GEMM kernel does). Updated in
+    # place, and the distance taken as a row dot product: each temporary the size of the block is fresh
+    # memory the kernel must fault in, which costs more than the arithmetic.
+    scores = x @ centers.T
+    scores *= -2.0
+    scores += (centers ** 2).sum(axis=1)
     labels = np.argmin(scores, axis=1)
-    return labels, ((x - centers[labels]) ** 2).sum(axis=1)
+    diff = np.subtract(x, centers[labels])
+    return labels, np.einsum("ij,ij->i", diff, diff)
 
 
 def _rng(seed: int, step: int, block_id: int) -> np.random.Generator:
@@ -61,8 +66,12 @@ def _lloyd_chunk(x: np.ndarray, centers: np.ndarray) -> dict[str, Any]:
     x = np.asarray(x, dtype=np.float64)
     k, p = centers.shape
     labels, dist = _nearest(x, centers)
-    sums = np.stack([np.bincount(labels, weights=x[:, j], minlength=k) for j in range(p)], axis=1)
-    far = np.argsort(dist)[::-1][:k]  # candidates to re-seed empty clusters
+    # One bincount over (cluster, feature) cells instead of one per feature.
+    cells = (labels[:, None] * p + np.arange(p)).ravel()
+    sums = np.bincount(cells, weights=x.ravel(), minlength=k * p)
+    # Candidates to re-seed empty clusters: the k farthest rows, farthest first.
+    top = np.argpartition(dist, len(dist) - k)[len(dist) - k:] if len(dist) > k else np.arange(len(dist))
+    far = top[np.argsort(dist[top], kind="stable")[::-1]]
     return {"sums": sums.reshape(k, p), "counts": np.bincount(labels, minlength=k).astype(np.float64),
             "inertia": dist.sum(), "far_dist": dist[far], "far_rows": x[far], "far_labels": labels[far]}
 
@@ -133,7 +142,12 @@ def _labels(x: np.ndarray, centers: np.ndarray) -> np.ndarray:
 
 def _distances(x: np.ndarray, centers: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
-    return np.sqrt(((x[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2))
+    # scikit-learn's euclidean_distances formula, without a rows x centers x features temporary.
+    squared = x @ centers.T
+    squared *= -2.0
+    squared += np.einsum("ij,ij->i", x, x)[:, None]
+    squared += (centers ** 2).sum(axis=1)
+    return np.sqrt(np.maximum(squared, 0.0, out=squared), out=squared)
 
 
 # -- the estimator ---------------------------------------------------------------------------------------
