@@ -19,8 +19,9 @@ import numpy as np
 import pandas as pd
 
 from shoal.dataframe import _select
+from shoal.dataframe._accessor_extras import CatChunk, IsoWeek, ToPyTimedelta
 from shoal.dataframe._core import FrameBase, new_collection
-from shoal.dataframe._expr import MapPartitions, Projection
+from shoal.dataframe._expr import MapPartitions, Projection, TreeReduce
 from shoal.dataframe._meta import make_meta, make_meta_nonempty, meta_from_output
 
 __all__ = ["get_dummies"]
@@ -35,7 +36,15 @@ class _AccessorCall:
 
     def __call__(self, part: Any, *args: Any, **kwargs: Any) -> Any:
         attr = getattr(getattr(part, self.accessor), self.name)
-        return attr(*args, **kwargs) if self.call else attr
+        out = attr(*args, **kwargs) if self.call else attr
+        if (self.accessor == "str" and isinstance(out, pd.Series) and out.dtype == object and len(part)
+                and part.dtype == object and part.isna().all()):
+            # Only missing values: pandas returns objects even where it counts (len, find, ...). On the whole
+            # column those are float64 (NaN among numbers), so this partition must not turn the result to objects.
+            empty = getattr(part.iloc[:0].str, self.name)
+            if (empty(*args, **kwargs) if self.call else empty).dtype.kind in "iu":
+                return out.astype("float64")
+        return out
 
     def __dask_tokenize__(self) -> Any:
         return ("accessor-call", self.accessor, self.name, self.call)
@@ -50,6 +59,20 @@ def _infer_meta(func: Callable[..., Any], meta: Any, args: tuple[Any, ...], kwar
 
 class Accessor:
     """``series.str`` / ``.dt`` / ``.cat``: any pandas accessor method or attribute, run per partition.
+
+    Notes
+    -----
+    Some pandas result dtypes depend on the data: ``.dt.day`` or ``.dt.days``
+    give floats where a value is ``NaT``, and ``.str.len()`` on ``object`` or
+    pandas 3 ``str`` values gives float64 where one is missing (``object``
+    booleans become objects). The computed result is pandas' on the whole
+    column; the meta, which can't see the data, is pandas' result on values
+    without missing entries. ``string[python]``/``string[pyarrow]`` answer
+    nullable ``Int64``/``boolean`` either way, so their meta is always exact.
+    Beyond pandas 3, ``.dt.week``/``.dt.weekofyear`` give the ISO week
+    (``isocalendar().week``), and ``.dt.to_pytimedelta()`` and
+    ``.str.cat()`` without ``others`` cover every partition (a Series of
+    ``datetime.timedelta``, and one lazy string).
 
     Examples
     --------
@@ -71,11 +94,18 @@ class Accessor:
         self._obj, self._name = obj, name
 
     def __dir__(self) -> list[str]:
-        return [n for n in dir(self._pandas) if not n.startswith("_")]
+        names = {n for n in dir(self._pandas) if not n.startswith("_")}
+        if self._name == "dt" and "isocalendar" in names:
+            names |= {"week", "weekofyear"}
+        return sorted(names)
 
     def __getattr__(self, attr: str) -> Any:
         if attr.startswith("_"):
             raise AttributeError(attr)
+        if self._name == "dt":
+            extra = self._dt_extra(attr)
+            if extra is not None:
+                return extra
         kind = getattr(type(self._pandas), attr, None)
         if kind is None and not hasattr(self._pandas, attr):
             raise AttributeError(f"the .{self._name} accessor has no attribute {attr!r}")
@@ -88,11 +118,36 @@ class Accessor:
         def method(*args: Any, meta: Any = None, **kwargs: Any) -> Any:
             if self._name == "str" and attr in ("split", "rsplit") and kwargs.get("expand"):
                 return self._split(attr, args, kwargs)
+            if self._name == "str" and attr == "cat" and (args[0] if args else kwargs.get("others")) is None:
+                return self._cat_all(*args[1:], **{k: v for k, v in kwargs.items() if k != "others"})
             return self._run(_AccessorCall(self._name, attr, True), args, kwargs, meta)
 
         method.__name__ = attr
         method.__doc__ = getattr(getattr(self._pandas, attr), "__doc__", None)
         return method
+
+    def _dt_extra(self, attr: str) -> Any:
+        """The ``.dt`` names Dask offers that pandas 3 lacks or returns outside a Series; ``None`` otherwise."""
+        dtype = self._obj._meta.dtype
+        if attr in ("week", "weekofyear") and not hasattr(self._pandas, attr):
+            if not isinstance(dtype, pd.DatetimeTZDtype) and not pd.api.types.is_datetime64_dtype(dtype):
+                raise AttributeError(f".dt.{attr} needs datetime or period values, but the Series has dtype "
+                                     f"{dtype}")
+            # pandas 2 removed Series.dt.week; its replacement is the ISO week of isocalendar().
+            return self._run(IsoWeek(), (), {})
+        if attr == "to_pytimedelta" and pd.api.types.is_timedelta64_dtype(dtype):
+            def to_pytimedelta(meta: Any = None) -> Any:
+                return self._run(ToPyTimedelta(), (), {}, meta)
+
+            to_pytimedelta.__doc__ = ToPyTimedelta.__doc__
+            return to_pytimedelta
+        return None
+
+    def _cat_all(self, sep: str | None = None, na_rep: str | None = None, join: str = "left") -> Any:
+        """``str.cat()`` without ``others``: one string from every partition, joined in order (a lazy scalar)."""
+        self._pandas.cat(sep=sep, na_rep=na_rep, join=join)  # pandas' own checks of the arguments, now
+        chunk = CatChunk(sep or "", na_rep)
+        return new_collection(TreeReduce([self._obj._expr], chunk, chunk.combine, chunk.aggregate, "", "str-cat"))
 
     def _split(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         n = kwargs.get("n", args[1] if len(args) > 1 else -1)

@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from shoal.dataframe._core import FrameBase, ScalarCollection, new_collection
+from shoal.dataframe._align import aligned, is_partitioned
+from shoal.dataframe._core import FrameBase, new_collection
 from shoal.dataframe._expr import MapPartitions, TreeReduce
 from shoal.dataframe._meta import make_meta_nonempty, meta_from_output
 from shoal.dataframe._methods_convenience import DataFrameConvenienceMethods, SeriesConvenienceMethods
@@ -41,47 +42,6 @@ _COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
 
 
 # -- alignment --------------------------------------------------------------------------------------
-def _as_collection(obj: Any) -> Any:
-    """A pandas DataFrame/Series as a one-partition collection; collections pass through."""
-    if isinstance(obj, pd.DataFrame | pd.Series):
-        from shoal.dataframe._io.memory import from_pandas
-        return from_pandas(obj, npartitions=1)
-    return obj
-
-
-def aligned(what: str, *objs: Any) -> list[Any]:
-    """``objs`` (collections or pandas objects) split at the same divisions, so they combine partition-wise.
-
-    >>> import pandas as pd, shoal.dataframe as sd
-    >>> a = sd.from_pandas(pd.Series(range(6)), npartitions=2)
-    >>> b = sd.from_pandas(pd.Series(range(3, 9), index=range(3, 9)), npartitions=3)
-    >>> [x.divisions for x in aligned("add", a, b)]
-    [(0, 3, 5, 7, 8), (0, 3, 5, 7, 8)]
-    """
-    colls = [_as_collection(o) for o in objs]
-    divisions = [tuple(c.divisions) for c in colls]
-    if all(d == divisions[0] for d in divisions):
-        return colls
-    if all(c.known_divisions for c in colls):
-        union = tuple(sorted({v for d in divisions for v in d}))
-        if len(union) == 1:
-            union = (union[0], union[0])
-        return [c if tuple(c.divisions) == union else c.repartition(divisions=union, force=True) for c in colls]
-    counts = {c.npartitions for c in colls}
-    if len(counts) == 1:
-        # Unknown divisions, same number of partitions: trusted to be split alike, as Dask does.
-        return colls
-    raise ValueError(
-        f"{what}: not all divisions are known, so the inputs can't be aligned (partitions: "
-        f"{[c.npartitions for c in colls]}, divisions: {divisions}). Set a sorted index on both with "
-        f"set_index(..., sorted=True), or give them the same partitions with repartition."
-    )
-
-
-def _is_partitioned(obj: Any) -> bool:
-    return isinstance(obj, FrameBase) and not isinstance(obj, ScalarCollection)
-
-
 def _check_list_along_index(name: str, other: Any) -> None:
     if isinstance(other, list | tuple | np.ndarray | pd.Index | pd.api.extensions.ExtensionArray):
         raise ValueError(
@@ -97,7 +57,7 @@ def combine_aligned(self: Any, what: str, func: Callable[..., Any], other: Any, 
 
     Scalars (lazy ones too) and plain values are broadcast to every partition.
     """
-    if isinstance(other, pd.DataFrame | pd.Series) or _is_partitioned(other):
+    if isinstance(other, pd.DataFrame | pd.Series) or is_partitioned(other):
         left, right = aligned(what, self, other)
         return new_collection(MapPartitions(left._expr, func, (right._expr,), kwargs or None, meta, what,
                                             columnwise))
@@ -126,7 +86,7 @@ def _operate(self: Any, name: str, other: Any, axis: Any, level: Any, fill_value
             return new_collection(MapPartitions(self._expr, _PartMethod(name), (other,), kwargs, None, name))
         if not along_columns:
             _check_list_along_index(name, other)
-        columnwise = not (isinstance(other, pd.Series) or (_is_partitioned(other)
+        columnwise = not (isinstance(other, pd.Series) or (is_partitioned(other)
                                                             and isinstance(other._meta, pd.Series)))
         return combine_aligned(self, name, _PartMethod(name), other, kwargs, columnwise)
     if axis not in (0, "index", None):
@@ -243,7 +203,7 @@ class CombineMethods:
         >>> a.combine_first(b).compute().tolist()
         [1.0, 2.0, 3.0, 4.0]
         """
-        if not (isinstance(other, pd.DataFrame | pd.Series) or _is_partitioned(other)):
+        if not (isinstance(other, pd.DataFrame | pd.Series) or is_partitioned(other)):
             raise TypeError(f"combine_first takes a shoal or pandas DataFrame/Series, got {type(other).__name__}")
         left, right = aligned("combine_first", self, other)
         meta = _combine_first_meta(left._meta, right._meta)
@@ -270,7 +230,7 @@ class CombineMethods:
         """
         if join not in ("outer", "inner", "left", "right"):
             raise ValueError(f"align(join={join!r}): use 'outer', 'inner', 'left' or 'right'")
-        if not (isinstance(other, pd.DataFrame | pd.Series) or _is_partitioned(other)):
+        if not (isinstance(other, pd.DataFrame | pd.Series) or is_partitioned(other)):
             raise TypeError(f"align takes a shoal or pandas DataFrame/Series, got {type(other).__name__}")
         left, right = aligned("align", self, other)
         kwargs = {"join": join, "axis": axis, "fill_value": fill_value}
@@ -304,7 +264,7 @@ class CombineMethods:
                 raise TypeError("DataFrame.dot takes a pandas Series/DataFrame or an array indexed by this frame's "
                                 "columns; compute a shoal operand first (it is small: one row per column).")
             return new_collection(MapPartitions(self._expr, _PartMethod("dot"), (other,), None, meta, "dot"))
-        if not (isinstance(other, pd.DataFrame | pd.Series) or _is_partitioned(other)):
+        if not (isinstance(other, pd.DataFrame | pd.Series) or is_partitioned(other)):
             raise TypeError(f"Series.dot takes a shoal or pandas Series/DataFrame with the same index, got "
                             f"{type(other).__name__}")
         left, right = aligned("dot", self, other)
@@ -341,6 +301,50 @@ class DataFrameOperatorMethods(CombineMethods):
         return _combine(self, other, func, {"fill_value": fill_value, "overwrite": overwrite})
 
 
+class _CaseWhen:
+    """``part.case_when(caselist)`` with the caselist's operands passed flat (partitions and plain values)."""
+
+    __name__ = "case-when"
+
+    def __call__(self, part: Any, *flat: Any) -> Any:
+        return part.case_when([(flat[k], flat[k + 1]) for k in range(0, len(flat), 2)])
+
+    def __dask_tokenize__(self) -> Any:
+        return ("case-when",)
+
+
+def _case_when(self: Any, caselist: Any) -> Any:
+    if not isinstance(caselist, list):
+        raise TypeError(f"case_when: caselist must be a list of (condition, replacement) tuples, got "
+                        f"{type(caselist).__name__}")
+    if not caselist:
+        raise ValueError("case_when: provide at least one (condition, replacement) pair in caselist")
+    flat: list[Any] = []
+    for k, pair in enumerate(caselist):
+        if not isinstance(pair, tuple | list) or len(pair) != 2:
+            got = f"a {type(pair).__name__} of length {len(pair)}" if isinstance(pair, tuple | list) else (
+                f"a {type(pair).__name__}")
+            raise ValueError(f"case_when: caselist[{k}] must be a (condition, replacement) pair, got {got}")
+        for role, value in zip(("condition", "replacement"), pair, strict=True):
+            # pandas calls a callable on the Series; here that is the lazy Series, so whole-column
+            # expressions (s > s.mean()) see every partition.
+            value = value(self) if callable(value) else value
+            if isinstance(value, list | tuple | np.ndarray | pd.Index | pd.api.extensions.ExtensionArray):
+                raise ValueError(f"case_when: the {role} of caselist[{k}] is a list-like without an index, "
+                                 f"which can't be split into partitions. Pass a shoal or pandas Series with "
+                                 f"this Series' index, a scalar, or a callable.")
+            if isinstance(value, pd.DataFrame) or (is_partitioned(value) and not isinstance(value._meta, pd.Series)):
+                raise TypeError(f"case_when: the {role} of caselist[{k}] must be a Series, a scalar or a "
+                                f"callable, got a DataFrame")
+            flat.append(value)
+    series = [v for v in flat if isinstance(v, pd.Series) or is_partitioned(v)]
+    left, *rest = aligned("case_when", self, *series)
+    moved = iter(rest)
+    args = tuple(next(moved)._expr if isinstance(v, pd.Series) or is_partitioned(v)
+                 else v._expr if isinstance(v, FrameBase) else v for v in flat)
+    return new_collection(MapPartitions(left._expr, _CaseWhen(), args, None, None, "case-when"))
+
+
 class SeriesOperatorMethods(CombineMethods):
     """Named operators of Series (``s.add(other, level=None, fill_value=None, axis=0)``)."""
 
@@ -361,6 +365,22 @@ class SeriesOperatorMethods(CombineMethods):
         [4, 5, 6]
         """
         return _combine(self, other, func, {"fill_value": fill_value})
+
+    def case_when(self, caselist: list[tuple[Any, Any]]) -> Any:
+        """Replace values where conditions hold, the first true condition winning; mirrors ``Series.case_when``.
+
+        Conditions and replacements may be shoal or pandas Series (aligned with
+        this one on the index first), scalars, or callables, which are called
+        with this (lazy) Series. Rows where no condition holds keep their value.
+
+        Examples
+        --------
+        >>> import pandas as pd, shoal.dataframe as sd
+        >>> s = sd.from_pandas(pd.Series([1, 2, 3, 4, 5]), npartitions=2)
+        >>> s.case_when([(s > 3, 0), (lambda v: v < 2, s * 10)]).compute().tolist()
+        [10, 2, 3, 0, 0]
+        """
+        return _case_when(self, caselist)
 
 
 # The mixins ``_frame`` adds to DataFrame and Series: operators and combining here, the rest in

@@ -434,3 +434,22 @@ class SeriesStatsMethods:
         """Pearson correlation with ``other``; a lazy Scalar. Only ``method="pearson"``, as in Dask."""
         _check_corr_method(method)
         return _series_comoment(self, other, True, min_periods, 1, split_every)
+
+    def autocorr(self, lag: int = 1, split_every: Any = None) -> Any:
+        """Pearson correlation of the Series with itself shifted by ``lag`` rows; a lazy Scalar.
+
+        Exact across partition edges: the shifted copy borrows rows from the
+        neighbouring partitions, then both go through :meth:`corr`. Mirrors
+        ``pandas.Series.autocorr``; ``split_every`` is Dask's.
+
+        Examples
+        --------
+        >>> import pandas as pd, shoal.dataframe as sd
+        >>> s = sd.from_pandas(pd.Series([1.0, 2.0, 4.0, 3.0, 5.0]), npartitions=2)
+        >>> round(float(s.autocorr()), 6)
+        0.4
+        """
+        if isinstance(lag, bool) or not isinstance(lag, int | np.integer):
+            raise TypeError(f"autocorr: lag must be an integer number of rows, got {lag!r}")
+        shifted = self.shift(int(lag))  # type: ignore[attr-defined]
+        return _series_comoment(self, shifted, True, None, 1, split_every)

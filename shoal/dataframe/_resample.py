@@ -66,6 +66,7 @@ def _resample_part(carry: tuple[Any, bool] | None, part: Any, later: bool, lo: A
     if start is None or stop is None:
         return meta
     labels = pd.Series(0, index=pd.DatetimeIndex([start, stop])).resample(rule, **kwargs).size().index
+    freq = labels.freq
     labels = labels[labels < hi] if later else labels
     if not len(labels):
         return meta
@@ -79,9 +80,22 @@ def _resample_part(carry: tuple[Any, bool] | None, part: Any, later: bool, lo: A
         else:
             filler = pd.Series([fill] * len(missing), index=missing, name=out.name)
         out = pd.concat([out, filler]).sort_index() if len(out) else filler
-    out = out[(out.index >= labels[0]) & (out.index <= labels[-1])]
-    out.index.freq = None
-    return _cast(out, meta)
+    out = _cast(out[(out.index >= labels[0]) & (out.index <= labels[-1])], meta)
+    return _with_freq(out, freq)
+
+
+def _with_freq(out: Any, freq: Any) -> Any:
+    """``out`` with pandas' ``freq`` on its index: the bins are consecutive, so ``pd.concat`` of the
+    partitions keeps it, as pandas has it on the whole result."""
+    if freq is None or not len(out):
+        return out
+    try:
+        index = pd.DatetimeIndex(out.index, freq=freq)
+    except ValueError:  # labels that don't follow freq (not expected): leave the index as it is
+        return out
+    out = out.copy(deep=False)
+    out.index = index
+    return out
 
 
 def _empty_bin(row: Any, rule: str, kwargs: dict[str, Any], method: str, args: tuple[Any, ...]) -> Any:
@@ -161,8 +175,10 @@ class Resampler:
             raise ValueError("resample needs known divisions (sorted index with partition bounds); call "
                              "set_index(...) or repartition(divisions=...) first.")
         start = pd.Timestamp(obj.divisions[0])
-        if not isinstance(to_offset(rule), pd.offsets.Tick):
-            origin = None  # pandas anchors calendar rules (days, months) itself, and warns if given one
+        if not isinstance(to_offset(rule), pd.offsets.Tick | pd.offsets.Day):
+            # pandas anchors calendar rules (weeks, months) itself, and warns if given an origin. Days are no
+            # longer a Tick in pandas 3 but still bin from the origin: '3D' needs the whole frame's anchor.
+            origin = None
         elif isinstance(origin, str) and origin in ("start_day", "start"):
             # Anchor bins where pandas would on the whole frame, not at each partition's own start.
             origin = start.normalize() if origin == "start_day" else start
