@@ -440,6 +440,10 @@ def _index_as_series(part: Any) -> pd.Series:
 
 def _sorted_categories(values: Any) -> Any:
     values = pd.Index(values).dropna().unique().rename(None)
+    if values.dtype == object:
+        # What pandas' astype("category") infers from the values (pandas 3: ``str`` for strings in an
+        # object column); an object Index would keep ``object``.
+        values = pd.Index(values.tolist())
     try:
         return values.sort_values()
     except TypeError:

@@ -155,3 +155,12 @@ def test_selection_errors():
         df.a.idxmax(skipna=False).compute()
     with pytest.raises(ValueError, match="empty"):
         df[df.a > 5].a.idxmax().compute()
+
+
+@pytest.mark.parametrize("dtype", [object, "str", "string[pyarrow]"])
+def test_categorize_categories_dtype_matches_astype_category(dtype: object) -> None:
+    pdf = pd.DataFrame({"s": pd.Series(["b", "a", None, "c", "a", "b"], dtype=dtype), "x": range(6)})
+    result = sd.from_pandas(pdf, npartitions=3).categorize(columns=["s"])
+    expected = pdf.s.astype("category")
+    assert result.s.cat.categories.dtype == expected.cat.categories.dtype
+    assert_eq(result, pdf.assign(s=expected))
