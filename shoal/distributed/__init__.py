@@ -21,6 +21,7 @@ from shoal import config as _config
 with open(Path(__file__).with_name("distributed.yaml")) as _f:
     _config.update_defaults(yaml.safe_load(_f))
 
+from shoal.distributed.actor import Actor, ActorFuture, BaseActorFuture  # noqa: E402
 from shoal.distributed._exceptions import (  # noqa: E402
     CancelledError,
     CommClosedError,
@@ -33,6 +34,7 @@ from shoal.distributed.client import Client, default_client, fire_and_forget, fu
 from shoal.distributed.cluster import LocalCluster  # noqa: E402
 from shoal.distributed.coordination import Event, Lock, Pub, Queue, Semaphore, Sub, Variable  # noqa: E402
 from shoal.distributed.diagnostics import get_task_stream, performance_report, progress  # noqa: E402
+from shoal.distributed.multi_lock import MultiLock  # noqa: E402
 from shoal.distributed.nanny import Nanny  # noqa: E402
 from shoal.distributed.plugins import SchedulerPlugin, UploadFile, WorkerPlugin  # noqa: E402
 from shoal.distributed.security import Security  # noqa: E402
@@ -41,6 +43,9 @@ from shoal.distributed.wait import as_completed, wait  # noqa: E402
 from shoal.distributed.worker_api import get_client, get_worker, rejoin, secede, worker_client  # noqa: E402
 
 __all__ = [
+    "Actor",
+    "ActorFuture",
+    "BaseActorFuture",
     "CancelledError",
     "Client",
     "CommClosedError",
@@ -50,6 +55,7 @@ __all__ = [
     "KilledWorker",
     "LocalCluster",
     "Lock",
+    "MultiLock",
     "Nanny",
     "Pub",
     "Queue",

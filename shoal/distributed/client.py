@@ -36,6 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from shoal.distributed._exceptions import CommClosedError
+from shoal.distributed.actor import actor_task
 from shoal.distributed._loop import get_loop, in_loop_thread, run_sync
 from shoal.distributed.comm.core import connect
 from shoal.distributed.comm.pool import ConnectionPool
@@ -387,7 +388,8 @@ class Client(ClientDataMixin, ClientCollectionsMixin, ClientInfoMixin, ClientAdm
 
     def submit(self, func: Callable[..., Any], *args: Any, key: Key | None = None, workers: Any = None,
                resources: dict[str, float] | None = None, retries: int | None = None, priority: int = 0,
-               allow_other_workers: bool = False, pure: bool = True, **kwargs: Any) -> Future:
+               allow_other_workers: bool = False, pure: bool = True, actor: bool = False, actors: bool = False,
+               **kwargs: Any) -> Future:
         """Run ``func(*args, **kwargs)`` on a worker; return a Future for its result.
 
         Parameters
@@ -411,11 +413,17 @@ class Client(ClientDataMixin, ClientCollectionsMixin, ClientInfoMixin, ClientAdm
             Higher runs first among ready tasks.
         allow_other_workers : bool
             Let other workers run it when none of ``workers`` can.
+        actor : bool
+            Keep the object ``func(*args, **kwargs)`` returns on its worker and
+            make the result an :class:`~shoal.distributed.Actor` that calls
+            its methods there (``actors`` is an alias). Implies ``pure=False``.
         """
         self._check_running()
         if not callable(func):
             raise TypeError(f"client.submit expects a callable first, got {type(func).__name__}: {func!r}. "
                             f"Call it as client.submit(func, *args).")
+        if actor or actors:  # every actor is its own object: never shared through an equal key
+            func, pure = actor_task(func), False
         if key is None:
             token = tokenize(func, args, kwargs) if pure else uuid.uuid4().hex
             key = f"{_funcname(func)}-{token}"
@@ -437,8 +445,11 @@ class Client(ClientDataMixin, ClientCollectionsMixin, ClientInfoMixin, ClientAdm
     def map(self, func: Callable[..., Any], *iterables: Iterable[Any], key: str | list[Key] | None = None,
             workers: Any = None, retries: int | None = None, resources: dict[str, float] | None = None,
             priority: int = 0, allow_other_workers: bool = False, pure: bool = True,
-            batch_size: int | None = None, **kwargs: Any) -> list[Future]:
+            batch_size: int | None = None, actor: bool = False, actors: bool = False,
+            **kwargs: Any) -> list[Future]:
         """Run ``func`` on each element (or zipped elements) of ``iterables``; return a list of Futures.
+
+        Takes the options of :meth:`submit`; with ``actor=True`` each call makes its own actor.
 
         Examples
         --------
@@ -451,6 +462,8 @@ class Client(ClientDataMixin, ClientCollectionsMixin, ClientInfoMixin, ClientAdm
         self._check_running()
         if not callable(func):
             raise TypeError(f"client.map expects a callable first, got {type(func).__name__}.")
+        if actor or actors:
+            func, pure = actor_task(func), False
         columns = [list(it) for it in iterables]
         if not columns:
             return []

@@ -11,6 +11,7 @@ import asyncio
 import uuid
 from typing import Any
 
+from shoal.distributed.actor import Actor, claim_actors
 from shoal.distributed._exceptions import CommClosedError, FutureCancelledError
 from shoal.distributed._loop import run_sync
 from shoal.distributed._pack import _SKIP, _rebuild, _scatter_result, futures_of
@@ -28,7 +29,8 @@ class ClientDataMixin(ClientCore):
     def _result_of(self, future: Future, timeout: float | None) -> Any:
         state = future._state
         if state.status == "finished" and state.has_value:
-            return state.value
+            value = state.value
+            return value._claimed_by(self) if type(value) is Actor else value
         return self.gather([future], errors="raise")[0] if not self.asynchronous else None
 
     def gather(self, futures: Any, errors: str = "raise", direct: bool | None = None,
@@ -92,7 +94,7 @@ class ClientDataMixin(ClientCore):
         else:
             lost = [f.key for f in futures if f.key not in results]
             raise CommClosedError(f"Could not fetch the data of {lost[:5]} from any worker.")
-        return [results[f.key] for f in futures]
+        return claim_actors([results[f.key] for f in futures], self)
 
     async def _fetch(self, keys: list[Key]) -> dict[Key, Any]:
         assert self._pool is not None

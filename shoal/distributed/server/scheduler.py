@@ -39,6 +39,7 @@ from shoal.distributed.dashboard import DashboardServer
 from shoal.distributed.server.admin import SchedulerAdmin
 from shoal.distributed.server.batched import BatchedStream, read_batches
 from shoal.distributed.server.coordination import Coordination
+from shoal.distributed.server.multi_lock import MultiLocks
 from shoal.distributed.server.scheduler_extras import SchedulerExtras
 from shoal.distributed.server.scheduler_plugins import SchedulerPlugins
 from shoal.distributed.state.actions import SendToClient, SendToWorker
@@ -103,13 +104,15 @@ class SchedulerServer:
         self._balancer: asyncio.Task[None] | None = None
         self._ttl_watch: asyncio.Task[None] | None = None
         self.coordination = Coordination()
+        #: Queues of the locks :class:`~shoal.distributed.MultiLock` objects take together.
+        self.multi_locks = MultiLocks()
         self.admin = SchedulerAdmin(self)
         self.scheduler_plugins = SchedulerPlugins(self)
         #: Datasets, metadata, events and other requests behind the less central Client methods.
         self.extras = SchedulerExtras(self)
         #: Scheduler plugins by name (see :class:`~shoal.distributed.plugins.SchedulerPlugin`).
         self.plugins = self.scheduler_plugins.plugins
-        self._extra_rpc = {**self.coordination.handlers(), **self.admin.handlers(),
+        self._extra_rpc = {**self.coordination.handlers(), **self.multi_locks.handlers(), **self.admin.handlers(),
                            **self.scheduler_plugins.handlers(), **self.extras.handlers()}
         self.id = f"Scheduler-{os.getpid()}-{id(self):x}"
         self.start_time = time.time()
@@ -337,6 +340,7 @@ class SchedulerServer:
             pass
         finally:
             self.coordination.client_left(client)
+            self.multi_locks.client_left(client)
             self.extras.client_left(client)
             if self.client_streams.get(client) is stream:
                 del self.client_streams[client]

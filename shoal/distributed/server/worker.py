@@ -34,6 +34,7 @@ from shoal.distributed.comm import buffers
 from shoal.distributed.comm.core import Comm, Listener, connect, listen
 from shoal.distributed.comm.pool import ConnectionPool
 from shoal.distributed.comm.serialization import pickle_value, unpickle_value
+from shoal.distributed.server.actors import ActorHost
 from shoal.distributed.server.batched import BatchedStream, read_batches
 from shoal.distributed.server.task_threads import TaskThreads
 from shoal.distributed.server.worker_admin import WorkerAdminMixin
@@ -137,6 +138,8 @@ class WorkerServer(WorkerAdminMixin):
         from shoal.distributed.diagnostics._logs import WorkerLogHandler
 
         self.log_handler = WorkerLogHandler(int(config.get("distributed.admin.log-length", 1000)))
+        #: Actor instances held here (``submit(..., actor=True)``); see :mod:`shoal.distributed.actor`.
+        self.actors = ActorHost(self, _thread_state)
 
     # ------------------------------------------------------------------ life cycle
 
@@ -221,6 +224,7 @@ class WorkerServer(WorkerAdminMixin):
         await self._teardown_plugins()
         await self.pool.close()
         self.executor.shutdown()
+        self.actors.close()
         if self.spill is not None:
             self.spill.close()
         self.status = "closed"
@@ -293,6 +297,7 @@ class WorkerServer(WorkerAdminMixin):
                 logger.warning("worker %s ignored unknown op %r from the scheduler", self.address, op)
         if events:
             self.handle(*events)
+            self.actors.prune()  # instances whose key was just freed here
 
     # ------------------------------------------------------------------ performing actions
 
@@ -549,6 +554,12 @@ class WorkerServer(WorkerAdminMixin):
             ts.type_name = _type_name(value)
             info[key] = (ts.nbytes, ts.type_name)
         return {"status": "OK", "info": info}
+
+    async def rpc_actor_execute(self, actor: Any, function: str, args: Any, kwargs: Any) -> dict[str, Any]:
+        return await self.actors.execute(actor, function, args, kwargs)
+
+    def rpc_actor_attribute(self, actor: Any, attribute: str) -> dict[str, Any]:
+        return self.actors.attribute(actor, attribute)
 
     def rpc_identity(self) -> dict[str, Any]:
         return {"status": "OK", "type": "Worker", "address": self.address, "name": self.name,
