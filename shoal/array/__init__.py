@@ -8,6 +8,7 @@ namespace re-exports every name in their ``__all__``.
 from __future__ import annotations
 
 from shoal.array import (  # noqa: F401 - linalg and random are public submodules
+    _array_shuffle,
     _blockwise,
     _chunks,
     _creation,
@@ -21,12 +22,14 @@ from shoal.array import (  # noqa: F401 - linalg and random are public submodule
     _more_routines,
     _overlap,
     _pad,
+    _push,
     _rechunk,
     _reductions,
     _routines,
     _shape,
     _slicing,
     _statistics,
+    _unify,
     fft,
     linalg,
     random,
@@ -34,7 +37,8 @@ from shoal.array import (  # noqa: F401 - linalg and random are public submodule
 from shoal.array._core import Array  # noqa: F401 - listed in __all__
 
 _FAMILIES = (_chunks, _rechunk, _blockwise, _from_array, _elementwise, _creation, _slicing, _join, _pad,
-             _shape, _reductions, _routines, _overlap, _linalg, _einsum, _io, _more_routines, _statistics, _gufunc)
+             _shape, _reductions, _routines, _overlap, _linalg, _einsum, _io, _more_routines, _statistics, _gufunc,
+             _push, _array_shuffle, _unify)
 
 def _public(module: object) -> list[str]:
     # The ...Methods mixins are composed into Array, not exported.

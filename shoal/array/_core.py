@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 
+from shoal.array._array_shuffle import ShuffleMethods
 from shoal.array._base import ArrayBase, register_array_class
 from shoal.array._creation import CreationMethods
 from shoal.array._dispatch import HANDLED_FUNCTIONS
@@ -22,6 +23,8 @@ from shoal.array._reductions import ReductionMethods
 from shoal.array._routines import RoutineMethods
 from shoal.array._shape import ShapeMethods
 from shoal.array._slicing import SlicingMethods
+from shoal.array._svg import SvgMethods
+from shoal.array._to_frame import FrameMethods
 
 __all__ = ["Array"]
 
@@ -37,6 +40,9 @@ class Array(
     IOMethods,
     CreationMethods,
     ElementwiseMethods,
+    ShuffleMethods,
+    SvgMethods,
+    FrameMethods,
     ArrayBase,
 ):
     """A NumPy-like array cut into blocks, computed lazily and in parallel.
