@@ -417,8 +417,24 @@ class ArrayBase:
             ("Data type", f"{self.dtype} {type(self._meta).__module__.split('.')[0]}.{type(self._meta).__name__}", ""),
         ]
         body = "".join(f"<tr><th>{a}</th><td>{b}</td><td>{c}</td></tr>" for a, b, c in rows)
-        return (f"<table><thead><tr><td></td><th>Array</th><th>Chunk</th></tr></thead>"
-                f"<tbody>{body}</tbody></table>")
+        table = (f"<table><thead><tr><td></td><th>Array</th><th>Chunk</th></tr></thead>"
+                 f"<tbody>{body}</tbody></table>")
+        picture = _block_picture(self)
+        if not picture:
+            return table
+        # As Dask's notebook view: the numbers, and beside them the grid of blocks.
+        return f"<table><tr><td>{table}</td><td>{picture}</td></tr></table>"
+
+
+def _block_picture(x: Any) -> str:
+    """The SVG of ``x``'s blocks (see ``Array.to_svg``), or ``""`` where there is none (0-d, unknown sizes)."""
+    to_svg = getattr(x, "to_svg", None)
+    if to_svg is None or not x.ndim or any(_isnan(c) for c in x.shape):
+        return ""
+    try:
+        return str(to_svg(size=120))
+    except NotImplementedError:  # unknown block lengths inside a known shape
+        return ""
 
 
 def _isnan(value: Any) -> bool:

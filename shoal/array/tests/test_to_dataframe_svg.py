@@ -80,3 +80,13 @@ def test_svg_refuses_unknown_chunks_and_0d():
         sa.ones(()).to_svg()
     with pytest.raises(ValueError, match="size must be a positive"):
         x.to_svg(size=0)
+
+
+def test_repr_html_shows_the_block_grid_beside_the_table() -> None:
+    x = sa.ones((1000, 2000), chunks=(250, 500))
+    html = x._repr_html_()
+    assert "<th>Chunk</th>" in html and "<svg" in html
+    assert html.count("<line") == x.to_svg(size=120).count("<line") == 5 + 5  # 4 blocks each way: 5 edges
+    # No picture where the block sizes are unknown or there are no axes: the table alone, as before.
+    assert "<svg" not in x[x > 0]._repr_html_()
+    assert "<svg" not in sa.ones(())._repr_html_()
