@@ -1,0 +1,301 @@
+"""Principal component analysis and truncated SVD of tall-and-skinny shoal arrays; mirrors ``dask_ml.decomposition``.
+
+Model
+    The data ``X`` (``n_samples x n_features``, many row blocks, one block of
+    columns) is factored without ever being gathered:
+
+    - ``"tsqr"`` (and ``"full"``, the same thing here): the exact thin SVD by
+      TSQR (:func:`shoal.array.linalg.svd`): each row block is QR-factored, only
+      the small ``R`` factors travel up a tree, and the SVD of the last ``R``
+      gives the singular values and right singular vectors. Results equal
+      LAPACK's SVD of the whole matrix to rounding.
+    - ``"randomized"``: Halko, Martinsson and Tropp's randomized SVD
+      (:func:`shoal.array.linalg.svd_compressed`), for a few components of a
+      wide ``X``; ``iterated_power`` power iterations sharpen it.
+
+    :class:`PCA` centers ``X`` lazily (``X - X.mean(0)``) before factoring;
+    every statistic it needs (mean, singular values, total variance) comes out
+    of one :func:`shoal.compute`. Signs of the components are fixed as
+    scikit-learn fixes them (the largest entry of each component in absolute
+    value is positive), so ``components_`` compare equal to scikit-learn's.
+
+``transform``, ``inverse_transform`` and ``fit_transform`` are lazy for shoal
+input (one task per row block) and plain NumPy for NumPy input.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.decomposition._pca import _infer_dimension
+from sklearn.exceptions import NotFittedError
+
+import shoal
+from shoal.array import linalg
+from shoal.ml._est_blocks import as_design, as_rows, map_rows
+
+__all__ = ["PCA", "TruncatedSVD"]
+
+
+def _flip_signs(v: np.ndarray) -> np.ndarray:
+    """scikit-learn's ``svd_flip(u, v, u_based_decision=False)`` on ``v`` alone."""
+    biggest = np.argmax(np.abs(v), axis=1)
+    signs = np.sign(v[np.arange(v.shape[0]), biggest])
+    signs[signs == 0] = 1.0
+    return v * signs[:, None]
+
+
+def _check_fitted(est: Any, method: str) -> None:
+    if not hasattr(est, "components_"):
+        raise NotFittedError(f"This {type(est).__name__} instance is not fitted yet. Call fit(X) before {method}.")
+
+
+def _project(x: np.ndarray, mean: np.ndarray, components: np.ndarray, scale: np.ndarray | None) -> np.ndarray:
+    out = (np.asarray(x, dtype=np.float64) - mean) @ components.T
+    return out if scale is None else out / scale
+
+
+def _unproject(x: np.ndarray, components: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    return np.asarray(x, dtype=np.float64) @ components + mean
+
+
+def _component_count(n_components: Any, n: int, p: int, solver: str) -> Any:
+    bound = min(n, p)
+    if n_components is None:
+        return bound
+    if n_components == "mle":
+        if solver == "randomized":
+            raise ValueError("PCA: n_components='mle' needs every singular value; use svd_solver='full' or 'tsqr'.")
+        if n < p:
+            raise ValueError("n_components='mle' is only supported if n_samples >= n_features")
+        return "mle"
+    if isinstance(n_components, Real) and not isinstance(n_components, Integral) and 0 < n_components < 1:
+        if solver == "randomized":
+            raise ValueError(f"PCA: n_components={n_components} (a fraction of the variance) needs every singular "
+                             f"value; use svd_solver='full' or 'tsqr', or pass an integer.")
+        return float(n_components)
+    if isinstance(n_components, Integral) and 0 <= n_components <= bound:
+        if solver == "randomized" and n_components == 0:
+            raise ValueError("PCA: svd_solver='randomized' needs n_components >= 1.")
+        return int(n_components)
+    raise ValueError(f"n_components={n_components!r} must be between 0 and min(n_samples, n_features)={bound} "
+                     f"with svd_solver={solver!r}, a float in (0, 1), 'mle' or None.")
+
+
+class PCA(TransformerMixin, BaseEstimator):
+    """Principal component analysis by TSQR or randomized SVD; mirrors ``dask_ml.decomposition.PCA``.
+
+    Parameters
+    ----------
+    n_components : int, float in (0, 1), "mle" or None
+        As scikit-learn: a count, the fraction of variance to keep, Minka's
+        MLE, or all ``min(n_samples, n_features)``.
+    copy : bool
+        Accepted for compatibility (shoal arrays are never modified).
+    whiten : bool
+        Scale the projections to unit variance.
+    svd_solver : {"auto", "full", "tsqr", "randomized"}
+        ``"full"`` and ``"tsqr"`` are exact (TSQR); ``"auto"`` picks
+        ``"randomized"`` for a few components of data larger than 500 in some
+        dimension (under 80% of ``min(n_samples, n_features)``), else exact.
+    tol : float
+        Accepted for compatibility.
+    iterated_power : int
+        Power iterations of the randomized solver.
+    n_oversamples : int
+        Extra random directions of the randomized solver.
+    random_state : int, RandomState, Generator or None
+        Seed of the randomized solver.
+
+    Attributes
+    ----------
+    components_, explained_variance_, explained_variance_ratio_, singular_values_, mean_,
+    n_components_, n_samples_, noise_variance_, n_features_in_
+        As scikit-learn's ``PCA``.
+
+    Examples
+    --------
+    >>> import numpy as np, shoal.array as sa
+    >>> X = np.random.default_rng(0).normal(size=(100, 4)) * [5.0, 2.0, 1.0, 0.1]
+    >>> pca = PCA(n_components=2).fit(sa.from_array(X, chunks=(25, 4)))
+    >>> pca.components_.shape, bool(pca.explained_variance_ratio_[0] > 0.8)
+    ((2, 4), True)
+    """
+
+    def __init__(self, n_components: Any = None, copy: bool = True, whiten: bool = False, svd_solver: str = "auto",
+                 tol: float = 0.0, iterated_power: int = 0, n_oversamples: int = 10, random_state: Any = None) -> None:
+        self.n_components = n_components
+        self.copy = copy
+        self.whiten = whiten
+        self.svd_solver = svd_solver
+        self.tol = tol
+        self.iterated_power = iterated_power
+        self.n_oversamples = n_oversamples
+        self.random_state = random_state
+
+    def _solver(self, n: int, p: int) -> str:
+        solver = self.svd_solver
+        if solver not in ("auto", "full", "tsqr", "randomized"):
+            raise ValueError(f"PCA: svd_solver must be 'auto', 'full', 'tsqr' or 'randomized', got {solver!r}.")
+        if solver == "auto":
+            k = self.n_components
+            few = isinstance(k, Integral) and 1 <= k < 0.8 * min(n, p)
+            solver = "randomized" if max(n, p) > 500 and few else "full"
+        return "tsqr" if solver == "full" else solver
+
+    def fit(self, X: Any, y: Any = None) -> PCA:
+        """Fit the components on ``X`` (shoal array or dataframe, or NumPy)."""
+        x = as_design(X)
+        n, p = (int(s) for s in x.shape)
+        if n < 2:
+            raise ValueError(f"PCA needs at least 2 samples to estimate variances, got {n}.")
+        solver = self._solver(n, p)
+        k = _component_count(self.n_components, n, p, solver)
+        mean = x.mean(axis=0)
+        centered = x - mean
+        if solver == "tsqr":
+            _, s, v = linalg.svd(centered, coerce_signs=False)
+            mean_, s, v = shoal.compute(mean, s, v)
+            explained = s ** 2 / (n - 1)
+            total_var = explained.sum()
+        else:
+            _, s, v = linalg.svd_compressed(centered, k, n_power_iter=self.iterated_power,
+                                            n_oversamples=self.n_oversamples, seed=self.random_state,
+                                            coerce_signs=False)
+            mean_, s, v, total_var = shoal.compute(mean, s, v, (centered ** 2).sum() / (n - 1))
+            explained = s ** 2 / (n - 1)
+        v = _flip_signs(np.asarray(v, dtype=np.float64))
+        ratio = explained / total_var
+        if k == "mle":
+            k = int(_infer_dimension(explained, n))
+        elif isinstance(k, float):
+            k = int(np.searchsorted(np.cumsum(ratio), k, side="right") + 1)
+        bound = min(n, p)
+        if k < bound:
+            if solver == "tsqr":
+                self.noise_variance_ = float(explained[k:].mean())
+            else:
+                self.noise_variance_ = float((total_var - explained[:k].sum()) / (bound - k))
+        else:
+            self.noise_variance_ = 0.0
+        self.mean_ = np.asarray(mean_, dtype=np.float64)
+        self.n_samples_, self.n_features_in_, self.n_components_ = n, p, int(k)
+        self.components_ = v[:k].copy()
+        self.explained_variance_ = explained[:k].copy()
+        self.explained_variance_ratio_ = ratio[:k].copy()
+        self.singular_values_ = np.asarray(s[:k], dtype=np.float64).copy()
+        return self
+
+    def _scale(self) -> np.ndarray | None:
+        if not self.whiten:
+            return None
+        scale = np.sqrt(self.explained_variance_)
+        return np.maximum(scale, np.finfo(scale.dtype).eps)
+
+    def transform(self, X: Any) -> Any:
+        """Project ``X`` on the components (lazy for shoal input)."""
+        _check_fitted(self, "transform")
+        x, lazy = as_rows(X, n_features=self.n_features_in_)
+        return map_rows(_project, x, lazy, self.mean_, self.components_, self._scale(),
+                        n_columns=self.n_components_)
+
+    def fit_transform(self, X: Any, y: Any = None) -> Any:
+        """``fit(X)`` then ``transform(X)``."""
+        return self.fit(X).transform(X)
+
+    def inverse_transform(self, X: Any) -> Any:
+        """Map projections back to the data space (undoing whitening)."""
+        _check_fitted(self, "inverse_transform")
+        x, lazy = as_rows(X, what="X", n_features=self.n_components_)
+        components = self.components_
+        if self.whiten:
+            components = np.sqrt(self.explained_variance_)[:, None] * components
+        return map_rows(_unproject, x, lazy, components, self.mean_, n_columns=self.n_features_in_)
+
+
+class TruncatedSVD(TransformerMixin, BaseEstimator):
+    """Rank-``n_components`` SVD without centering; mirrors ``dask_ml.decomposition.TruncatedSVD``.
+
+    Parameters
+    ----------
+    n_components : int
+        Number of singular triplets kept (at most ``min(n_samples, n_features)``).
+    algorithm : {"tsqr", "randomized"}
+        Exact thin SVD by TSQR, or randomized SVD.
+    n_iter : int
+        Power iterations of the randomized algorithm.
+    random_state : int, RandomState, Generator or None
+    tol : float
+        Accepted for compatibility.
+
+    Attributes
+    ----------
+    components_, explained_variance_, explained_variance_ratio_, singular_values_, n_features_in_
+        As scikit-learn's ``TruncatedSVD``.
+
+    Examples
+    --------
+    >>> import numpy as np, shoal.array as sa
+    >>> X = np.random.default_rng(0).random((60, 5))
+    >>> svd = TruncatedSVD(n_components=2).fit(sa.from_array(X, chunks=(20, 5)))
+    >>> bool(np.allclose(svd.singular_values_, np.linalg.svd(X, compute_uv=False)[:2]))
+    True
+    """
+
+    def __init__(self, n_components: int = 2, algorithm: str = "tsqr", n_iter: int = 5, random_state: Any = None,
+                 tol: float = 0.0) -> None:
+        self.n_components = n_components
+        self.algorithm = algorithm
+        self.n_iter = n_iter
+        self.random_state = random_state
+        self.tol = tol
+
+    def fit(self, X: Any, y: Any = None) -> TruncatedSVD:
+        """Fit on ``X`` (shoal array or dataframe, or NumPy)."""
+        self._fit(X)
+        return self
+
+    def _fit(self, X: Any) -> Any:
+        x = as_design(X)
+        n, p = (int(s) for s in x.shape)
+        k = self.n_components
+        if not isinstance(k, Integral) or not 1 <= k <= min(n, p):
+            raise ValueError(f"TruncatedSVD: n_components must be an integer between 1 and min(n_samples, "
+                             f"n_features) = {min(n, p)}, got {k!r}.")
+        if self.algorithm == "tsqr":
+            u, s, v = linalg.svd(x, coerce_signs=False)
+            u, s, v = u[:, :k], s[:k], v[:k]
+        elif self.algorithm == "randomized":
+            u, s, v = linalg.svd_compressed(x, int(k), n_power_iter=self.n_iter, seed=self.random_state,
+                                            coerce_signs=False)
+        else:
+            raise ValueError(f"TruncatedSVD: algorithm must be 'tsqr' or 'randomized', got {self.algorithm!r}.")
+        # Variance of the projections X @ v.T = u * s, per component; and of X, per feature.
+        s, v, explained, full_var = shoal.compute(s, v, (u * s).var(axis=0), x.var(axis=0).sum())
+        self.components_ = _flip_signs(np.asarray(v, dtype=np.float64))
+        self.singular_values_ = np.asarray(s, dtype=np.float64)
+        self.explained_variance_ = np.asarray(explained, dtype=np.float64)
+        self.explained_variance_ratio_ = self.explained_variance_ / full_var
+        self.n_features_in_ = p
+        return x
+
+    def transform(self, X: Any) -> Any:
+        """``X @ components_.T`` (lazy for shoal input)."""
+        _check_fitted(self, "transform")
+        x, lazy = as_rows(X, n_features=self.n_features_in_)
+        zero = np.zeros(self.n_features_in_)
+        return map_rows(_project, x, lazy, zero, self.components_, None, n_columns=self.components_.shape[0])
+
+    def fit_transform(self, X: Any, y: Any = None) -> Any:
+        """``fit(X)`` then ``transform(X)``."""
+        return self.fit(X).transform(X)
+
+    def inverse_transform(self, X: Any) -> Any:
+        """``X @ components_``: back to the data space (lazy for shoal input)."""
+        _check_fitted(self, "inverse_transform")
+        x, lazy = as_rows(X, n_features=self.components_.shape[0])
+        return map_rows(_unproject, x, lazy, self.components_, np.zeros(self.n_features_in_),
+                        n_columns=self.n_features_in_)
