@@ -12,24 +12,13 @@ from sklearn.cluster import KMeans as SkKMeans
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
-import shoal
 import shoal.array as sa
 import shoal.dataframe as sd
 from shoal.ml.cluster import KMeans
+from shoal.ml.tests.strategies import row_chunks
 
 
-@pytest.fixture(autouse=True)
-def _sync() -> object:
-    with shoal.config.set(scheduler="sync"):
-        yield
-
-
-@st.composite
-def row_chunks(draw: st.DrawFn, n: int) -> tuple[int, ...]:
-    """A random cut of ``n`` rows into blocks."""
-    cuts = sorted(draw(st.sets(st.integers(1, n - 1), max_size=min(n - 1, 8)))) if n > 1 else []
-    edges = [0, *cuts, n]
-    return tuple(b - a for a, b in zip(edges[:-1], edges[1:], strict=True))
+pytestmark = pytest.mark.usefixtures("sync_scheduler")
 
 
 def _assert_same_as_sklearn(ours: KMeans, ref: SkKMeans) -> None:

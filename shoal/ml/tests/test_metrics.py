@@ -12,24 +12,14 @@ import sklearn.metrics as skm
 from hypothesis import given, settings
 from sklearn.exceptions import UndefinedMetricWarning
 
-import shoal
 import shoal.array as sa
 import shoal.dataframe as sd
 from shoal.array import Array
 from shoal.ml import metrics
+from shoal.ml.tests.strategies import row_chunks
 
 
-@pytest.fixture(autouse=True)
-def _sync() -> object:
-    with shoal.config.set(scheduler="sync"):
-        yield
-
-
-@st.composite
-def row_chunks(draw: st.DrawFn, n: int) -> tuple[int, ...]:
-    cuts = sorted(draw(st.sets(st.integers(1, n - 1), max_size=min(n - 1, 6)))) if n > 1 else []
-    edges = [0, *cuts, n]
-    return tuple(b - a for a, b in zip(edges[:-1], edges[1:], strict=True))
+pytestmark = pytest.mark.usefixtures("sync_scheduler")
 
 
 def _lazy(a: np.ndarray, chunks: tuple[int, ...]) -> Array:
@@ -51,7 +41,7 @@ def test_regression_metrics_match_sklearn(name: str, data: st.DataObject, n: int
     y_true = rng.uniform(0, 5, shape)
     y_pred = y_true + rng.normal(0, 1, shape).clip(-0.9, None)
     w = rng.uniform(0.1, 2, n) if weighted else None
-    chunks = data.draw(row_chunks(n))
+    chunks = data.draw(row_chunks(n, max_cuts=6))
     ours_fn, ref_fn = getattr(metrics, name), getattr(skm, name)
     modes = ["uniform_average", "raw_values"] + ([np.arange(1.0, outputs + 1)] if outputs > 1 else [])
     if name == "r2_score":
@@ -130,7 +120,7 @@ def test_accuracy_matches_sklearn(data: st.DataObject, n: int, weighted: bool, n
     rng = np.random.default_rng(seed)
     y_true, y_pred = rng.integers(0, 3, n), rng.integers(0, 3, n)
     w = rng.uniform(0.1, 2, n) if weighted else None
-    chunks = data.draw(row_chunks(n))
+    chunks = data.draw(row_chunks(n, max_cuts=6))
     ours = metrics.accuracy_score(_lazy(y_true, chunks), _lazy(y_pred, chunks), normalize=normalize, sample_weight=w)
     ref = skm.accuracy_score(y_true, y_pred, normalize=normalize, sample_weight=w)
     assert ours == pytest.approx(ref, rel=1e-10)
@@ -152,7 +142,7 @@ def test_log_loss_matches_sklearn(data: st.DataObject, n: int, k: int, weighted:
     proba[0, 0] = 0.0  # clipped to eps, as scikit-learn does
     proba[0] /= proba[0].sum()
     w = rng.uniform(0.1, 2, n) if weighted else None
-    chunks = data.draw(row_chunks(n))
+    chunks = data.draw(row_chunks(n, max_cuts=6))
     ours = metrics.log_loss(_lazy(y_true, chunks), _lazy(proba, chunks), normalize=normalize, sample_weight=w)
     ref = skm.log_loss(y_true, proba, normalize=normalize, sample_weight=w)
     assert ours == pytest.approx(ref, rel=1e-10)
@@ -181,7 +171,7 @@ def test_log_loss_with_labels_and_its_errors() -> None:
 def test_distances_match_sklearn(data: st.DataObject, n: int, m: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
     X, Y = rng.normal(size=(n, 4)), rng.normal(size=(m, 4))
-    xc, yc = data.draw(row_chunks(n)), data.draw(row_chunks(m))
+    xc, yc = data.draw(row_chunks(n, max_cuts=6)), data.draw(row_chunks(m, max_cuts=6))
     d = metrics.pairwise_distances(_lazy(X, xc), Y)
     assert isinstance(d, Array) and d.chunks == (xc, (m,))
     np.testing.assert_allclose(d.compute(), skm.pairwise_distances(X, Y), rtol=1e-10, atol=1e-12)

@@ -10,24 +10,13 @@ from hypothesis import given, settings
 from sklearn.base import clone
 from sklearn.naive_bayes import GaussianNB as SkGaussianNB
 
-import shoal
 import shoal.array as sa
 import shoal.dataframe as sd
 from shoal.ml.naive_bayes import GaussianNB
+from shoal.ml.tests.strategies import row_chunks
 
 
-@pytest.fixture(autouse=True)
-def _sync() -> object:
-    with shoal.config.set(scheduler="sync"):
-        yield
-
-
-@st.composite
-def row_chunks(draw: st.DrawFn, n: int) -> tuple[int, ...]:
-    """A random cut of ``n`` rows into blocks."""
-    cuts = sorted(draw(st.sets(st.integers(1, n - 1), max_size=min(n - 1, 8)))) if n > 1 else []
-    edges = [0, *cuts, n]
-    return tuple(b - a for a, b in zip(edges[:-1], edges[1:], strict=True))
+pytestmark = pytest.mark.usefixtures("sync_scheduler")
 
 
 def _data(seed: int, n: int = 300, p: int = 4, k: int = 3) -> tuple[np.ndarray, np.ndarray]:

@@ -16,24 +16,14 @@ from sklearn.linear_model import LinearRegression, LogisticRegression, SGDClassi
 from sklearn.svm import SVC
 from sklearn.utils import check_random_state
 
-import shoal
 import shoal.array as sa
 import shoal.dataframe as sd
 from shoal.array import Array
 from shoal.ml.wrappers import Incremental, ParallelPostFit
+from shoal.ml.tests.strategies import row_chunks
 
 
-@pytest.fixture(autouse=True)
-def _sync() -> object:
-    with shoal.config.set(scheduler="sync"):
-        yield
-
-
-@st.composite
-def row_chunks(draw: st.DrawFn, n: int) -> tuple[int, ...]:
-    cuts = sorted(draw(st.sets(st.integers(1, n - 1), max_size=min(n - 1, 6)))) if n > 1 else []
-    edges = [0, *cuts, n]
-    return tuple(b - a for a, b in zip(edges[:-1], edges[1:], strict=True))
+pytestmark = pytest.mark.usefixtures("sync_scheduler")
 
 
 def _classification(seed: int, n: int = 120, p: int = 3) -> tuple[np.ndarray, np.ndarray]:
@@ -53,7 +43,7 @@ def _blocks(a: np.ndarray, chunks: tuple[int, ...]) -> list[np.ndarray]:
 @settings(max_examples=30, deadline=None)
 def test_incremental_equals_partial_fit_on_the_same_blocks(data: st.DataObject, seed: int, n: int) -> None:
     X, y = _classification(seed, n)
-    chunks = data.draw(row_chunks(n))
+    chunks = data.draw(row_chunks(n, max_cuts=6))
     est = SGDClassifier(random_state=0, tol=None)
     inc = Incremental(est, shuffle_blocks=False).fit(sa.from_array(X, chunks=(chunks, 3)),
                                                     sa.from_array(y, chunks=(chunks,)), classes=[0, 1])
@@ -149,7 +139,7 @@ def test_parallel_post_fit_matches_the_estimator(data: st.DataObject, seed: int,
     X, y = _classification(seed, n)
     if len(np.unique(y)) < 2:
         y[:2] = [0, 1]
-    chunks = data.draw(row_chunks(n))
+    chunks = data.draw(row_chunks(n, max_cuts=6))
     lazy_X, lazy_y = sa.from_array(X, chunks=(chunks, 3)), sa.from_array(y, chunks=(chunks,))
     clf = ParallelPostFit(LogisticRegression()).fit(lazy_X, lazy_y)
     ref = LogisticRegression().fit(X, y)
