@@ -35,7 +35,7 @@ from shoal.array._chunks import chunk_offsets, slices_from_chunks
 from shoal.array._elementwise import elemwise
 from shoal.array._indexing import has_unknown, unknown_error
 from shoal.array._lazy_assign import as_argument as _as_argument
-from shoal.array._lazy_assign import assign_lazy, fit_value
+from shoal.array._lazy_assign import assign_lazy, fit_value, planned_piece
 from shoal.array._lazy_assign import mismatch as _mismatch
 from shoal.array._lazy_assign import write as _write
 from shoal.array._lazy_index import is_scalar_bool
@@ -249,13 +249,11 @@ def _assign(x: ArrayBase, key: Any, value: Any) -> Any:
     deps: list[Any] = [x]
     for block in product(*(range(n) for n in x.numblocks)):
         out_key = (name, *block)
-        if any(b not in plan for b, plan in zip(block, plans, strict=True)):
+        planned = planned_piece(block, plans, shape, lead, value_axes, value)
+        if planned is None:
             layer[out_key] = Alias(out_key, (x.name, *block))
             continue
-        local = tuple(plan[b][0] for b, plan in zip(block, plans, strict=True))
-        selection = tuple(slice(None) if shape[t - lead] == 1 else plans[a][block[a]][1]
-                          for t, a in enumerate(value_axes) if t >= lead)
-        piece = value[selection] if selection else value
+        local, piece = planned
         if isinstance(piece, ArrayBase):
             deps.append(piece)
         layer[out_key] = Task(out_key, _write, Ref((x.name, *block)), local, _as_argument(piece))

@@ -34,7 +34,7 @@ from shoal.array._slicing import slice_pieces
 from shoal.graph.task import Alias, Ref, Task
 from shoal.graph.tokenize import tokenize
 
-__all__ = ["as_argument", "assign_lazy", "fit_value", "mismatch", "write"]
+__all__ = ["as_argument", "assign_lazy", "fit_value", "mismatch", "planned_piece", "write"]
 
 
 # -- helpers shared by every assignment -----------------------------------------------------
@@ -74,6 +74,18 @@ def mismatch(value_shape: tuple[Any, ...], target: tuple[Any, ...]) -> ValueErro
 
 
 # -- the task ---------------------------------------------------------------------------------
+def planned_piece(block: tuple[int, ...], plans: list[dict[int, Any]], shape: tuple[int, ...], lead: int,
+                  value_axes: list[int], value: Any) -> tuple[tuple[Any, ...], Any] | None:
+    """What output ``block`` writes: ``None`` where a plan leaves it untouched, else its local index and the
+    piece of ``value`` (broadcast axes of length 1 whole, the others cut as the plans say)."""
+    if any(b not in plan for b, plan in zip(block, plans, strict=True)):
+        return None
+    local = tuple(plan[b][0] for b, plan in zip(block, plans, strict=True))
+    selection = tuple(slice(None) if shape[t - lead] == 1 else plans[a][block[a]][1]
+                      for t, a in enumerate(value_axes) if t >= lead)
+    return local, (value[selection] if selection else value)
+
+
 def _write_found(block: np.ndarray, local: tuple[Any, ...], at: int, index: np.ndarray, is_mask: bool, start: int,
                  total: int, value: Any, value_axis: int | None) -> np.ndarray:
     """Write ``value`` where the lazy ``index`` (axis ``at`` of the block's index) falls in this block."""
@@ -194,13 +206,11 @@ def assign_lazy(x: ArrayBase, index: tuple[Any, ...], value: Any) -> Any:
     deps: list[Any] = [x, item]
     for block in product(*(range(n) for n in x.numblocks)):
         out_key = (name, *block)
-        if any(b not in plan for b, plan in zip(block, plans, strict=True)):
+        planned = planned_piece(block, plans, shape, lead, value_axes, value)
+        if planned is None:
             layer[out_key] = Alias(out_key, (x.name, *block))
             continue
-        local = tuple(plan[b][0] for b, plan in zip(block, plans, strict=True))
-        selection = tuple(slice(None) if shape[t - lead] == 1 else plans[a][block[a]][1]
-                          for t, a in enumerate(value_axes) if t >= lead)
-        piece = value[selection] if selection else value
+        local, piece = planned
         if isinstance(piece, ArrayBase):
             deps.append(piece)
         layer[out_key] = Task(out_key, _write_found, Ref((x.name, *block)), local, at, joined,
