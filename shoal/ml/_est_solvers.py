@@ -19,7 +19,9 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize
 
-__all__ = ["Result", "gradient_descent", "lbfgs", "newton", "proximal_grad"]
+from shoal.ml._est_admm import consensus_admm
+
+__all__ = ["Result", "admm", "gradient_descent", "lbfgs", "newton", "proximal_grad"]
 
 FunGrad = Callable[[np.ndarray], tuple[float, np.ndarray]]
 
@@ -38,6 +40,16 @@ def lbfgs(fun_grad: FunGrad, w0: np.ndarray, *, tol: float, max_iter: int, **opt
     opts = {"maxiter": max_iter, "gtol": tol, "ftol": 64 * np.finfo(float).eps, **options}
     res = minimize(fun_grad, w0, method="L-BFGS-B", jac=True, options=opts)
     return Result(res.x, int(res.nit), bool(res.success))
+
+
+def admm(objective: Any, **options: Any) -> Result:
+    """Consensus ADMM over the row blocks (one pass per iteration); see :mod:`shoal.ml._est_admm`.
+
+    Unlike the solvers above it needs the per-block losses, not only their sum,
+    so it takes the :class:`~shoal.ml._est_glm.Objective` itself.
+    """
+    x, n_iter, converged = consensus_admm(objective, **options)
+    return Result(x, n_iter, converged)
 
 
 def _armijo(fun_grad: FunGrad, w: np.ndarray, f: float, g: np.ndarray, direction: np.ndarray,

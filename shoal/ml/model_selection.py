@@ -14,7 +14,11 @@ from __future__ import annotations
 
 from sklearn.model_selection import KFold
 
+from shoal.ml.model_selection_hyperband import HyperbandSearchCV
+from shoal.ml.model_selection_incremental import (IncrementalSearchCV, InverseDecaySearchCV,
+                                                  SuccessiveHalvingSearchCV)
 from shoal.ml.model_selection_search import GridSearchCV, RandomizedSearchCV
 from shoal.ml.model_selection_split import train_test_split
 
-__all__ = ["GridSearchCV", "KFold", "RandomizedSearchCV", "train_test_split"]
+__all__ = ["GridSearchCV", "HyperbandSearchCV", "IncrementalSearchCV", "InverseDecaySearchCV", "KFold",
+           "RandomizedSearchCV", "SuccessiveHalvingSearchCV", "train_test_split"]

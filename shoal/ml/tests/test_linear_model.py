@@ -195,8 +195,6 @@ def test_bad_input_is_explained() -> None:
         LogisticRegression().fit(X, np.zeros(50))
     with pytest.raises(ValueError, match="continuous values"):
         LogisticRegression().fit(sa.from_array(X, chunks=(10, 4)), X[:, 0])
-    with pytest.raises(ValueError, match="ADMM is not implemented"):
-        LogisticRegression(solver="admm").fit(X, y)
     with pytest.raises(ValueError, match="proximal_grad"):
         LogisticRegression(penalty="l1").fit(X, y)
     with pytest.raises(ValueError, match="C must be > 0"):
