@@ -34,10 +34,13 @@ from shoal.distributed.client import Client, default_client, fire_and_forget, fu
 from shoal.distributed.cluster import LocalCluster  # noqa: E402
 from shoal.distributed.coordination import Event, Lock, Pub, Queue, Semaphore, Sub, Variable  # noqa: E402
 from shoal.distributed.diagnostics import get_task_stream, performance_report, progress  # noqa: E402
+from shoal.distributed.install_plugins import Environ, PipInstall, UploadDirectory  # noqa: E402
 from shoal.distributed.multi_lock import MultiLock  # noqa: E402
 from shoal.distributed.nanny import Nanny  # noqa: E402
 from shoal.distributed.plugins import SchedulerPlugin, UploadFile, WorkerPlugin  # noqa: E402
 from shoal.distributed.security import Security  # noqa: E402
+from shoal.distributed.spec_cluster import SpecCluster  # noqa: E402
+from shoal.distributed.task_metadata import get_task_metadata  # noqa: E402
 from shoal.distributed.future import Future  # noqa: E402
 from shoal.distributed.wait import as_completed, wait  # noqa: E402
 from shoal.distributed.worker_api import get_client, get_worker, rejoin, secede, worker_client  # noqa: E402
@@ -49,6 +52,7 @@ __all__ = [
     "CancelledError",
     "Client",
     "CommClosedError",
+    "Environ",
     "Event",
     "Future",
     "FutureCancelledError",
@@ -57,13 +61,16 @@ __all__ = [
     "Lock",
     "MultiLock",
     "Nanny",
+    "PipInstall",
     "Pub",
     "Queue",
     "SchedulerPlugin",
     "SchedulerUnreachableError",
     "Security",
     "Semaphore",
+    "SpecCluster",
     "Sub",
+    "UploadDirectory",
     "UploadFile",
     "Variable",
     "WorkerPlugin",
@@ -74,6 +81,7 @@ __all__ = [
     "futures_of",
     "get_client",
     "get_worker",
+    "get_task_metadata",
     "get_task_stream",
     "performance_report",
     "progress",

@@ -35,12 +35,15 @@ on its event loop, so supervision costs no extra process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -59,6 +62,9 @@ EXIT_RESTART = 4
 #: Set in a worker process's environment to its nanny's pid: a worker started some other way has no nanny,
 #: even if it inherited the variable.
 _NANNY_ENV = "SHOAL_NANNY_PID"
+#: Set in a worker process's environment to a file where worker plugins (``Environ``) leave variables for the
+#: nanny to set in every worker process it starts from then on (see :mod:`..install_plugins`).
+NANNY_ENV_FILE = "SHOAL_NANNY_ENV_FILE"
 #: A worker that dies sooner than this after starting is restarted after a pause, not at once.
 _FAST_DEATH = 1.0
 
@@ -101,6 +107,8 @@ class Nanny:
         self._started_at = 0.0
         self._limits = MemoryLimits.from_config(memory_limit)
         self._closed: asyncio.Event | None = None
+        #: JSON ``{name: value}`` written by worker plugins; read at every start of a worker process.
+        self.env_file = os.path.join(tempfile.gettempdir(), f"shoal-nanny-env-{os.getpid()}-{id(self):x}.json")
 
     @property
     def pid(self) -> int | None:
@@ -117,7 +125,8 @@ class Nanny:
                 "--no-nanny", "--parent-pid", str(os.getpid())]
 
     def _spawn(self) -> None:
-        env = {**(os.environ if self.env is None else self.env), _NANNY_ENV: str(os.getpid())}
+        env = {**(os.environ if self.env is None else self.env), **_read_env_file(self.env_file),
+               _NANNY_ENV: str(os.getpid()), NANNY_ENV_FILE: self.env_file}
         self.process = subprocess.Popen(self._command(), stdin=subprocess.DEVNULL, stdout=self.stdout, env=env)
         self._started_at = time.monotonic()
 
@@ -177,6 +186,8 @@ class Nanny:
             _signal(proc, signal.SIGKILL)
 
     def _finish(self, code: int) -> None:
+        with contextlib.suppress(OSError):
+            os.remove(self.env_file)
         self.status = "closed"
         self.returncode = code
         if self._closed is not None:
@@ -268,6 +279,14 @@ def nanny_of(dask_worker: Any) -> list[Any] | None:
     if hook is None or hook[0] is not dask_worker:
         return None
     return [socket.gethostname(), os.getppid()]
+
+
+def _read_env_file(path: str) -> dict[str, str]:
+    try:
+        with open(path) as f:
+            return {str(k): str(v) for k, v in json.load(f).items()}
+    except (OSError, ValueError, AttributeError):
+        return {}
 
 
 def _signal(proc: subprocess.Popen[bytes], sig: int) -> None:
