@@ -52,7 +52,26 @@ class _Named:
         return f"<{type(self).__name__}: {self.name}>"
 
 
-class Semaphore(_Named):
+class AcquireContext:
+    """``with obj:`` and ``async with obj:`` for objects with ``acquire()`` and ``release()`` (which return
+    awaitables on an asynchronous client)."""
+
+    def __enter__(self) -> Any:
+        self.acquire()  # type: ignore[attr-defined]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()  # type: ignore[attr-defined]
+
+    async def __aenter__(self) -> Any:
+        await self.acquire()  # type: ignore[attr-defined]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.release()  # type: ignore[attr-defined]
+
+
+class Semaphore(AcquireContext, _Named):
     """A cluster-wide semaphore: at most ``max_leases`` holders at once.
 
     Each :meth:`acquire` takes one lease; :meth:`release` gives back the
@@ -207,20 +226,6 @@ class Semaphore(_Named):
     def close(self) -> Any:
         """Remove the semaphore from the scheduler; waiting acquires fail."""
         return self._call("semaphore_close")
-
-    def __enter__(self) -> Semaphore:
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-
-    async def __aenter__(self) -> Semaphore:
-        await self.acquire()  # type: ignore[misc]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.release()
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Semaphore, (self.max_leases, self.name))

@@ -16,13 +16,14 @@ import uuid
 from typing import Any
 
 from shoal.distributed._loop import run_sync
+from shoal.distributed.coordination import AcquireContext
 from shoal.distributed.worker_api import get_client
 from shoal.utils import parse_timedelta
 
 __all__ = ["MultiLock"]
 
 
-class MultiLock:
+class MultiLock(AcquireContext):
     """Several cluster-wide locks acquired together.
 
     Parameters
@@ -107,20 +108,6 @@ class MultiLock:
     def locked(self) -> bool:
         """Whether this object holds its locks."""
         return self._locked
-
-    def __enter__(self) -> MultiLock:
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-
-    async def __aenter__(self) -> MultiLock:
-        await self.acquire()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.release()
 
     def __repr__(self) -> str:
         return f"<MultiLock: names={self.names}, locked={self._locked}>"
