@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
+from itertools import product
 from typing import Any
 
 import numpy as np
 
-from shoal.array._base import ArrayBase, meta_from_dtype
+from shoal.array._base import ArrayBase, meta_from_dtype, new_array
 from shoal.array._blockwise import apply_infer_dtype, blockwise
 from shoal.array._chunks import chunk_offsets
 from shoal.delayed import funcname
+from shoal.graph.task import Task
+from shoal.graph.tokenize import tokenize
 
 __all__ = ["map_blocks", "right_aligned"]
 
@@ -64,10 +67,19 @@ def map_blocks(
     array([ 0,  2,  4,  6,  8, 10])
     >>> map_blocks(lambda b, block_id=None: np.full(b.shape, block_id[0]), x).compute()
     array([0, 0, 0, 1, 1, 1])
+
+    Without array arguments, ``chunks`` (every block's length on every axis) and ``dtype`` say what
+    ``func`` makes; each call gets its ``block_id`` / ``block_info`` to know which block to make:
+
+    >>> def make(block_info=None):
+    ...     (start, stop), = block_info[None]["array-location"]
+    ...     return np.arange(start, stop) * 10
+    >>> map_blocks(make, chunks=((2, 3),), dtype=int).compute()
+    array([ 0, 10, 20, 30, 40])
     """
     arrays = [a for a in args if isinstance(a, ArrayBase)]
     if not arrays:
-        raise TypeError(f"map_blocks({funcname(func)}, ...) needs at least one shoal array argument.")
+        return _from_block_function(func, args, kwargs, name, token, dtype, chunks, meta)
     base = max(arrays, key=lambda a: a.ndim)
     ndim = base.ndim
     drops = [drop_axis] if isinstance(drop_axis, int) else list(drop_axis or [])
@@ -133,6 +145,31 @@ def map_blocks(
     return out
 
 
+def _from_block_function(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], name: str | None,
+                         token: str | None, dtype: Any, chunks: Any, meta: Any) -> Any:
+    """``map_blocks`` without array arguments: one call of ``func`` per block of the given ``chunks``."""
+    label = funcname(func)
+    if chunks is None or not all(isinstance(c, tuple | list) and all(isinstance(n, int | np.integer) for n in c)
+                                 for c in chunks):
+        raise ValueError(f"map_blocks({label}, ...) has no array arguments, so chunks= must give every block's "
+                         f"length on every axis, e.g. chunks=((100, 100, 50),), got chunks={chunks!r}.")
+    if dtype is None and meta is None:
+        raise ValueError(f"map_blocks({label}, ...) has no array arguments to infer the output from: pass dtype= "
+                         f"(or meta=).")
+    chunks = tuple(tuple(int(n) for n in c) for c in chunks)
+    dtype = np.dtype(meta.dtype if dtype is None else dtype)
+    params = _parameters(func)
+    info = _block_info_maker((), len(chunks), list(range(len(chunks))), "block_id" in params,
+                             "block_info" in params, dtype, chunks, None)
+    out_name = name or f"{token or label.strip('_')}-{tokenize(func, args, kwargs, chunks, dtype)}"
+    layer = {}
+    for index in product(*(range(len(c)) for c in chunks)):
+        key = (out_name, *index)
+        layer[key] = Task(key, func, *args, **kwargs, **info(index))
+    return new_array(layer, out_name, chunks, dtype,
+                     meta=meta if meta is not None else meta_from_dtype(dtype, len(chunks)))
+
+
 def _parameters(func: Callable[..., Any]) -> set[str]:
     try:
         return set(inspect.signature(func).parameters)
@@ -158,7 +195,8 @@ class _checked:
 
 
 def _block_info_maker(args: Sequence[Any], ndim: int, out_ind: list[Any], wants_id: bool, wants_info: bool,
-                      dtype: Any, explicit_chunks: Any, base: ArrayBase) -> Callable[[tuple[int, ...]], dict[str, Any]]:
+                      dtype: Any, explicit_chunks: Any, base: ArrayBase | None
+                      ) -> Callable[[tuple[int, ...]], dict[str, Any]]:
     inputs = {i: a for i, a in enumerate(args) if isinstance(a, ArrayBase)}
 
     def make(out_index: tuple[int, ...]) -> dict[str, Any]:
@@ -179,7 +217,7 @@ def _block_info_maker(args: Sequence[Any], ndim: int, out_ind: list[Any], wants_
                     "array-location": [(starts[d][loc], starts[d][loc] + a.chunks[d][loc])
                                        for d, loc in enumerate(location)],
                 }
-            out_chunks = explicit_chunks or base.chunks
+            out_chunks = explicit_chunks or base.chunks  # type: ignore[union-attr]
             if len(out_chunks) == len(out_index):
                 starts = [chunk_offsets(c) for c in out_chunks]
                 info[None] = {
