@@ -23,8 +23,9 @@ from typing import Any
 
 from shoal import config
 from shoal.distributed._exceptions import WorkerStartError
-from shoal.distributed._loop import get_loop, in_loop_thread, run_sync
+from shoal.distributed._loop import run_sync
 from shoal.distributed.adaptive import Adaptive
+from shoal.distributed.cluster_base import ClusterBase
 from shoal.distributed.dashboard import DEFAULT_ADDRESS as DEFAULT_DASHBOARD
 from shoal.distributed.nanny import Nanny
 from shoal.distributed.server.scheduler import SchedulerServer
@@ -55,7 +56,7 @@ def _default_layout(processes: bool) -> tuple[int, int]:
     return workers, cores // workers
 
 
-class LocalCluster:
+class LocalCluster(ClusterBase):
     """A scheduler and ``n_workers`` workers on this machine.
 
     Parameters
@@ -250,19 +251,6 @@ class LocalCluster:
         run_sync(self._wait_for_workers(n_workers, timeout), (timeout or self.worker_timeout) + 30)
         return None
 
-    @property
-    def scheduler_info(self) -> dict[str, Any]:
-        """What the scheduler says about itself and its workers, as ``Client.scheduler_info()``.
-
-        A retired worker is gone from ``["workers"]`` even while its process stays up
-        (``retire_workers(close_workers=False)``), as in Dask.
-        """
-        if self.scheduler is None or self.status != "running":
-            return {}
-        if self.asynchronous or in_loop_thread():
-            return self.scheduler.rpc_scheduler_info()
-        return run_sync(_scheduler_info(self.scheduler), 30)
-
     async def _stop_worker(self, name: str) -> None:
         worker = self.workers.pop(name, None)
         if worker is None:
@@ -278,13 +266,8 @@ class LocalCluster:
         names = self._live_names()
         if n >= len(names):
             return
+        doomed = self._least_busy(names, len(names) - n)
         records = {ws.name: ws for ws in self.scheduler.state.workers.values()}
-
-        def busy(name: str) -> tuple[int, int]:
-            ws = records.get(name)
-            return (0, 0) if ws is None else (len(ws.processing), ws.nbytes)
-
-        doomed = sorted(names, key=busy)[:len(names) - n]
         addresses = [records[d].address for d in doomed if d in records]
         await self.scheduler.rpc_retire_workers(addresses)
         for name in doomed:
@@ -315,26 +298,7 @@ class LocalCluster:
         Replaces an earlier ``adapt``; a call to :meth:`scale` stops adapting.
         Returns the :class:`~shoal.distributed.adaptive.Adaptive` object.
         """
-        if kwargs:
-            raise TypeError(f"adapt got unexpected keyword arguments {sorted(kwargs)}.")
-        self._stop_adapting()
-        adaptive = Adaptive(self, minimum, maximum, interval, wait_count)
-        self._adaptive = adaptive
-        if self.asynchronous:
-            adaptive.start()
-        else:
-            run_sync(_start_adaptive(adaptive), 30)
-        return adaptive
-
-    def _stop_adapting(self) -> None:
-        adaptive = getattr(self, "_adaptive", None)
-        if adaptive is not None:
-            loop = adaptive._task.get_loop() if adaptive._task is not None else None
-            if loop is not None and not self.asynchronous:
-                loop.call_soon_threadsafe(adaptive.stop)
-            else:
-                adaptive.stop()
-            self._adaptive = None
+        return self._begin_adapting(minimum, maximum, interval, wait_count, kwargs)
 
     def scale(self, n: int) -> Any:
         """Run ``n`` workers: start new ones or retire the most recent ones."""
@@ -355,44 +319,8 @@ class LocalCluster:
             await self.scheduler.close(close_workers=True)
         await asyncio.gather(*(self._stop_worker(name) for name in list(self.workers)), return_exceptions=True)
 
-    def close(self, timeout: float | None = None) -> Any:
-        """Stop every worker and the scheduler."""
-        if self.asynchronous:
-            return self._close()
-        if self.status != "closed":
-            run_sync(self._close(), timeout or 60)
-        return None
-
-    def __enter__(self) -> LocalCluster:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    async def __aenter__(self) -> LocalCluster:
-        return await self._start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self._close()
-
-    def __del__(self) -> None:
-        if getattr(self, "status", "closed") == "running" and not self.asynchronous:
-            try:
-                get_loop()
-                self.close(timeout=10)
-            except Exception:  # noqa: BLE001 - interpreter shutdown
-                pass
-
     def __repr__(self) -> str:
         kind = "processes" if self.processes else "threads"
         live = len(self._live_names())
         return (f"LocalCluster({self.scheduler_address!r}, workers={live}, threads="
                 f"{live * self.threads_per_worker}, {kind}, memory={format_bytes(self.memory_limit)} per worker)")
-
-
-async def _start_adaptive(adaptive: Adaptive) -> None:
-    adaptive.start()
-
-
-async def _scheduler_info(scheduler: SchedulerServer) -> dict[str, Any]:
-    return scheduler.rpc_scheduler_info()  # on the loop: the scheduler's state only changes there

@@ -41,8 +41,9 @@ import time
 from typing import Any
 
 from shoal.distributed._exceptions import WorkerStartError
-from shoal.distributed._loop import get_loop, in_loop_thread, run_sync
+from shoal.distributed._loop import run_sync
 from shoal.distributed.adaptive import Adaptive
+from shoal.distributed.cluster_base import ClusterBase
 from shoal.distributed.nanny import Nanny
 from shoal.distributed.server.scheduler import SchedulerServer
 from shoal.distributed.server.worker import WorkerServer
@@ -85,7 +86,7 @@ def _nanny_args(name: str, options: dict[str, Any]) -> tuple[list[str], int, dic
     return args, memory, env
 
 
-class SpecCluster:
+class SpecCluster(ClusterBase):
     """A scheduler and workers built from specifications; see the module docstring.
 
     Parameters
@@ -164,15 +165,6 @@ class SpecCluster:
         """Threads of a worker made from the template (what :class:`Adaptive` counts per new worker)."""
         spec = self.new_spec or next(iter(self.worker_spec.values()), None)
         return int(spec["options"].get("nthreads", 1)) if spec else 1
-
-    @property
-    def scheduler_info(self) -> dict[str, Any]:
-        """What the scheduler says about itself and its workers, as ``Client.scheduler_info()``."""
-        if self.scheduler is None or self.status != "running":
-            return {}
-        if self.asynchronous or in_loop_thread():
-            return self.scheduler.rpc_scheduler_info()
-        return run_sync(_scheduler_info(self.scheduler), 30)
 
     def new_worker_spec(self) -> dict[str, dict[str, Any]]:
         """``{name: spec}`` for one more worker: a copy of the template under the next free name."""
@@ -333,13 +325,7 @@ class SpecCluster:
         names = self._live_names()
         if n >= len(names):
             return
-        records = {str(ws.name): ws for ws in self.scheduler.state.workers.values()}
-
-        def busy(name: str) -> tuple[int, int]:
-            ws = records.get(name)
-            return (0, 0) if ws is None else (len(ws.processing), ws.nbytes)
-
-        for name in sorted(names, key=busy)[:len(names) - n]:
+        for name in self._least_busy(names, len(names) - n):
             self.worker_spec.pop(name, None)
         await self._correct_state()
 
@@ -354,24 +340,7 @@ class SpecCluster:
         if self.new_spec is None:
             raise ValueError("SpecCluster.adapt needs a template for new workers: pass worker={'cls': ..., "
                              "'options': {...}} to SpecCluster.")
-        self._stop_adapting()
-        adaptive = Adaptive(self, minimum, maximum, interval, wait_count)
-        self._adaptive = adaptive
-        if self.asynchronous:
-            adaptive.start()
-        else:
-            run_sync(_start_adaptive(adaptive), 30)
-        return adaptive
-
-    def _stop_adapting(self) -> None:
-        adaptive, self._adaptive = self._adaptive, None
-        if adaptive is None:
-            return
-        loop = adaptive._task.get_loop() if adaptive._task is not None else None
-        if loop is not None and not self.asynchronous and not in_loop_thread():
-            loop.call_soon_threadsafe(adaptive.stop)
-        else:
-            adaptive.stop()
+        return self._begin_adapting(minimum, maximum, interval, wait_count, {})
 
     def wait_for_workers(self, n_workers: int, timeout: float | None = None) -> Any:
         """Wait until the scheduler has at least ``n_workers`` workers."""
@@ -396,44 +365,10 @@ class SpecCluster:
             await self.scheduler.close(close_workers=True)
         await asyncio.gather(*(self._stop_worker(n) for n in list(self.workers)), return_exceptions=True)
 
-    def close(self, timeout: float | None = None) -> Any:
-        """Stop every worker and the scheduler."""
-        if self.asynchronous:
-            return self._close()
-        if self.status != "closed":
-            run_sync(self._close(), timeout or 60)
-        return None
-
-    def __enter__(self) -> SpecCluster:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    async def __aenter__(self) -> SpecCluster:
-        return await self._start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self._close()
-
-    def __del__(self) -> None:
-        if getattr(self, "shutdown_on_close", False) and getattr(self, "status", "closed") == "running" \
-                and not self.asynchronous:
-            try:
-                get_loop()
-                self.close(timeout=10)
-            except Exception:  # noqa: BLE001 - interpreter shutdown
-                pass
+    def _closes_when_dropped(self) -> bool:
+        return bool(getattr(self, "shutdown_on_close", False))
 
     def __repr__(self) -> str:
         label = f"{self.name!r}, " if self.name else ""
         return (f"SpecCluster({label}{self.scheduler_address!r}, workers={len(self._live_names())}, "
                 f"status={self.status})")
-
-
-async def _start_adaptive(adaptive: Adaptive) -> None:
-    adaptive.start()
-
-
-async def _scheduler_info(scheduler: Any) -> dict[str, Any]:
-    return scheduler.rpc_scheduler_info()  # on the loop: the scheduler's state only changes there
