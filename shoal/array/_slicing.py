@@ -66,9 +66,9 @@ def _convert(item: Any) -> Any:
             raise IndexError(f"arrays used as indices must be of integer (or boolean) type, got {item.dtype}")
         return item
     if isinstance(item, bool | np.bool_):
-        raise NotImplementedError(
-            f"Indexing with the scalar boolean {item!r} is not supported; use None to add an axis."
-        )
+        # x[...] turns scalar booleans into array indices before it gets here (_lazy_index.expand_scalar_bools);
+        # what reaches this point is an index that can't add an axis, such as x.blocks[...].
+        raise IndexError(f"a scalar boolean ({item!r}) adds an axis, which this index can't do; {_VALID}")
     if isinstance(item, int | np.integer):
         return int(item)
     if isinstance(item, list | tuple | np.ndarray) or hasattr(item, "__array__"):
@@ -80,8 +80,8 @@ def _convert(item: Any) -> Any:
         if arr.dtype.kind not in "iub":
             raise IndexError(f"arrays used as indices must be of integer (or boolean) type, got {arr.dtype}")
         if arr.ndim == 0:
-            if arr.dtype.kind == "b":
-                raise NotImplementedError("Indexing with a 0-d boolean array is not supported; use None.")
+            if arr.dtype.kind == "b":  # as a scalar boolean above
+                raise IndexError(f"a 0-d boolean array adds an axis, which this index can't do; {_VALID}")
             return int(arr)
         return arr
     raise IndexError(f"{_VALID}; got {type(item).__name__} {item!r}")
@@ -419,8 +419,9 @@ class BlockView:
     def __getitem__(self, index: Any) -> Any:
         x = self._array
         items = index if isinstance(index, tuple) else (index,)
-        if any(i is None for i in items):
-            raise IndexError("x.blocks does not support None (np.newaxis); blocks keep every dimension.")
+        if any(i is None or _is_scalar_bool(i) for i in items):
+            raise IndexError("x.blocks does not support None (np.newaxis) or scalar booleans, which add an axis; "
+                             "blocks keep every dimension.")
         normalized = normalize_index(items, x.numblocks)
         if any(isinstance(i, ArrayBase) for i in normalized):
             raise NotImplementedError(

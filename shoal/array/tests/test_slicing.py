@@ -476,3 +476,10 @@ def test_vindex_assignment_errors() -> None:
         x.vindex[0:2, [1, 2]] = 1
     with pytest.raises(ValueError, match="shape mismatch"):
         x.vindex[[0, 1], [1, 2]] = [1, 2, 3]
+
+
+def test_blocks_refuse_scalar_booleans_like_none() -> None:
+    x = sa.from_array(np.arange(12).reshape(3, 4), chunks=2)
+    for key in (True, np.True_, (0, False), np.array(True)):
+        with pytest.raises(IndexError, match="scalar booleans, which add an axis"):
+            x.blocks[key]
