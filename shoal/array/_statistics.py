@@ -48,13 +48,9 @@ def _median(a: Any, axis: Any, keepdims: bool, out: Any, func: Any) -> Any:
     if out is not None:
         raise TypeError(f"{what}: shoal arrays do not support out=; assign the result instead.")
     a = _as_array(a)
-    if axis is None:
-        raise NotImplementedError(
-            f"shoal.array.{what} works along an axis only: over the whole array it would gather every value into "
-            f"one task. Pass axis= (an int or a tuple of every axis), or for a small array "
-            f"{what}(x.ravel().rechunk(-1), axis=0)."
-        )
-    axes = normalize_axis(axis, a.ndim, what)
+    # Over the whole array (axis=None, as NumPy) the reduced axes become one block: every value in one task,
+    # as any exact median needs. Dask refuses axis=None; a tuple of every axis was already the same work here.
+    axes = tuple(range(a.ndim)) if axis is None else normalize_axis(axis, a.ndim, what)
     require_known(a, axes, what)
     if any(a.numblocks[ax] > 1 for ax in axes):
         a = rechunk(a, {ax: -1 for ax in axes})
@@ -74,7 +70,8 @@ def median(a: Any, axis: Any = None, keepdims: bool = False, out: Any = None) ->
     """The median along ``axis`` (an int or tuple); mirrors ``dask.array.median``.
 
     The reduced axes are made single chunks, then ``numpy.median`` runs on
-    every block. ``axis`` is required, as in Dask.
+    every block. ``axis=None`` (NumPy's default; Dask refuses it) takes the
+    median of every value, in one task.
 
     Examples
     --------
@@ -91,7 +88,7 @@ def median(a: Any, axis: Any = None, keepdims: bool = False, out: Any = None) ->
 
 @implements(np.nanmedian)
 def nanmedian(a: Any, axis: Any = None, keepdims: bool = False, out: Any = None) -> Any:
-    """The median along ``axis`` ignoring NaNs; mirrors ``dask.array.nanmedian`` (``axis`` required).
+    """The median along ``axis`` ignoring NaNs; mirrors ``dask.array.nanmedian`` (``axis=None``: every value).
 
     >>> import numpy as np, shoal.array as sa
     >>> nanmedian(sa.from_array(np.array([[1.0, np.nan, 3.0], [4.0, 5.0, 9.0]]), chunks=2), axis=1).compute()

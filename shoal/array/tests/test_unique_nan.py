@@ -1,6 +1,9 @@
-"""``unique(equal_nan=False)``: every NaN is its own value, as NumPy gives it, for any chunking."""
+"""NaN-aware routines against NumPy for any chunking: ``unique(equal_nan=False)`` (every NaN its own value)
+and ``median``/``nanmedian`` over the whole array."""
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pytest
@@ -39,3 +42,15 @@ def test_unknown_sizes_are_refused_with_the_fix() -> None:
         sa.unique(masked, equal_nan=False)
     np.testing.assert_array_equal(sa.unique(masked.compute_chunk_sizes(), equal_nan=False).compute(),
                                   np.unique(np.array([np.nan, np.nan, 2.0]), equal_nan=False))
+
+
+@settings(max_examples=40, deadline=None)
+@given(case=arrays_and_chunks(), keepdims=st.booleans())
+def test_median_over_the_whole_array_matches_numpy(case: tuple[np.ndarray, tuple[int, ...]], keepdims: bool) -> None:
+    a, chunks = case
+    x = sa.from_array(a, chunks=chunks)
+    np.testing.assert_array_equal(sa.median(x, keepdims=keepdims).compute(), np.median(a, keepdims=keepdims))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN input warns, in NumPy as in each task
+        np.testing.assert_array_equal(np.nanmedian(x, keepdims=keepdims).compute(),
+                                      np.nanmedian(a, keepdims=keepdims))
