@@ -404,7 +404,8 @@ def flipud(m: Any) -> Any:
 def repeat(a: Any, repeats: Any, axis: int | None = None) -> Any:
     """Repeat each element; mirrors ``numpy.repeat``.
 
-    ``repeats`` may be an int or, as in NumPy, one count per element along ``axis``.
+    ``repeats`` may be an int or, as in NumPy, one count per element along ``axis``; when it is a shoal
+    array (counts unknown until computed), the output's lengths along ``axis`` are unknown (``nan``) too.
 
     >>> import numpy as np, shoal.array as sa
     >>> x = sa.from_array(np.array([[1, 2], [3, 4]]), chunks=1)
@@ -418,13 +419,12 @@ def repeat(a: Any, repeats: Any, axis: int | None = None) -> Any:
            [3, 4]])
     """
     x = as_array(a)
-    if isinstance(repeats, ArrayBase):
-        raise NotImplementedError("repeat: repeats must be an int or a NumPy array/list, not a shoal array; "
-                                  "compute it first.")
     if axis is None:
         x = x.ravel() if x.ndim != 1 else x
         axis = 0
     axis = normalize_axis_index(axis, x.ndim, "repeat")
+    if isinstance(repeats, ArrayBase):
+        return _repeat_lazy(x, repeats, axis)
     counts = np.asarray(repeats)
     if counts.size == 0:
         counts = counts.astype(np.intp)  # np.asarray([]) is float, but means "no counts", as in NumPy
@@ -448,6 +448,38 @@ def repeat(a: Any, repeats: Any, axis: int | None = None) -> Any:
     bounds = [0, *accumulate(int(c) for c in x.chunks[axis])]
     out_chunks = [int(counts[a:b].sum()) for a, b in zip(bounds, bounds[1:], strict=False)]
     return gather(x, axis, index, out_chunks, "repeat")
+
+
+def _repeat_block(block: np.ndarray, counts: np.ndarray, axis: int) -> np.ndarray:
+    return np.repeat(block, counts, axis=axis)
+
+
+def _repeat_lazy(x: ArrayBase, counts: ArrayBase, axis: int) -> Any:
+    """``np.repeat`` with lazy counts: each block repeats with its own counts (or the one count), the lengths
+    along ``axis`` known only when computed."""
+    if counts.dtype.kind not in "iu":
+        raise TypeError(f"repeat: repeats must be integers, got a shoal array of {counts.dtype}.")
+    if counts.ndim > 1:
+        raise ValueError(f"repeat: repeats must be 0-d or 1-d, got shape {counts.shape}.")
+    one = counts.ndim == 0 or (not math.isnan(counts.shape[0]) and counts.shape[0] == 1)
+    if one:
+        counts = counts.reshape(())
+        ref_of = lambda index: Ref((counts.name,))  # noqa: E731 - one count for every block
+    else:
+        require_known(x, [axis], "repeat")
+        require_known(counts, [0], "repeat (the repeats)")
+        n = int(x.shape[axis])
+        if counts.shape[0] != n:
+            raise ValueError(f"repeat: operands could not be broadcast together: repeats has shape {counts.shape} "
+                             f"but the array has {n} elements along axis {axis} (shape {x.shape}).")
+        counts = rechunk(counts, (x.chunks[axis],))
+        ref_of = lambda index: Ref((counts.name, index[axis]))  # noqa: E731 - the counts of this block's rows
+    name = f"repeat-{tokenize(x.name, counts.name, axis)}"
+    layer = {(name, *index): Task((name, *index), _repeat_block, Ref((x.name, *index)), ref_of(index), axis)
+             for index in product(*(range(n) for n in x.numblocks))}
+    chunks = list(x.chunks)
+    chunks[axis] = (math.nan,) * x.numblocks[axis]
+    return new_array(layer, name, tuple(chunks), x.dtype, deps=(x, counts), meta=x._meta)
 
 
 @implements(np.tile)
