@@ -30,6 +30,7 @@ from shoal.array._base import ArrayBase, new_array
 from shoal.array._chunks import chunk_offsets
 from shoal.array._indexing import has_unknown, unknown_error
 from shoal.array._lazy_index import normalize_positions
+from shoal.array._shape import broadcast_to
 from shoal.array._slicing import slice_pieces
 from shoal.graph.task import Alias, Ref, Task
 from shoal.graph.tokenize import tokenize
@@ -142,6 +143,29 @@ def fit_value(value: Any, target: tuple[Any, ...]) -> tuple[Any, tuple[int, ...]
     return value, shape
 
 
+def _assign_raveled(x: ArrayBase, index: tuple[Any, ...], at: int, value: Any) -> Any:
+    """``x[..., idx, ...] = value`` for a lazy integer ``idx`` of 2+ dimensions, as the same assignment through
+    ``idx.ravel()``: the value is broadcast to NumPy's selection shape, whose ``idx`` axes are then merged into
+    one, in C order, which is also the order NumPy writes repeated positions in."""
+    item = index[at]
+    if has_unknown(list(item.shape)):
+        raise ValueError(f"Cannot assign through a lazy index of unknown shape {item.shape}; call "
+                         f"index.compute_chunk_sizes() first.")
+    flat = item.ravel()
+    raveled = index[:at] + (flat,) + index[at + 1:]
+    value_axes, target = _target(x, raveled, at)
+    where = value_axes.index(at)
+    full = target[:where] + tuple(int(n) for n in item.shape) + target[where + 1:]
+    try:
+        if isinstance(value, ArrayBase):
+            value = broadcast_to(value, full).reshape(target)
+        else:
+            value = np.broadcast_to(np.asarray(value), full).reshape(target)
+    except ValueError:
+        raise mismatch(value.shape, full) from None
+    return assign_lazy(x, raveled, value)
+
+
 def assign_lazy(x: ArrayBase, index: tuple[Any, ...], value: Any) -> Any:
     """``x`` with ``value`` written at ``index``: a normalized tuple, one entry per axis, of integers, slices
     and exactly one lazy 1-d integer array or boolean mask. Returns the new array."""
@@ -156,11 +180,13 @@ def assign_lazy(x: ArrayBase, index: tuple[Any, ...], value: Any) -> Any:
     if item.ndim == 0 and item.dtype.kind != "b":
         item = item.reshape(1)  # x[i] = v is x[[i]] = v: the value broadcasts the same way
         index = index[:at] + (item,) + index[at + 1:]
+    if item.ndim > 1 and item.dtype.kind != "b":
+        return _assign_raveled(x, index, at, value)
     if item.ndim != 1:
         raise NotImplementedError(
-            f"Assignment with a {item.ndim}-d lazy {'mask' if item.dtype.kind == 'b' else 'integer index'} beside "
-            f"other indices is not supported (Dask allows 1-d only); ravel the index and the array, or compute "
-            f"the index first (np.asarray(index))."
+            f"Assignment with a {item.ndim}-d lazy mask beside other indices is not supported (Dask allows 1-d "
+            f"only); compute the mask first (np.asarray(mask)), or use shoal.array.where(mask, value, x) for a "
+            f"mask of the whole shape."
         )
     if has_unknown(item.chunks[0]) and item.dtype.kind != "b":
         raise ValueError(f"Cannot assign through a lazy index of unknown length {item.shape}; call "
