@@ -35,7 +35,7 @@ from shoal.array._chunks import chunk_offsets, slices_from_chunks
 from shoal.array._elementwise import elemwise
 from shoal.array._indexing import has_unknown, unknown_error
 from shoal.array._lazy_assign import as_argument as _as_argument
-from shoal.array._lazy_assign import assign_lazy, fit_value, planned_piece
+from shoal.array._lazy_assign import assign_lazy, fit_value, planned_piece, rewrite_blocks
 from shoal.array._lazy_assign import mismatch as _mismatch
 from shoal.array._lazy_assign import write as _write
 from shoal.array._lazy_index import is_scalar_bool
@@ -245,19 +245,15 @@ def _assign(x: ArrayBase, key: Any, value: Any) -> Any:
     lead = len(target) - len(shape)
 
     name = f"setitem-{tokenize(x.name, index, value)}"
-    layer: dict[Any, Any] = {}
-    deps: list[Any] = [x]
-    for block in product(*(range(n) for n in x.numblocks)):
-        out_key = (name, *block)
+
+    def write_for(block: tuple[int, ...]) -> Any:
         planned = planned_piece(block, plans, shape, lead, value_axes, value)
         if planned is None:
-            layer[out_key] = Alias(out_key, (x.name, *block))
-            continue
+            return None
         local, piece = planned
-        if isinstance(piece, ArrayBase):
-            deps.append(piece)
-        layer[out_key] = Task(out_key, _write, Ref((x.name, *block)), local, _as_argument(piece))
-    return new_array(layer, name, x.chunks, x.dtype, deps=tuple(deps), meta=x._meta)
+        return _write, (local, _as_argument(piece)), piece
+
+    return rewrite_blocks(x, name, [x], write_for)
 
 
 def _assign_points(x: ArrayBase, index: tuple[Any, ...], value: Any) -> Any:
@@ -288,17 +284,14 @@ def _assign_points(x: ArrayBase, index: tuple[Any, ...], value: Any) -> Any:
     offsets = {a: chunk_offsets(x.chunks[a]) for a in advanced}
     which = {a: np.searchsorted(offsets[a][1:], p, side="right") for a, p in zip(advanced, points, strict=True)}
     name = f"setitem-points-{tokenize(x.name, index, value)}"
-    layer: dict[Any, Any] = {}
-    deps: list[Any] = [x]
-    for block in product(*(range(n) for n in x.numblocks)):
-        out_key = (name, *block)
+
+    def write_for(block: tuple[int, ...]) -> Any:
         inside = np.ones(count, dtype=bool)
         for a in advanced:
             inside &= which[a] == block[a]
         positions = np.flatnonzero(inside)
         if not positions.size or any(block[a] not in plans[a] for a in slice_axes):
-            layer[out_key] = Alias(out_key, (x.name, *block))
-            continue
+            return None
         local = tuple(plans[a][block[a]][0] if a in plans else points[advanced.index(a)][positions] - offsets[a][
             block[a]] for a in range(x.ndim))
         if value.ndim:
@@ -306,10 +299,9 @@ def _assign_points(x: ArrayBase, index: tuple[Any, ...], value: Any) -> Any:
             piece = value[(*rest[:first], positions, *rest[first:])]
         else:
             piece = value
-        if isinstance(piece, ArrayBase):
-            deps.append(piece)
-        layer[out_key] = Task(out_key, _write, Ref((x.name, *block)), local, _as_argument(piece))
-    return new_array(layer, name, x.chunks, x.dtype, deps=tuple(deps), meta=x._meta)
+        return _write, (local, _as_argument(piece)), piece
+
+    return rewrite_blocks(x, name, [x], write_for)
 
 
 def _with_positions(chunks: Any, item: slice) -> list[tuple[int, Any, int, int]]:
@@ -333,24 +325,22 @@ def _assign_mask(x: ArrayBase, mask: np.ndarray, value: Any) -> Any:
     per_true = shape == (count,) and count != 1
     order = np.cumsum(mask.ravel()).reshape(mask.shape) - 1 if per_true else None
     name = f"setitem-{tokenize(x.name, mask, value)}"
-    layer: dict[Any, Any] = {}
-    deps: list[Any] = [x]
     blocks = product(*(range(n) for n in x.numblocks))
-    for block, slices in zip(blocks, slices_from_chunks(x.chunks), strict=True):
-        out_key = (name, *block)
+    block_slices = dict(zip(blocks, slices_from_chunks(x.chunks), strict=True))
+
+    def write_for(block: tuple[int, ...]) -> Any:
+        slices = block_slices[block]
         local = mask[slices]
         if not local.any():
-            layer[out_key] = Alias(out_key, (x.name, *block))
-            continue
+            return None
         if order is not None:
             positions = order[slices][local]
             piece = getitem(value, positions) if isinstance(value, ArrayBase) else value[positions]
         else:
             piece = value
-        if isinstance(piece, ArrayBase):
-            deps.append(piece)
-        layer[out_key] = Task(out_key, _write, Ref((x.name, *block)), local, _as_argument(piece))
-    return new_array(layer, name, x.chunks, x.dtype, deps=tuple(deps), meta=x._meta)
+        return _write, (local, _as_argument(piece)), piece
+
+    return rewrite_blocks(x, name, [x], write_for)
 
 
 def setitem_points(x: ArrayBase, index: Any, value: Any) -> None:

@@ -21,6 +21,7 @@ builds on this module.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from itertools import product
 from typing import Any
 
@@ -35,7 +36,7 @@ from shoal.array._slicing import slice_pieces
 from shoal.graph.task import Alias, Ref, Task
 from shoal.graph.tokenize import tokenize
 
-__all__ = ["as_argument", "assign_lazy", "fit_value", "mismatch", "planned_piece", "write"]
+__all__ = ["as_argument", "assign_lazy", "fit_value", "mismatch", "planned_piece", "rewrite_blocks", "write"]
 
 
 # -- helpers shared by every assignment -----------------------------------------------------
@@ -75,6 +76,26 @@ def mismatch(value_shape: tuple[Any, ...], target: tuple[Any, ...]) -> ValueErro
 
 
 # -- the task ---------------------------------------------------------------------------------
+def rewrite_blocks(x: ArrayBase, name: str, deps: list[Any],
+                   write_for: Callable[[tuple[int, ...]], tuple[Callable[..., Any], tuple[Any, ...], Any] | None]
+                   ) -> Any:
+    """``x`` with some blocks rewritten: ``write_for(block)`` is ``None`` for a block kept as it is, else
+    ``(func, args, piece)`` for the task ``func(old block, *args)``, where ``piece`` is the part of the value
+    that block writes (a shoal array among them joins ``deps``)."""
+    layer: dict[Any, Any] = {}
+    for block in product(*(range(n) for n in x.numblocks)):
+        out_key = (name, *block)
+        call = write_for(block)
+        if call is None:
+            layer[out_key] = Alias(out_key, (x.name, *block))
+            continue
+        func, args, piece = call
+        if isinstance(piece, ArrayBase):
+            deps.append(piece)
+        layer[out_key] = Task(out_key, func, Ref((x.name, *block)), *args)
+    return new_array(layer, name, x.chunks, x.dtype, deps=tuple(deps), meta=x._meta)
+
+
 def planned_piece(block: tuple[int, ...], plans: list[dict[int, Any]], shape: tuple[int, ...], lead: int,
                   value_axes: list[int], value: Any) -> tuple[tuple[Any, ...], Any] | None:
     """What output ``block`` writes: ``None`` where a plan leaves it untouched, else its local index and the
@@ -228,17 +249,13 @@ def assign_lazy(x: ArrayBase, index: tuple[Any, ...], value: Any) -> Any:
     total = int(x.shape[at])
     starts = [int(s) for s in chunk_offsets(x.chunks[at])]
     name = f"setitem-lazy-{tokenize(x.name, index[:at], item.name, index[at + 1:], value)}"
-    layer: dict[Any, Any] = {}
-    deps: list[Any] = [x, item]
-    for block in product(*(range(n) for n in x.numblocks)):
-        out_key = (name, *block)
+
+    def write_for(block: tuple[int, ...]) -> Any:
         planned = planned_piece(block, plans, shape, lead, value_axes, value)
         if planned is None:
-            layer[out_key] = Alias(out_key, (x.name, *block))
-            continue
+            return None
         local, piece = planned
-        if isinstance(piece, ArrayBase):
-            deps.append(piece)
-        layer[out_key] = Task(out_key, _write_found, Ref((x.name, *block)), local, at, joined,
-                              item.dtype.kind == "b", starts[block[at]], total, as_argument(piece), value_axis)
-    return new_array(layer, name, x.chunks, x.dtype, deps=tuple(deps), meta=x._meta)
+        return _write_found, (local, at, joined, item.dtype.kind == "b", starts[block[at]], total,
+                              as_argument(piece), value_axis), piece
+
+    return rewrite_blocks(x, name, [x, item], write_for)
