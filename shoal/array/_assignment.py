@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from shoal.array._base import ArrayBase, new_array
+from shoal.array._base import ArrayBase
 from shoal.array._chunks import chunk_offsets, slices_from_chunks
 from shoal.array._elementwise import elemwise
 from shoal.array._indexing import has_unknown, unknown_error
@@ -41,7 +41,6 @@ from shoal.array._lazy_assign import write as _write
 from shoal.array._lazy_index import is_scalar_bool
 from shoal.array._shape import broadcast_to
 from shoal.array._slicing import getitem, normalize_index, slice_pieces
-from shoal.graph.task import Alias, Ref, Task
 from shoal.graph.tokenize import tokenize
 
 __all__ = ["setitem", "setitem_points"]
@@ -378,23 +377,19 @@ def setitem_points(x: ArrayBase, index: Any, value: Any) -> None:
     flat = value.reshape(-1) if value.ndim != 1 else value
     old = type(x)(x._layer, x.name, x._chunks, x._meta, x._deps)
     name = f"vindex-setitem-{tokenize(x.name, index, value)}"
-    layer: dict[Any, Any] = {}
-    deps: list[Any] = [old]
     offsets = [chunk_offsets(c) for c in x.chunks]
     which = [np.searchsorted(o[1:], c, side="right") for o, c in zip(offsets, coords, strict=True)]
-    for block in product(*(range(n) for n in x.numblocks)):
-        out_key = (name, *block)
+
+    def write_for(block: tuple[int, ...]) -> Any:
         inside = np.ones(len(coords[0]) if coords else 0, dtype=bool)
         for axis, b in enumerate(block):
             inside &= which[axis] == b
         positions = np.flatnonzero(inside)
         if not len(positions):
-            layer[out_key] = Alias(out_key, (x.name, *block))
-            continue
+            return None
         local = tuple(c[positions] - o[b] for c, o, b in zip(coords, offsets, block, strict=True))
         piece = getitem(flat, positions) if isinstance(flat, ArrayBase) else flat[positions]
-        if isinstance(piece, ArrayBase):
-            deps.append(piece)
-        layer[out_key] = Task(out_key, _write, Ref((x.name, *block)), local, _as_argument(piece))
-    new = new_array(layer, name, x.chunks, x.dtype, deps=tuple(deps), meta=x._meta)
+        return _write, (local, _as_argument(piece)), piece
+
+    new = rewrite_blocks(old, name, [old], write_for)
     x.name, x._chunks, x._meta, x._layer, x._deps = new.name, new._chunks, new._meta, new._layer, new._deps
