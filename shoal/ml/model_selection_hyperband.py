@@ -95,8 +95,6 @@ class HyperbandSearchCV(_IncrementalBase):
         if self.max_iter is None:
             raise ValueError("HyperbandSearchCV: max_iter must be an int >= 1 (the most partial_fit calls of any "
                              "model), got None.")
-        if not self.aggressiveness > 1:
-            raise ValueError(f"HyperbandSearchCV: aggressiveness must be > 1, got {self.aggressiveness!r}.")
 
     def _patience(self) -> Any:
         floor = max(self.max_iter // self.aggressiveness, 1)

@@ -77,6 +77,9 @@ class _IncrementalBase(MetaEstimatorMixin, BaseEstimator):
             raise ValueError(f"{name}: max_iter must be an int >= 1, got {self.max_iter!r}.")
         if not isinstance(self.patience, bool) and not (isinstance(self.patience, int) and self.patience >= 1):
             raise ValueError(f"{name}: patience must be False, True or an int >= 1, got {self.patience!r}.")
+        # The halving searches' eta: each round keeps 1/aggressiveness of the models.
+        if hasattr(self, "aggressiveness") and not self.aggressiveness > 1:
+            raise ValueError(f"{name}: aggressiveness must be > 1, got {self.aggressiveness!r}.")
 
     def _candidates(self, n: Any, seed: int) -> list[dict[str, Any]]:
         if isinstance(n, str) and n == "grid":
@@ -364,8 +367,6 @@ class SuccessiveHalvingSearchCV(_IncrementalBase):
         if not (isinstance(self.n_initial_iter, int | np.integer) and self.n_initial_iter >= 1):
             raise ValueError(f"SuccessiveHalvingSearchCV: n_initial_iter must be an int >= 1 (the partial_fit calls "
                              f"before the first decision), got {self.n_initial_iter!r}.")
-        if not self.aggressiveness > 1:
-            raise ValueError(f"SuccessiveHalvingSearchCV: aggressiveness must be > 1, got {self.aggressiveness!r}.")
 
     def _runs(self, rng: np.random.RandomState) -> list[Run]:
         candidates = self._candidates(self.n_initial_parameters, int(rng.randint(2**31 - 1)))
