@@ -33,7 +33,7 @@ import numpy as np
 from shoal.array._base import ArrayBase
 from shoal.array._chunks import chunk_offsets, slices_from_chunks
 from shoal.array._elementwise import elemwise
-from shoal.array._indexing import has_unknown, unknown_error
+from shoal.array._indexing import has_unknown, index_broadcast_shape, unknown_error
 from shoal.array._lazy_assign import as_argument as _as_argument
 from shoal.array._lazy_assign import assign_lazy, fit_value, planned_piece, rewrite_blocks
 from shoal.array._lazy_assign import mismatch as _mismatch
@@ -97,12 +97,7 @@ def _layout(index: tuple[Any, ...], shape: tuple[Any, ...], ids: list[int], zero
     """
     arrays = [n for n, i in enumerate(index) if isinstance(i, np.ndarray)]
     advanced = [n for n, i in enumerate(index) if isinstance(i, np.ndarray | int)] if arrays else []
-    try:
-        bshape = np.broadcast_shapes(*(index[n].shape for n in arrays))
-    except ValueError:
-        shapes = " ".join(str(index[n].shape) for n in arrays)
-        raise IndexError(f"shape mismatch: indexing arrays could not be broadcast together with shapes {shapes}") \
-            from None
+    bshape = index_broadcast_shape([index[n].shape for n in arrays])
     broadcast = [(("b", len(bshape) - k), length) for k, length in enumerate(bshape)]
     out: list[tuple[Any, Any]] = []
     placed = bool(advanced) and advanced != list(range(advanced[0], advanced[-1] + 1))

@@ -38,7 +38,8 @@ from shoal.array._rechunk import rechunk
 from shoal.graph.task import Ref, Task
 from shoal.graph.tokenize import tokenize
 
-__all__ = ["has_unknown", "mask_shoal", "move_axes", "pointwise", "take_numpy", "take_shoal", "unknown_error"]
+__all__ = ["has_unknown", "index_broadcast_shape", "mask_shoal", "move_axes", "normalize_positions", "pointwise",
+           "take_numpy", "take_shoal", "unknown_error"]
 
 
 def has_unknown(chunks_1d: Any) -> bool:
@@ -137,7 +138,8 @@ def take_numpy(x: ArrayBase, index: np.ndarray, axis: int) -> Any:
 
 
 # -- a shoal integer array along one axis ------------------------------------------------
-def _normalize_lazy_index(index: np.ndarray, length: int, axis: int) -> np.ndarray:
+def normalize_positions(index: np.ndarray, length: int, axis: int) -> np.ndarray:
+    """``index`` made non-negative; ``IndexError`` (NumPy's message) for a position out of bounds."""
     index = np.asarray(index)
     if index.dtype.kind not in "iu":
         raise IndexError(f"arrays used as indices must be of integer (or boolean) type, got {index.dtype}")
@@ -147,15 +149,25 @@ def _normalize_lazy_index(index: np.ndarray, length: int, axis: int) -> np.ndarr
     return np.where(index < 0, index + length, index)
 
 
+def index_broadcast_shape(shapes: list[tuple[int, ...]]) -> tuple[int, ...]:
+    """The shape index arrays broadcast to; ``IndexError`` with NumPy's message when they don't."""
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        shown = " ".join(str(s) for s in shapes)
+        raise IndexError(f"shape mismatch: indexing arrays could not be broadcast together with shapes {shown}") \
+            from None
+
+
 def _take_in_range(block: np.ndarray, index: np.ndarray, start: int, length: int, total: int, axis: int) -> Any:
-    index = _normalize_lazy_index(index, total, axis)
+    index = normalize_positions(index, total, axis)
     local = index[(index >= start) & (index < start + length)] - start
     return np.take(block, local, axis=axis)
 
 
 def _scatter(index: np.ndarray, pieces: list[np.ndarray], starts: list[int], lengths: list[int], total: int,
              axis: int) -> np.ndarray:
-    index = _normalize_lazy_index(index, total, axis)
+    index = normalize_positions(index, total, axis)
     shape = list(pieces[0].shape)
     shape[axis] = len(index)
     out = np.empty(shape, dtype=pieces[0].dtype)
@@ -258,12 +270,7 @@ def pointwise(x: ArrayBase, arrays: dict[int, np.ndarray]) -> Any:
     for a in axes:
         if has_unknown(x.chunks[a]):
             raise unknown_error(x, a, "index pointwise")
-    try:
-        bshape = np.broadcast_shapes(*(arrays[a].shape for a in axes))
-    except ValueError:
-        shapes = " ".join(str(arrays[a].shape) for a in axes)
-        raise IndexError(f"shape mismatch: indexing arrays could not be broadcast together with shapes {shapes}") \
-            from None
+    bshape = index_broadcast_shape([arrays[a].shape for a in axes])
     flat = [np.broadcast_to(arrays[a], bshape).ravel() for a in axes]
     ends = [np.fromiter(accumulate(int(c) for c in x.chunks[a]), dtype=np.int64) for a in axes]
     block_of = [np.searchsorted(e, f, side="right") for e, f in zip(ends, flat, strict=True)]

@@ -30,7 +30,7 @@ import numpy as np
 from shoal.array._base import ArrayBase, new_array
 from shoal.array._chunks import chunk_offsets
 from shoal.array._indexing import has_unknown, unknown_error
-from shoal.array._lazy_index import normalize_positions
+from shoal.array._indexing import normalize_positions
 from shoal.array._shape import broadcast_to
 from shoal.array._slicing import slice_pieces
 from shoal.graph.task import Alias, Ref, Task

@@ -35,13 +35,13 @@ import numpy as np
 from shoal.array._base import ArrayBase, new_array
 from shoal.array._chunks import chunk_offsets
 from shoal.array._from_array import from_array
-from shoal.array._indexing import has_unknown, unknown_error
+from shoal.array._indexing import has_unknown, index_broadcast_shape, normalize_positions, unknown_error
 from shoal.array._rechunk import rechunk
 from shoal.array._shape import broadcast_to
 from shoal.graph.task import Ref, Task
 from shoal.graph.tokenize import tokenize
 
-__all__ = ["expand_scalar_bools", "is_scalar_bool", "lazy_bool_error", "normalize_positions", "one_element",
+__all__ = ["expand_scalar_bools", "is_scalar_bool", "lazy_bool_error", "one_element",
            "pointwise_lazy"]
 
 
@@ -58,17 +58,6 @@ def lazy_bool_error(what: str) -> NotImplementedError:
         f"the mask's true positions with the other arrays and their number is unknown until computed. Turn the "
         f"mask into positions first: x[mask.nonzero()[0].compute_chunk_sizes(), ...], or compute the mask."
     )
-
-
-def normalize_positions(index: np.ndarray, length: int, axis: int) -> np.ndarray:
-    """``index`` made non-negative; ``IndexError`` (NumPy's message) for a position out of bounds."""
-    index = np.asarray(index)
-    if index.dtype.kind not in "iu":
-        raise IndexError(f"arrays used as indices must be of integer (or boolean) type, got {index.dtype}")
-    bad = (index < -length) | (index >= length)
-    if bad.any():
-        raise IndexError(f"index {index[bad].flat[0]} is out of bounds for axis {axis} with size {length}")
-    return np.where(index < 0, index + length, index)
 
 
 # -- the tasks ------------------------------------------------------------------------------
@@ -112,12 +101,7 @@ def _lined_up(x: ArrayBase, arrays: dict[int, Any]) -> tuple[tuple[Any, ...], li
                 f"Cannot index with a lazy array of unknown shape {arrays[a].shape} (axis {a}) beside other "
                 f"arrays: they must broadcast together. Call index.compute_chunk_sizes() first."
             )
-    try:
-        bshape = np.broadcast_shapes(*(tuple(int(s) for s in np.shape(arrays[a])) for a in axes))
-    except ValueError:
-        shapes = " ".join(str(tuple(np.shape(arrays[a]))) for a in axes)
-        raise IndexError(f"shape mismatch: indexing arrays could not be broadcast together with shapes {shapes}") \
-            from None
+    bshape = index_broadcast_shape([tuple(int(s) for s in np.shape(arrays[a])) for a in axes])
     chunks = broadcast_to(lazy[0], bshape).chunks
     out = []
     for a in axes:
