@@ -224,18 +224,7 @@ def _assign(x: ArrayBase, key: Any, value: Any) -> Any:
         value_axes = [arrays[0]] + [a for a in value_axes if a != arrays[0]]  # NumPy puts it first
     target = tuple(lengths[a] for a in value_axes)
 
-    shape = tuple(int(s) for s in value.shape)
-    while len(shape) > len(target) and shape[0] == 1:
-        shape = shape[1:]
-    if len(shape) > len(target):
-        raise _mismatch(value.shape, target)
-    try:
-        if np.broadcast_shapes(shape, target) != target:
-            raise _mismatch(value.shape, target)
-    except ValueError:
-        raise _mismatch(value.shape, target) from None
-    if len(shape) < value.ndim:
-        value = value[(0,) * (value.ndim - len(shape))]  # drop leading length-1 axes, as NumPy does
+    value, shape = fit_value(value, target)
     lead = len(target) - len(shape)
 
     name = f"setitem-{tokenize(x.name, index, value)}"
