@@ -17,6 +17,7 @@ from shoal.array import (  # noqa: F401 - linalg and random are public submodule
     _from_array,
     _gufunc,
     _io,
+    _io_zarr,
     _join,
     _linalg,
     _more_routines,
@@ -29,6 +30,7 @@ from shoal.array import (  # noqa: F401 - linalg and random are public submodule
     _shape,
     _slicing,
     _statistics,
+    _take,
     _unify,
     fft,
     linalg,
@@ -36,9 +38,9 @@ from shoal.array import (  # noqa: F401 - linalg and random are public submodule
 )
 from shoal.array._core import Array  # noqa: F401 - listed in __all__
 
-_FAMILIES = (_chunks, _rechunk, _blockwise, _from_array, _elementwise, _creation, _slicing, _join, _pad,
-             _shape, _reductions, _routines, _overlap, _linalg, _einsum, _io, _more_routines, _statistics, _gufunc,
-             _push, _array_shuffle, _unify)
+_FAMILIES = (_chunks, _rechunk, _blockwise, _from_array, _elementwise, _creation, _slicing, _take, _join, _pad,
+             _shape, _reductions, _routines, _overlap, _linalg, _einsum, _io, _io_zarr, _more_routines, _statistics,
+             _gufunc, _push, _array_shuffle, _unify)
 
 def _public(module: object) -> list[str]:
     # The ...Methods mixins are composed into Array, not exported.

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-
 from shoal.array._array_shuffle import ShuffleMethods
 from shoal.array._base import ArrayBase, register_array_class
 from shoal.array._creation import CreationMethods
 from shoal.array._dispatch import HANDLED_FUNCTIONS
 from shoal.array._elementwise import ElementwiseMethods
 from shoal.array._io import IOMethods
+from shoal.array._io_zarr import ZarrMethods
 from shoal.array._join import JoinMethods
 from shoal.array._linalg import LinalgMethods
 from shoal.array._overlap import OverlapMethods
@@ -24,6 +24,7 @@ from shoal.array._routines import RoutineMethods
 from shoal.array._shape import ShapeMethods
 from shoal.array._slicing import SlicingMethods
 from shoal.array._svg import SvgMethods
+from shoal.array._take import TakeMethods
 from shoal.array._to_frame import FrameMethods
 
 __all__ = ["Array"]
@@ -32,12 +33,14 @@ __all__ = ["Array"]
 class Array(
     ReductionMethods,
     SlicingMethods,
+    TakeMethods,
     ShapeMethods,
     JoinMethods,
     LinalgMethods,
     RoutineMethods,
     OverlapMethods,
     IOMethods,
+    ZarrMethods,
     CreationMethods,
     ElementwiseMethods,
     ShuffleMethods,

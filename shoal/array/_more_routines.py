@@ -28,7 +28,7 @@ from shoal.array._elementwise import broadcast_shapes, elemwise, map_blocks
 from shoal.array._from_array import asarray
 from shoal.array._join import concatenate, flip, stack
 from shoal.array._rechunk import rechunk
-from shoal.array._routines import unique
+from shoal.array._unique import unique
 from shoal.array._shape import broadcast_arrays, broadcast_to, moveaxis, ravel, reshape, transpose
 from shoal.graph.task import Task
 from shoal.graph.tokenize import tokenize

@@ -1,14 +1,6 @@
-"""Array routines: top-k selection, unique values, set membership, searching, index finding, coarsening.
+"""Array routines: set membership, searching, index finding, per-block application, coarsening.
 
 How each one cuts the work into blocks
-    - ``topk``/``argtopk``: a tree reduction (:mod:`._reductions`) whose
-      partial result is the best ``|k|`` of each group of blocks, found with
-      ``np.partition`` (linear time); only the last step sorts. ``argtopk``
-      carries global indices alongside the values.
-    - ``unique``: ``np.unique`` per block, then one task merges the per-block
-      uniques (their counts and first positions too). The length is unknown
-      until computed, so the result has ``nan`` chunks; ``return_inverse``
-      maps every block onto the merged uniques with ``searchsorted``.
     - ``searchsorted``: in a sorted array, the insertion point of ``v`` is
       the sum over blocks of its insertion point within each block, so every
       (block of ``a``, block of ``v``) pair is an independent task, summed.
@@ -18,15 +10,15 @@ How each one cuts the work into blocks
     - ``coarsen``: blocks are rechunked to multiples of the coarsening
       factors, then each is reshaped to ``(n / f, f)`` pairs and reduced.
 
-Histograms, ``bincount``, ``digitize`` and percentiles live in
-:mod:`._histogram` and are re-exported here.
+Top-k selection (:mod:`._topk`), unique values (:mod:`._unique`), histograms,
+``bincount``, ``digitize`` and percentiles (:mod:`._histogram`) live in their
+own modules and are re-exported here.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from functools import partial
 from itertools import product
 from numbers import Integral
 from typing import Any
@@ -43,9 +35,11 @@ from shoal.array._histogram import (
     bincount, digitize, histogram, histogram2d, histogramdd, nanpercentile, percentile, quantile,
 )
 from shoal.array._rechunk import rechunk
-from shoal.array._reductions import _reduce, normalize_axis
+from shoal.array._reductions import normalize_axis
 from shoal.array._reductions import sum as _sum
 from shoal.array._shape import ravel
+from shoal.array._topk import argtopk, topk
+from shoal.array._unique import unique
 from shoal.graph.task import Ref, Task
 from shoal.graph.tokenize import tokenize
 
@@ -54,262 +48,6 @@ __all__ = [
     "coarsen", "digitize", "flatnonzero", "histogram", "histogram2d", "histogramdd", "isin", "nanpercentile",
     "nonzero", "percentile", "quantile", "searchsorted", "topk", "unique",
 ]
-
-
-# -- topk / argtopk ------------------------------------------------------------------------------------------
-def _best(values: np.ndarray, axis: int, k: int) -> np.ndarray:
-    """Positions along ``axis`` of the ``|k|`` largest (k > 0) or smallest (k < 0) values, unordered."""
-    n = values.shape[axis]
-    if abs(k) >= n:
-        return np.broadcast_to(np.arange(n).reshape([-1 if a == axis else 1 for a in range(values.ndim)]),
-                               values.shape)
-    if k > 0:
-        return np.take(np.argpartition(values, n - k, axis=axis), np.arange(n - k, n), axis=axis)
-    return np.take(np.argpartition(values, -k - 1, axis=axis), np.arange(-k), axis=axis)
-
-
-def _topk_chunk(block: np.ndarray, axis: tuple[int, ...], keepdims: bool, k: int) -> np.ndarray:
-    (ax,) = axis
-    if abs(k) >= block.shape[ax]:
-        return block
-    if k > 0:
-        return np.take(np.partition(block, block.shape[ax] - k, axis=ax), np.arange(block.shape[ax] - k,
-                                                                                  block.shape[ax]), axis=ax)
-    return np.take(np.partition(block, -k - 1, axis=ax), np.arange(-k), axis=ax)
-
-
-def _topk_aggregate(block: np.ndarray, axis: tuple[int, ...], keepdims: bool, k: int) -> np.ndarray:
-    (ax,) = axis
-    ordered = np.sort(_topk_chunk(block, axis, keepdims, k), axis=ax)
-    return np.flip(ordered, axis=ax) if k > 0 else ordered
-
-
-def _argtopk_chunk(block: np.ndarray, axis: tuple[int, ...], keepdims: bool, k: int,
-                   offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    (ax,) = axis
-    shape = [-1 if a == ax else 1 for a in range(block.ndim)]
-    indices = np.broadcast_to(np.arange(offset, offset + block.shape[ax]).reshape(shape), block.shape)
-    return _argtopk_combine((block, indices), axis, keepdims, k)
-
-
-def _argtopk_combine(parts: tuple[np.ndarray, np.ndarray], axis: tuple[int, ...], keepdims: bool,
-                     k: int) -> tuple[np.ndarray, np.ndarray]:
-    (ax,) = axis
-    values, indices = parts
-    chosen = _best(values, ax, k)
-    return np.take_along_axis(values, chosen, axis=ax), np.take_along_axis(indices, chosen, axis=ax)
-
-
-def _argtopk_aggregate(parts: tuple[np.ndarray, np.ndarray], axis: tuple[int, ...], keepdims: bool,
-                       k: int) -> np.ndarray:
-    (ax,) = axis
-    values, indices = _argtopk_combine(parts, axis, keepdims, k)
-    order = np.argsort(values, axis=ax, kind="stable")
-    if k > 0:
-        order = np.flip(order, axis=ax)
-    return np.take_along_axis(indices, order, axis=ax)
-
-
-def _topk_setup(a: Any, k: Any, axis: Any, what: str) -> tuple[Any, int]:
-    a = asarray(a)
-    if not isinstance(k, Integral) or k == 0:
-        raise ValueError(f"{what}: k must be a non-zero int (negative for the smallest), got {k!r}.")
-    (ax,) = normalize_axis(axis, a.ndim, what)
-    require_known(a, (ax,), what)
-    if abs(k) > a.shape[ax]:
-        raise ValueError(f"{what}: |k| = {abs(k)} is larger than the length {a.shape[ax]} of axis {ax}.")
-    return a, ax
-
-
-def topk(a: Any, k: int, axis: int = -1, split_every: Any = None) -> Any:
-    """The ``k`` largest elements along ``axis``, largest first (``k < 0``: the ``-k`` smallest, smallest first).
-
-    Cheaper than sorting when ``|k|`` is much smaller than the chunks; the
-    result is one chunk along ``axis``.
-
-    Parameters
-    ----------
-    a : Array
-    k : int
-        How many elements; negative for the smallest.
-    axis : int
-        The axis to select along (default: the last).
-    split_every : int or dict, optional
-        At most this many partial results merged per task (see
-        :func:`shoal.array.reduction`); matters when ``|k|`` is close to
-        the chunk length.
-
-    Returns
-    -------
-    Array
-        ``a``'s shape with ``|k|`` along ``axis``.
-
-    Examples
-    --------
-    >>> import numpy as np, shoal.array as sa
-    >>> x = sa.from_array(np.array([5, 1, 3, 6]), chunks=2)
-    >>> topk(x, 2).compute()
-    array([6, 5])
-    >>> topk(x, -2).compute()
-    array([1, 3])
-    """
-    a, ax = _topk_setup(a, k, axis, "topk")
-    chunk = partial(_topk_chunk, k=k)
-    return _reduce(a, chunk, chunk, partial(_topk_aggregate, k=k), (ax,), True, a.dtype, split_every, "topk",
-                   k, output_size=abs(k), meta=a._meta)
-
-
-def argtopk(a: Any, k: int, axis: int = -1, split_every: Any = None) -> Any:
-    """Indices of the ``k`` largest elements along ``axis``, largest first (``k < 0``: smallest first).
-
-    Examples
-    --------
-    >>> import numpy as np, shoal.array as sa
-    >>> x = sa.from_array(np.array([5, 1, 3, 6]), chunks=2)
-    >>> argtopk(x, 2).compute()
-    array([3, 0])
-    >>> argtopk(x, -2).compute()
-    array([1, 2])
-    """
-    a, ax = _topk_setup(a, k, axis, "argtopk")
-    starts = chunk_offsets(a.chunks[ax])
-    return _reduce(a, partial(_argtopk_chunk, k=k), partial(_argtopk_combine, k=k),
-                   partial(_argtopk_aggregate, k=k), (ax,), True, np.dtype(np.intp), split_every, "argtopk", k,
-                   output_size=abs(k), per_block=lambda index: {"offset": int(starts[index[ax]])})
-
-
-# -- unique ------------------------------------------------------------------------------------------------------
-def _unique_block(block: np.ndarray, offset: tuple[int, ...] | None,
-                  shape: tuple[int, ...] | None, equal_nan: bool = True) -> dict[str, np.ndarray]:
-    values, first, counts = np.unique(block.ravel(), return_index=True, return_counts=True, equal_nan=equal_nan)
-    if offset is None or shape is None:  # positions not asked for (and maybe unknown)
-        pass
-    elif block.ndim > 1:
-        local = np.unravel_index(first, block.shape)
-        first = np.ravel_multi_index(tuple(i + o for i, o in zip(local, offset, strict=True)), shape)
-    elif block.ndim == 1:
-        first = first + offset[0]
-    return {"values": values, "index": first.astype(np.intp), "counts": counts.astype(np.intp)}
-
-
-def _unique_merge(parts: list[dict[str, np.ndarray]], equal_nan: bool = True) -> dict[str, np.ndarray]:
-    values = np.concatenate([p["values"] for p in parts])
-    uniques, where = np.unique(values, return_inverse=True, equal_nan=equal_nan)
-    where = where.reshape(-1)
-    first = np.full(len(uniques), np.iinfo(np.intp).max, dtype=np.intp)
-    np.minimum.at(first, where, np.concatenate([p["index"] for p in parts]))
-    counts = np.zeros(len(uniques), dtype=np.intp)
-    np.add.at(counts, where, np.concatenate([p["counts"] for p in parts]))
-    nans = _nan_slots(uniques) if not equal_nan else np.empty(0, dtype=np.intp)
-    if len(nans):
-        # Every NaN is its own value, sorted last; NumPy lists them in the order they occur (their positions
-        # are their first indices), which the blocks' order need not be.
-        first[nans] = np.sort(first[nans])
-    return {"values": uniques, "index": first, "counts": counts}
-
-
-def _nan_slots(values: np.ndarray) -> np.ndarray:
-    if values.dtype.kind not in "fc":
-        return np.empty(0, dtype=np.intp)
-    return np.flatnonzero(np.isnan(values))
-
-
-def _field(merged: dict[str, np.ndarray], field: str) -> np.ndarray:
-    return merged[field]
-
-
-def _inverse_block(merged: dict[str, np.ndarray], block: np.ndarray, offset: tuple[int, ...] | None = None,
-                   shape: tuple[int, ...] | None = None) -> np.ndarray:
-    uniques = merged["values"]
-    inverse = np.searchsorted(uniques, block).astype(np.intp)
-    nans = _nan_slots(uniques) if offset is not None else np.empty(0, dtype=np.intp)
-    if len(nans) > 1:  # equal_nan=False: each NaN maps to its own slot, by where it stands in the array
-        hit = np.isnan(block)
-        local = np.nonzero(hit)
-        flat = np.ravel_multi_index(tuple(i + o for i, o in zip(local, offset, strict=True)), shape)
-        inverse[hit] = nans[0] + np.searchsorted(merged["index"][nans], flat)
-    return inverse
-
-
-@implements(np.unique)
-def unique(ar: Any, return_index: bool = False, return_inverse: bool = False, return_counts: bool = False,
-           axis: Any = None, *, equal_nan: bool = True) -> Any:
-    """Sorted unique values of the flattened array; mirrors ``numpy.unique``.
-
-    Parameters
-    ----------
-    ar : Array
-    return_index, return_inverse, return_counts : bool
-        Also return the flat index of each value's first occurrence, the
-        index into the uniques of every element of ``ar`` (shape of ``ar``,
-        as in NumPy 2), and how often each value occurs.
-    axis : int, optional
-        Distinct sub-arrays along this axis instead (sorted as NumPy sorts
-        them); the index, inverse and counts then refer to positions along
-        it. The other axes are read one block long.
-
-    Returns
-    -------
-    Array or tuple of Array
-        In NumPy's order. Their length is unknown until computed (``nan``
-        chunks), except the inverse.
-
-    Examples
-    --------
-    >>> import numpy as np, shoal.array as sa
-    >>> x = sa.from_array(np.array([3, 1, 3, 2, 1]), chunks=2)
-    >>> values, counts = unique(x, return_counts=True)
-    >>> values.compute(), counts.compute()
-    (array([1, 2, 3]), array([2, 1, 2]))
-    """
-    ar = asarray(ar)
-    if axis is not None:
-        # equal_nan doesn't change sub-array comparisons (NumPy's either): rows holding NaN never match.
-        from shoal.array._unique_axis import unique_along_axis
-
-        (axis,) = normalize_axis(axis, ar.ndim)
-        return unique_along_axis(ar, axis, return_index, return_inverse, return_counts)
-    # Separate NaNs are told apart, and listed, by where they stand: that needs every position.
-    positions = return_index or (not equal_nan and ar.dtype.kind in "fc")
-    if positions:
-        require_known(ar, range(ar.ndim), "unique(return_index=True)" if return_index else
-                      "unique(equal_nan=False)")
-    token = tokenize(ar, "unique", return_index, equal_nan)
-    block_name, merged = f"unique-chunk-{token}", f"unique-merge-{token}"
-    layer: dict[Any, Any] = {}
-    starts = [chunk_offsets(c) for c in ar.chunks]
-    shape = tuple(int(s) for s in ar.shape) if positions else None
-    offsets = {}
-    refs = []
-    for index in product(*(range(n) for n in ar.numblocks)):
-        offsets[index] = tuple(int(starts[d][i]) for d, i in enumerate(index)) if positions else None
-        layer[(block_name, *index)] = Task((block_name, *index), _unique_block, Ref((ar.name, *index)),
-                                           offsets[index], shape, equal_nan)
-        refs.append(Ref((block_name, *index)))
-    layer[merged] = Task(merged, _unique_merge, refs, equal_nan)
-    outputs = []
-    for field in ("values", *(["index"] if return_index else []), *(["inverse"] if return_inverse else []),
-                  *(["counts"] if return_counts else [])):
-        if field == "inverse":
-            continue
-        name = f"unique-{field}-{token}"
-        field_layer = dict(layer) if not outputs else {}
-        field_layer[(name, 0)] = Task((name, 0), _field, Ref(merged), field)
-        dtype = ar.dtype if field == "values" else np.dtype(np.intp)
-        outputs.append((field, new_array(field_layer, name, ((math.nan,),), dtype, deps=(ar,) if not outputs else
-                                         (ar, outputs[0][1]))))
-    if return_inverse:
-        values = outputs[0][1]
-        name = f"unique-inverse-{token}"
-        inv_layer = {(name, *i): Task((name, *i), _inverse_block, Ref(merged), Ref((ar.name, *i)),
-                                      offsets[i] if not equal_nan else None, shape)
-                     for i in product(*(range(n) for n in ar.numblocks))}
-        inverse = new_array(inv_layer, name, ar.chunks, np.intp, deps=(ar, values))
-        position = 1 + int(return_index)
-        outputs.insert(position, ("inverse", inverse))
-    if len(outputs) == 1:
-        return outputs[0][1]
-    return tuple(out for _, out in outputs)
 
 
 # -- membership and searching ----------------------------------------------------------------------------------
