@@ -1,4 +1,4 @@
-"""Counting and order statistics: histograms, ``bincount``, ``digitize``, percentiles.
+"""Counting: histograms, ``bincount``, ``digitize``.
 
 Histograms
     The bin edges are fixed before any data is read (``bins`` as edges, or an
@@ -8,19 +8,7 @@ Histograms
     Each block calls NumPy's own histogram function with the caller's
     ``bins``/``range``, so counts at bin edges agree with NumPy exactly.
 
-Percentiles of a 1-d array (or of a flattened one)
-    Every block is summarised by a *weighted sample*: its sorted values, each
-    with weight 1, when the block has at most ``max_points`` (default 10,000)
-    elements; otherwise ``max_points`` evenly spaced order statistics, the
-    weight of each being the number of ranks it stands for. One task merges
-    the samples: sorted together, their cumulative weights give every value a
-    global rank, and the value at NumPy's virtual index ``(N - 1) q / 100`` is
-    read off (interpolated for ``method="linear"``). When every block fits
-    in ``max_points`` this is exact and equals ``numpy.percentile``;
-    otherwise it is an approximation whose rank error is at most about
-    ``N / max_points`` (Dask's percentile is approximate in the same way).
-    With ``axis=`` given, the axis is made one chunk and NumPy computes each
-    block exactly.
+Percentiles live in :mod:`._percentile` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -33,22 +21,18 @@ from typing import Any
 import numpy as np
 
 from shoal.array._base import ArrayBase, new_array
+from shoal.array._blockmap import require_known
 from shoal.array._dispatch import implements
 from shoal.array._elementwise import map_blocks
 from shoal.array._from_array import asarray
-from shoal.array._blockmap import require_known
+from shoal.array._percentile import nanpercentile, percentile, quantile
 from shoal.array._rechunk import common_chunks, rechunk
-from shoal.array._shape import ravel
-from shoal.array._reductions import normalize_axis
 from shoal.array._reductions import sum as _sum
 from shoal.graph.task import Ref, Task
 from shoal.graph.tokenize import tokenize
 
 __all__ = ["bincount", "digitize", "histogram", "histogram2d", "histogramdd", "nanpercentile", "percentile",
            "quantile"]
-
-_METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
-
 
 # -- histograms --------------------------------------------------------------------------------------------------
 def _histogram_block(block: np.ndarray, bins: Any, range_: Any, weights: Any) -> np.ndarray:
@@ -346,199 +330,3 @@ def _digitize_lazy_bins(a: Any, bins: Any, right: bool) -> Any:
     return new_array(layer, name, a.chunks, dtype, deps=(a, whole))
 
 
-# -- percentiles -------------------------------------------------------------------------------------------------
-def _percentile_summary(block: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray, int]:
-    values = block.ravel()
-    nans = int(np.isnan(values).sum()) if values.dtype.kind in "fc" else 0
-    if nans:
-        values = values[~np.isnan(values)]
-    ordered = np.sort(values)
-    n = len(ordered)
-    if n <= max_points:
-        return ordered, np.ones(n, dtype=np.int64), nans
-    ranks = np.unique(np.round(np.linspace(0, n - 1, max_points)).astype(np.int64))
-    # Each kept value stands for the ranks since the previous kept one, so that
-    # cumulative weights equal the true number of elements <= the value.
-    return ordered[ranks], np.diff(ranks, prepend=-1), nans
-
-
-def _lerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
-    # NumPy's own formula (numpy/lib/_function_base_impl.py `_lerp`), for bit-equal results.
-    diff = b - a
-    return np.where(t >= 0.5, b - diff * (1 - t), a + diff * t)
-
-
-def _percentile_merge(summaries: list[tuple[np.ndarray, np.ndarray, int]], q: np.ndarray, method: str,
-                      ignore_nan: bool, dtype: Any) -> np.ndarray:
-    values = np.concatenate([s[0] for s in summaries])
-    weights = np.concatenate([s[1] for s in summaries])
-    has_nan = any(s[2] for s in summaries)
-    if (has_nan and not ignore_nan) or len(values) == 0:
-        return np.full(q.shape, np.nan, dtype=dtype)
-    order = np.argsort(values, kind="stable")
-    values, cum = values[order], np.cumsum(weights[order])
-    total = int(cum[-1])
-    exact = bool(np.all(weights == 1))
-
-    def at(rank: np.ndarray) -> np.ndarray:
-        rank = np.clip(rank, 0, total - 1)
-        if exact or method != "linear":
-            # The sample value whose cumulative weight first reaches the rank: an element of the data,
-            # as "lower"/"higher"/"nearest" promise even when approximate.
-            return values[np.searchsorted(cum, rank + 1)]
-        return np.interp(rank + 1.0, cum, values.astype(float))
-
-    h = (total - 1) * (q / 100.0)
-    lo = np.floor(h).astype(np.int64)
-    if method == "lower":
-        out = at(lo)
-    elif method == "higher":
-        out = at(np.ceil(h).astype(np.int64))
-    elif method == "nearest":
-        out = at(np.around(h).astype(np.int64))
-    elif method == "midpoint":
-        # NumPy: halfway between the neighbours, or the element itself where (n - 1) q is whole.
-        a, b = at(lo), at(lo + 1)
-        t = np.where(np.floor(h) == np.ceil(h), 0.0, 0.5)
-        out = _lerp(a.astype(dtype), b.astype(dtype), t.astype(dtype) if dtype.kind == "f" else t)
-    else:
-        a, b = at(lo), at(lo + 1)
-        t = h - lo
-        out = _lerp(a.astype(dtype), b.astype(dtype), t.astype(dtype) if dtype.kind == "f" else t)
-    return np.asarray(out, dtype=dtype)
-
-
-def _percentile_along(block: np.ndarray, q: Any, axis: int, method: str, keepdims: bool, nan: bool) -> np.ndarray:
-    func = np.nanpercentile if nan else np.percentile
-    return np.asarray(func(block, q, axis=axis, method=method, keepdims=keepdims))
-
-
-def _percentile(a: Any, q: Any, method: str, axis: Any, keepdims: bool, max_points: int, nan: bool) -> Any:
-    a = asarray(a)
-    if method not in _METHODS:
-        raise ValueError(f"percentile method {method!r} is not supported on shoal arrays; use one of "
-                         f"{list(_METHODS)}.")
-    q_arr = np.true_divide(q, 1) if not isinstance(q, ArrayBase) else q.compute()
-    q_arr = np.asarray(q_arr)
-    if np.any((q_arr < 0) | (q_arr > 100)) or np.any(np.isnan(q_arr)):
-        raise ValueError("Percentiles must be in the range [0, 100]")
-    np_func = np.nanpercentile if nan else np.percentile
-    dtype = np.asarray(np_func(np.zeros(2, dtype=a.dtype), q, method=method)).dtype
-    if axis is not None:
-        (ax,) = normalize_axis(axis, a.ndim, "percentile")
-        require_known(a, (ax,), "percentile")
-        whole = rechunk(a, {ax: -1}) if a.numblocks[ax] != 1 else a
-        q_dims = q_arr.ndim
-        kept = tuple((1,) if d == ax else c for d, c in enumerate(whole.chunks) if keepdims or d != ax)
-        chunks = (*((s,) for s in q_arr.shape), *kept)
-        new_axis = list(range(q_dims))
-        return map_blocks(_percentile_along, whole, q, ax, method, keepdims, nan, chunks=chunks, dtype=dtype,
-                          drop_axis=[] if keepdims else [ax], new_axis=new_axis or None)
-    flat = ravel(a)
-    require_known(flat, (0,), "percentile")
-    if flat.shape[0] == 0:
-        raise ValueError("percentile of an empty array is undefined (NumPy raises IndexError on it).")
-    token = tokenize(flat, q_arr, method, max_points, nan)
-    summary_name, name = f"percentile-summary-{token}", f"percentile-{token}"
-    layer: dict[Any, Any] = {(summary_name, j): Task((summary_name, j), _percentile_summary, Ref((flat.name, j)),
-                                                     max_points) for j in range(flat.numblocks[0])}
-    out_key = (name, *(0,) * q_arr.ndim)
-    layer[out_key] = Task(out_key, _percentile_merge, [Ref((summary_name, j)) for j in range(flat.numblocks[0])],
-                          q_arr.astype(float), method, nan, dtype)
-    result = new_array(layer, name, tuple((s,) for s in q_arr.shape), dtype, deps=(flat,))
-    if keepdims:
-        shape_ones = (1,) * a.ndim
-        result = map_blocks(np.reshape, result, (*q_arr.shape, *shape_ones),
-                            chunks=(*((s,) for s in q_arr.shape), *((1,),) * a.ndim),
-                            new_axis=list(range(q_arr.ndim, q_arr.ndim + a.ndim)), dtype=dtype)
-    return result
-
-
-def percentile(a: Any, q: Any, method: str = "linear", internal_method: str = "default", *, axis: Any = None,
-               keepdims: bool = False, max_points: int = 10_000, **kwargs: Any) -> Any:
-    """The ``q``-th percentiles (0-100) of ``a``; mirrors ``dask.array.percentile``.
-
-    Parameters
-    ----------
-    a : Array
-        Flattened unless ``axis`` is given.
-    q : float or array-like
-        Percentiles in ``[0, 100]``; a scalar gives a 0-d result, as in NumPy.
-    method : {"linear", "lower", "higher", "midpoint", "nearest"}
-        NumPy's interpolation between neighbouring data points.
-    internal_method : str
-        Accepted for Dask compatibility; one algorithm serves all values.
-    axis : int, optional
-        Compute along this axis (made one chunk); exact.
-    keepdims : bool
-        Keep reduced dimensions with length 1.
-    max_points : int
-        The largest per-block sample; blocks with more elements are
-        summarised approximately (see the module notes).
-
-    Notes
-    -----
-    Exact (equal to ``numpy.percentile``) when every block holds at most
-    ``max_points`` elements or when ``axis`` is given, approximate
-    otherwise, as ``dask.array.percentile`` is.
-
-    Examples
-    --------
-    >>> import numpy as np, shoal.array as sa
-    >>> x = sa.from_array(np.array([7.0, 1.0, 4.0, 3.0, 9.0]), chunks=2)
-    >>> percentile(x, [0, 25, 50, 100]).compute()
-    array([1., 3., 4., 9.])
-    """
-    if "interpolation" in kwargs:
-        method = kwargs.pop("interpolation")
-    if kwargs:
-        raise TypeError(f"percentile got unexpected keyword arguments {sorted(kwargs)}.")
-    if internal_method not in ("default", "dask", "tdigest"):
-        raise ValueError(f"internal_method must be 'default', 'dask' or 'tdigest', got {internal_method!r}.")
-    return _percentile(a, q, method, axis, keepdims, max_points, nan=False)
-
-
-def nanpercentile(a: Any, q: Any, axis: Any = None, method: str = "linear", keepdims: bool = False, *,
-                  max_points: int = 10_000) -> Any:
-    """Percentiles ignoring NaNs; mirrors ``numpy.nanpercentile`` (same exactness rules as :func:`percentile`)."""
-    return _percentile(a, q, method, axis, keepdims, max_points, nan=True)
-
-
-def quantile(a: Any, q: Any, axis: Any = None, method: str = "linear", keepdims: bool = False, *,
-             max_points: int = 10_000) -> Any:
-    """The ``q``-th quantiles (0-1) of ``a``; mirrors ``numpy.quantile``.
-
-    Examples
-    --------
-    >>> import numpy as np, shoal.array as sa
-    >>> quantile(sa.from_array(np.arange(11.0), chunks=3), 0.5).compute()
-    np.float64(5.0)
-    """
-    q_arr = np.asarray(q.compute() if isinstance(q, ArrayBase) else q)
-    if np.any((q_arr < 0) | (q_arr > 1)):
-        raise ValueError("Quantiles must be in the range [0, 1]")
-    return _percentile(a, q_arr * 100, method, axis, keepdims, max_points, nan=False)
-
-
-@implements(np.percentile)
-def _np_percentile(a: Any, q: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False,
-                   method: str = "linear", keepdims: bool = False, **kwargs: Any) -> Any:
-    if out is not None:
-        raise TypeError("shoal arrays do not support out=; assign the result instead.")
-    return percentile(a, q, method=method, axis=axis, keepdims=keepdims, **kwargs)
-
-
-@implements(np.nanpercentile)
-def _np_nanpercentile(a: Any, q: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False,
-                      method: str = "linear", keepdims: bool = False) -> Any:
-    if out is not None:
-        raise TypeError("shoal arrays do not support out=; assign the result instead.")
-    return nanpercentile(a, q, axis=axis, method=method, keepdims=keepdims)
-
-
-@implements(np.quantile)
-def _np_quantile(a: Any, q: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False,
-                 method: str = "linear", keepdims: bool = False) -> Any:
-    if out is not None:
-        raise TypeError("shoal arrays do not support out=; assign the result instead.")
-    return quantile(a, q, axis=axis, method=method, keepdims=keepdims)

@@ -26,7 +26,7 @@ from shoal.array._blockmap import require_known
 from shoal.array._dispatch import implements
 from shoal.array._elementwise import clip, elemwise, map_blocks
 from shoal.array._from_array import asarray
-from shoal.array._histogram import _percentile
+from shoal.array._percentile import _percentile
 from shoal.array._join import concatenate
 from shoal.array._linalg import dot
 from shoal.array._matrices import diagonal
