@@ -35,7 +35,7 @@ from sklearn.utils import check_random_state
 
 import shoal
 from shoal.array import Array
-from shoal.ml._est_blocks import as_design, as_rows, map_rows, merge_moments, moments, tree_reduce
+from shoal.ml._est_blocks import as_design, as_rows, as_target, map_rows, merge_moments, moments, tree_reduce
 
 __all__ = ["KMeans"]
 
@@ -73,7 +73,24 @@ def _lloyd_chunk(x: np.ndarray, centers: np.ndarray) -> dict[str, Any]:
     top = np.argpartition(dist, len(dist) - k)[len(dist) - k:] if len(dist) > k else np.arange(len(dist))
     far = top[np.argsort(dist[top], kind="stable")[::-1]]
     return {"sums": sums.reshape(k, p), "counts": np.bincount(labels, minlength=k).astype(np.float64),
-            "inertia": dist.sum(), "far_dist": dist[far], "far_rows": x[far], "far_labels": labels[far]}
+            "inertia": dist.sum(), "far_dist": dist[far], "far_rows": x[far], "far_labels": labels[far],
+            "far_weights": np.ones(len(far))}
+
+
+def _weighted_lloyd_chunk(x: np.ndarray, w: np.ndarray, centers: np.ndarray) -> dict[str, Any]:
+    """:func:`_lloyd_chunk` with sample weights: weighted sums, weight totals and weighted inertia."""
+    x = np.asarray(x, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    k, p = centers.shape
+    labels, dist = _nearest(x, centers)
+    cells = (labels[:, None] * p + np.arange(p)).ravel()
+    sums = np.bincount(cells, weights=(x * w[:, None]).ravel(), minlength=k * p)
+    # scikit-learn re-seeds empty clusters with the rows farthest in plain (unweighted) distance
+    top = np.argpartition(dist, len(dist) - k)[len(dist) - k:] if len(dist) > k else np.arange(len(dist))
+    far = top[np.argsort(dist[top], kind="stable")[::-1]]
+    return {"sums": sums.reshape(k, p), "counts": np.bincount(labels, weights=w, minlength=k),
+            "inertia": (dist * w).sum(), "far_dist": dist[far], "far_rows": x[far], "far_labels": labels[far],
+            "far_weights": w[far]}
 
 
 def _lloyd_combine(parts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -82,7 +99,8 @@ def _lloyd_combine(parts: list[dict[str, Any]]) -> dict[str, Any]:
     return {"sums": sum(p["sums"] for p in parts), "counts": sum(p["counts"] for p in parts),
             "inertia": sum(p["inertia"] for p in parts), "far_dist": far_dist[keep],
             "far_rows": np.concatenate([p["far_rows"] for p in parts])[keep],
-            "far_labels": np.concatenate([p["far_labels"] for p in parts])[keep]}
+            "far_labels": np.concatenate([p["far_labels"] for p in parts])[keep],
+            "far_weights": np.concatenate([p["far_weights"] for p in parts])[keep]}
 
 
 def _scan_chunk(x: np.ndarray) -> dict[str, Any]:
@@ -222,12 +240,18 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
                              f"{x.shape[1]} features, so it must have shape {(k, x.shape[1])}.")
 
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> KMeans:
-        """Cluster the rows of ``X``; ``y`` is ignored."""
-        if sample_weight is not None:
-            raise NotImplementedError("shoal.ml.cluster.KMeans does not support sample_weight yet; drop it, "
-                                      "or fit sklearn.cluster.KMeans on an in-memory sample.")
+        """Cluster the rows of ``X``; ``y`` is ignored.
+
+        ``sample_weight`` (one non-negative weight per row) weights the Lloyd updates (centers are
+        weighted means) and the inertia, as scikit-learn's; the initial centers are drawn without
+        weights (pass ``init=`` an array to choose them).
+        """
         x = as_design(X)
         self._check(x)
+        arrays, lloyd = [x], _lloyd_chunk
+        if sample_weight is not None:
+            w = as_target(sample_weight, x, what="sample_weight").astype(np.float64)
+            arrays, lloyd = [x, w], _weighted_lloyd_chunk
         (scan,) = shoal.compute(tree_reduce(_scan_chunk, _scan_combine, [x], name="kmeans-scan"))
         if not scan["finite"]:
             raise ValueError("KMeans.fit: X contains NaN or infinity. Drop or impute those rows first.")
@@ -238,13 +262,13 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         n_iter = 0
         while n_iter < self.max_iter:
             n_iter += 1
-            (part,) = shoal.compute(tree_reduce(_lloyd_chunk, _lloyd_combine, [x], centers, name="kmeans-lloyd"))
+            (part,) = shoal.compute(tree_reduce(lloyd, _lloyd_combine, arrays, centers, name="kmeans-lloyd"))
             new = _update_centers(part, centers)
             shift = float(((new - centers) ** 2).sum())
             centers = new
             if shift <= tol:
                 break
-        (final,) = shoal.compute(tree_reduce(_lloyd_chunk, _lloyd_combine, [x], centers, name="kmeans-lloyd"))
+        (final,) = shoal.compute(tree_reduce(lloyd, _lloyd_combine, arrays, centers, name="kmeans-lloyd"))
         self.cluster_centers_ = centers
         self.inertia_ = float(final["inertia"])
         self.n_iter_ = n_iter
@@ -328,10 +352,10 @@ def _update_centers(part: dict[str, Any], old: np.ndarray) -> np.ndarray:
     sums, counts = part["sums"].copy(), part["counts"].copy()
     empty = np.flatnonzero(counts == 0)
     for j, cluster in enumerate(empty[: len(part["far_dist"])]):
-        row, owner = part["far_rows"][j], part["far_labels"][j]
-        sums[owner] -= row
-        counts[owner] -= 1
-        sums[cluster], counts[cluster] = row, 1
+        row, owner, weight = part["far_rows"][j], part["far_labels"][j], part["far_weights"][j]
+        sums[owner] -= row * weight
+        counts[owner] -= weight
+        sums[cluster], counts[cluster] = row * weight, weight
     with np.errstate(invalid="ignore", divide="ignore"):
         new = sums / counts[:, None]
     return np.where(counts[:, None] > 0, new, old)

@@ -62,6 +62,11 @@ def _unproject(x: np.ndarray, components: np.ndarray, mean: np.ndarray) -> np.nd
     return np.asarray(x, dtype=np.float64) @ components + mean
 
 
+def _log_likelihood(x: np.ndarray, mean: np.ndarray, precision: np.ndarray, constant: float) -> np.ndarray:
+    centered = np.asarray(x, dtype=np.float64) - mean
+    return -0.5 * (centered * (centered @ precision)).sum(axis=1) + constant
+
+
 def _component_count(n_components: Any, n: int, p: int, solver: str) -> Any:
     bound = min(n, p)
     if n_components is None:
@@ -205,6 +210,51 @@ class PCA(TransformerMixin, BaseEstimator):
     def fit_transform(self, X: Any, y: Any = None) -> Any:
         """``fit(X)`` then ``transform(X)``."""
         return self.fit(X).transform(X)
+
+    def get_covariance(self) -> np.ndarray:
+        """The model's data covariance, ``components_.T @ diag(var - noise) @ components_ + noise * I``."""
+        _check_fitted(self, "get_covariance")
+        components, spread = self._loadings()
+        cov = (components.T * spread) @ components
+        cov.flat[:: len(cov) + 1] += self.noise_variance_
+        return cov  # type: ignore[no-any-return]
+
+    def get_precision(self) -> np.ndarray:
+        """The inverse of :meth:`get_covariance`, by the matrix inversion lemma (as scikit-learn)."""
+        _check_fitted(self, "get_precision")
+        p = self.components_.shape[1]
+        noise = self.noise_variance_
+        if self.n_components_ == 0:
+            return np.eye(p) / noise
+        if np.isclose(noise, 0.0, atol=0.0):
+            return np.linalg.inv(self.get_covariance())  # type: ignore[no-any-return]
+        components, spread = self._loadings()
+        inner = components @ components.T / noise
+        inner.flat[:: len(inner) + 1] += 1.0 / spread
+        precision = components.T @ np.linalg.inv(inner) @ components
+        precision /= -(noise ** 2)
+        precision.flat[:: p + 1] += 1.0 / noise
+        return precision  # type: ignore[no-any-return]
+
+    def _loadings(self) -> tuple[np.ndarray, np.ndarray]:
+        components, var = self.components_, self.explained_variance_
+        if self.whiten:
+            components = components * np.sqrt(var[:, None])
+        return components, np.where(var > self.noise_variance_, var - self.noise_variance_, 0.0)
+
+    def score_samples(self, X: Any) -> Any:
+        """Log-likelihood of every row under the probabilistic PCA model (lazy for shoal input)."""
+        _check_fitted(self, "score_samples")
+        x, lazy = as_rows(X, n_features=self.n_features_in_)
+        precision = self.get_precision()
+        _, logdet = np.linalg.slogdet(precision)
+        constant = -0.5 * (self.n_features_in_ * np.log(2.0 * np.pi) - logdet)
+        return map_rows(_log_likelihood, x, lazy, self.mean_, precision, constant)
+
+    def score(self, X: Any, y: Any = None) -> float:
+        """Mean log-likelihood of the rows of ``X`` (one pass for shoal input)."""
+        scores = self.score_samples(X)
+        return float(scores.mean().compute() if hasattr(scores, "compute") else scores.mean())
 
     def inverse_transform(self, X: Any) -> Any:
         """Map projections back to the data space (undoing whitening)."""

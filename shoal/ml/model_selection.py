@@ -4,6 +4,8 @@
   scikit-learn for NumPy/pandas inputs (:mod:`shoal.ml.model_selection_split`).
 - :class:`GridSearchCV` and :class:`RandomizedSearchCV` build one graph of fit-and-score tasks over
   candidates x CV splits and run it on the current scheduler (:mod:`shoal.ml.model_selection_search`).
+- :class:`ShuffleSplit` yields random train/test row positions, block by block (or as scikit-learn's
+  with ``blockwise=False``) (:mod:`shoal.ml.model_selection_split`).
 - :class:`KFold` is scikit-learn's own splitter: it only needs the number of rows, which shoal
   arrays and dataframes provide, and yields NumPy index arrays.
 
@@ -18,7 +20,7 @@ from shoal.ml.model_selection_hyperband import HyperbandSearchCV
 from shoal.ml.model_selection_incremental import (IncrementalSearchCV, InverseDecaySearchCV,
                                                   SuccessiveHalvingSearchCV)
 from shoal.ml.model_selection_search import GridSearchCV, RandomizedSearchCV
-from shoal.ml.model_selection_split import train_test_split
+from shoal.ml.model_selection_split import ShuffleSplit, train_test_split
 
 __all__ = ["GridSearchCV", "HyperbandSearchCV", "IncrementalSearchCV", "InverseDecaySearchCV", "KFold",
-           "RandomizedSearchCV", "SuccessiveHalvingSearchCV", "train_test_split"]
+           "RandomizedSearchCV", "ShuffleSplit", "SuccessiveHalvingSearchCV", "train_test_split"]

@@ -1,4 +1,4 @@
-"""``train_test_split`` for shoal arrays and dataframes, block by block.
+"""``train_test_split`` and ``ShuffleSplit`` for shoal arrays and dataframes, block by block.
 
 With ``shuffle=True`` (the default) each row block of an array (each partition of a dataframe) is
 split on its own, as ``sklearn.model_selection.ShuffleSplit`` would split it: block ``b`` of ``n_b``
@@ -24,14 +24,15 @@ import numbers
 from typing import Any
 
 import numpy as np
+from sklearn.model_selection import ShuffleSplit as _SklearnShuffleSplit
 from sklearn.model_selection import train_test_split as _sklearn_train_test_split
 from sklearn.utils import check_random_state
 
-from shoal.array import Array, concatenate
+from shoal.array import Array, concatenate, from_array
 from shoal.base import compute, is_dask_collection
 from shoal.dataframe import concat
 
-__all__ = ["train_test_split"]
+__all__ = ["ShuffleSplit", "train_test_split"]
 
 
 def _check_sizes(test_size: Any, train_size: Any, blockwise: bool) -> tuple[Any, Any]:
@@ -220,3 +221,83 @@ def _split_unshuffled(arrays: list[Any], kind: str, test_size: Any, train_size: 
             out.append(pieces[0] if len(pieces) == 1 else concat(pieces))
     return out
 
+
+
+class ShuffleSplit:
+    """Random train/test index splits of the rows, block by block; mirrors ``dask_ml.model_selection.ShuffleSplit``.
+
+    Parameters
+    ----------
+    n_splits : int
+        Number of (train, test) pairs.
+    test_size, train_size : float, optional
+        Fractions of each block's rows (default ``test_size=0.1``, the rest in the train set). With
+        ``blockwise=False``, ints (row counts) are accepted too.
+    blockwise : bool
+        Split every row block on its own (``ceil(test_size * n_b)`` test rows of block ``b``, as
+        :func:`train_test_split`), so no rows move between blocks; ``False`` splits all rows as
+        ``sklearn.model_selection.ShuffleSplit`` does, with the same ``random_state``.
+    random_state : int, RandomState or None
+
+    Notes
+    -----
+    ``split`` yields shoal arrays of row positions (``X[train]`` selects the rows lazily); only the
+    number of rows of each block is read, never the data.
+
+    Examples
+    --------
+    >>> import numpy as np, shoal.array as sa
+    >>> X = sa.from_array(np.zeros((10, 2)), chunks=5)
+    >>> train, test = next(ShuffleSplit(n_splits=1, test_size=0.2, random_state=0).split(X))
+    >>> train.shape, test.shape
+    ((8,), (2,))
+    """
+
+    def __init__(self, n_splits: int = 10, test_size: float | int | None = 0.1, train_size: float | int | None = None,
+                 blockwise: bool = True, random_state: Any = None) -> None:
+        self.n_splits = n_splits
+        self.test_size = test_size
+        self.train_size = train_size
+        self.blockwise = blockwise
+        self.random_state = random_state
+
+    def __repr__(self) -> str:
+        return (f"ShuffleSplit(n_splits={self.n_splits}, test_size={self.test_size!r}, train_size={self.train_size!r}, "
+                f"blockwise={self.blockwise}, random_state={self.random_state!r})")
+
+    def get_n_splits(self, X: Any = None, y: Any = None, groups: Any = None) -> int:
+        """The number of splits, ``n_splits``."""
+        return int(self.n_splits)
+
+    def split(self, X: Any, y: Any = None, groups: Any = None) -> Any:
+        """Yield ``(train, test)`` shoal arrays of row positions, ``n_splits`` times."""
+        if not (isinstance(self.n_splits, numbers.Integral) and self.n_splits >= 1):
+            raise ValueError(f"ShuffleSplit: n_splits must be an int >= 1, got {self.n_splits!r}.")
+        blocks = self._blocks(X)
+        test_size, train_size = _check_sizes(self.test_size, self.train_size, self.blockwise)
+        if not self.blockwise:
+            splitter = _SklearnShuffleSplit(self.n_splits, test_size=test_size, train_size=train_size,
+                                            random_state=self.random_state)
+            for train, test in splitter.split(np.empty((sum(blocks), 0))):
+                yield from_array(train, chunks=max(len(train), 1)), from_array(test, chunks=max(len(test), 1))
+            return
+        rng = check_random_state(self.random_state)
+        starts = np.cumsum((0, *blocks[:-1]))
+        for _ in range(self.n_splits):
+            seeds = rng.randint(0, 2**31 - 1, size=len(blocks))
+            where = [_positions(n, int(s), test_size, train_size) for n, s in zip(blocks, seeds, strict=True)]
+            train = [w[0] + start for w, start in zip(where, starts, strict=True)]
+            test = [w[1] + start for w, start in zip(where, starts, strict=True)]
+            yield (from_array(np.concatenate(train), chunks=(tuple(len(t) for t in train),)),
+                   from_array(np.concatenate(test), chunks=(tuple(len(t) for t in test),)))
+
+    @staticmethod
+    def _blocks(X: Any) -> list[int]:
+        if isinstance(X, Array):
+            if any(math.isnan(c) for c in X.chunks[0]):
+                raise ValueError("ShuffleSplit.split: X has unknown chunk sizes along axis 0; call "
+                                 "X.compute_chunk_sizes() first.")
+            return [int(c) for c in X.chunks[0]]
+        if is_dask_collection(X) and hasattr(X, "npartitions"):
+            return [int(v) for v in compute(X.map_partitions(len))[0]]
+        return [len(X)]
