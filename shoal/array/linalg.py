@@ -6,8 +6,13 @@ Where each algorithm lives:
   chunked along one axis (tall-and-skinny by TSQR, short-and-fat directly);
 - :mod:`shoal.array._blocked`: blocked ``lu``, ``cholesky`` and the
   substitutions behind ``solve``, ``solve_triangular`` and ``inv``;
-- here: ``svd_compressed`` (randomized SVD of arrays chunked any way),
-  ``lstsq`` (by TSQR) and ``norm`` (by reductions).
+- :mod:`shoal.array._linalg_norm`: ``norm`` (by reductions; the singular-value
+  orders by a batched TSQR-style reduction);
+- :mod:`shoal.array._linalg_householder`: ``qr(mode="complete" | "raw")`` and
+  ``svd(full_matrices=True)``, from TSQR and the Householder vectors
+  reconstructed from its ``Q``;
+- here: ``svd_compressed`` (randomized SVD of arrays chunked any way) and
+  ``lstsq`` (by TSQR).
 
 The NumPy functions with a shoal version (``np.linalg.qr``, ``svd``,
 ``solve``, ``inv``, ``cholesky``, ``lstsq``, ``norm``) stay lazy when called
@@ -16,7 +21,6 @@ on shoal arrays.
 
 from __future__ import annotations
 
-import math
 from numbers import Integral
 from typing import Any
 
@@ -26,10 +30,11 @@ from shoal.array._base import ArrayBase, meta_from_dtype, new_array
 from shoal.array._blocked import cholesky, inv, lu, solve, solve_triangular
 from shoal.array._dispatch import implements
 from shoal.array._from_array import asarray
-from shoal.array._contract import _normalize_axes
 from shoal.array._linalg import matmul
+from shoal.array._linalg_norm import norm
 from shoal.array._rechunk import rechunk
-from shoal.array._tsqr import conj_transpose, qr, require_known, require_matrix, sfqr, svd, tsqr
+from shoal.array._linalg_householder import qr, svd
+from shoal.array._tsqr import conj_transpose, require_known, require_matrix, sfqr, tsqr
 from shoal.graph.task import Ref, Task
 from shoal.graph.tokenize import tokenize
 
@@ -71,14 +76,6 @@ def _leading(x: ArrayBase, k: int, axis: int) -> Any:
 
 def _getitem(block: np.ndarray, index: Any) -> Any:
     return block[index]
-
-
-def _reshape_scalar(x: ArrayBase, ndim: int) -> Any:
-    """A 0-d array as an array of ``ndim`` dimensions of length 1 (for ``keepdims``)."""
-    name = f"keepdims-{tokenize(x, ndim)}"
-    key = (name, *(0,) * ndim)
-    layer = {key: Task(key, np.reshape, Ref((x.name,)), (1,) * ndim)}
-    return new_array(layer, name, ((1,),) * ndim, x.dtype, deps=(x,), meta=meta_from_dtype(x.dtype, ndim))
 
 
 # -- randomized SVD ---------------------------------------------------------------------------------------------
@@ -321,129 +318,19 @@ def _rank_and_singular_values(r: Any, a: Any, b: Any, rcond: float | None) -> tu
     return rank, s
 
 
-# -- norms ------------------------------------------------------------------------------------------------------
-
-def _normalize_norm_axis(axis: Any, ndim: int) -> tuple[int, ...]:
-    axes = (axis,) if isinstance(axis, Integral) else tuple(axis)
-    if not all(isinstance(ax, Integral) for ax in axes):
-        raise TypeError(f"'axis' must be None, an integer or a tuple of integers, got {axis!r}")
-    return _normalize_axes(axes, ndim, "norm")
-
-
-def _vector_norm(x: Any, ord: Any, axis: int, keepdims: bool) -> Any:  # noqa: A002 - NumPy's name
-    if isinstance(ord, str):
-        raise ValueError(f"Invalid norm order {ord!r} for vectors")
-    if ord == math.inf:
-        return abs(x).max(axis=axis, keepdims=keepdims)
-    if ord == -math.inf:
-        return abs(x).min(axis=axis, keepdims=keepdims)
-    if ord == 0:
-        return (x != 0).astype(x.real.dtype).sum(axis=axis, keepdims=keepdims)
-    if ord == 1:
-        return abs(x).sum(axis=axis, keepdims=keepdims)
-    if ord is None or ord == 2:
-        return np.sqrt((abs(x) ** 2).sum(axis=axis, keepdims=keepdims))
-    try:
-        power = float(ord)
-    except (TypeError, ValueError):
-        raise ValueError(f"Invalid norm order {ord!r} for vectors") from None
-    return (abs(x) ** power).sum(axis=axis, keepdims=keepdims) ** (1.0 / power)
-
-
-def _matrix_norm(x: Any, ord: Any, axes: tuple[int, int], keepdims: bool) -> Any:  # noqa: A002
-    row, col = axes
-    if row == col:
-        raise ValueError(f"Duplicate axes given: {axes}")
-    if ord in (2, -2, "nuc"):
-        if x.ndim != 2:
-            raise NotImplementedError(f"norm(ord={ord!r}) needs singular values and is supported for 2-d arrays "
-                                      f"only, got shape {x.shape}")
-        matrix = x if (row, col) == (0, 1) else conj_transpose(x, conj=False)
-        require_known(matrix, "norm")
-        if matrix.numblocks[0] > 1 and matrix.numblocks[1] > 1:
-            # TSQR needs one block along the shorter side; a norm reads the whole array anyway.
-            short = 1 if matrix.shape[1] <= matrix.shape[0] else 0
-            matrix = rechunk(matrix, {short: -1})
-        s = svd(matrix)[1]
-        out = s.max() if ord == 2 else s.min() if ord == -2 else s.sum()
-        return _reshape_scalar(out, 2) if keepdims else out
-    if ord in ("fro", "f", None):
-        out = np.sqrt((abs(x) ** 2).sum(axis=axes, keepdims=keepdims))
-        return out
-    if ord in (1, -1, math.inf, -math.inf):
-        sum_axis, pick_axis = (row, col) if ord in (1, -1) else (col, row)
-        sums = abs(x).sum(axis=sum_axis, keepdims=True)
-        out = sums.max(axis=pick_axis, keepdims=True) if ord in (1, math.inf) else sums.min(axis=pick_axis,
-                                                                                           keepdims=True)
-        if not keepdims:
-            out = out.sum(axis=axes)  # drop the two length-1 axes (a sum over one element)
-        return out
-    raise ValueError(f"Invalid norm order {ord!r} for matrices; use None, 'fro', 'nuc', inf, -inf, 1, -1, 2 or -2")
-
-
-def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A002 - NumPy's name
-    """Matrix or vector norm; mirrors ``numpy.linalg.norm``.
-
-    ``axis=None`` takes the norm of a 1-d array as a vector and of a 2-d
-    array as a matrix (``ord=None``: the 2-norm of the flattened array for
-    any number of dimensions). An integer ``axis`` gives vector norms along
-    it, a pair of axes matrix norms. The orders ``2``, ``-2`` and ``"nuc"``
-    of matrices need singular values: they run an SVD (TSQR) and support
-    2-d arrays only.
-
-    Examples
-    --------
-    >>> import numpy as np, shoal.array as sa
-    >>> a = np.arange(12.).reshape(3, 4) - 5
-    >>> x = sa.from_array(a, chunks=2)
-    >>> bool(np.isclose(norm(x).compute(), np.linalg.norm(a)))
-    True
-    >>> norm(x, ord=1, axis=0).compute()
-    array([ 9.,  8.,  9., 10.])
-    >>> bool(np.isclose(norm(x, ord=2).compute(), np.linalg.norm(a, ord=2)))
-    True
-    """
-    x = x if isinstance(x, ArrayBase) else asarray(x)
-    if x.dtype.kind not in "fc":
-        x = x.astype("f8")
-    if axis is None:
-        if ord is None:
-            out = np.sqrt((abs(x) ** 2).sum(keepdims=keepdims))
-            return out
-        if x.ndim == 1:
-            return _vector_norm(x, ord, 0, keepdims)
-        if x.ndim == 2:
-            return _matrix_norm(x, ord, (0, 1), keepdims)
-        raise ValueError(f"Improper number of dimensions to norm: ord={ord!r} needs a 1-d or 2-d array (or axis=), "
-                         f"got shape {x.shape}")
-    axes = _normalize_norm_axis(axis, x.ndim)
-    if len(axes) == 1:
-        return _vector_norm(x, ord, axes[0], keepdims)
-    if len(axes) == 2:
-        return _matrix_norm(x, ord, (axes[0], axes[1]), keepdims)
-    raise ValueError(f"Improper number of dimensions to norm: axis={axis!r} names {len(axes)} axes; give 1 or 2")
-
-
 # -- NumPy's signatures -----------------------------------------------------------------------------------------
 
 @implements(np.linalg.qr)
 def _np_qr(a: Any, mode: str = "reduced") -> Any:
-    if mode not in ("reduced", "r"):
-        raise NotImplementedError(f"numpy.linalg.qr(mode={mode!r}) is not supported on shoal arrays; use "
-                                  f"mode='reduced' or 'r'")
-    q, r = qr(a)
-    return r if mode == "r" else _QRResult(q, r)
+    result = qr(a, mode=mode)
+    return _QRResult(*result) if mode in ("reduced", "complete") else result
 
 
 @implements(np.linalg.svd)
 def _np_svd(a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False) -> Any:
-    a = require_matrix(a, "svd")
-    if full_matrices and compute_uv and a.shape[0] != a.shape[1]:
-        raise NotImplementedError(
-            f"numpy.linalg.svd(full_matrices=True) of a non-square shoal array (shape {a.shape}) is not supported; "
-            f"pass full_matrices=False (shoal.array.linalg.svd computes the reduced SVD).")
-    u, s, v = svd(a)
-    return _SVDResult(u, s, v) if compute_uv else s
+    if not compute_uv:
+        return svd(a)[1]
+    return _SVDResult(*svd(a, full_matrices=full_matrices))
 
 
 @implements(np.linalg.cholesky)

@@ -370,8 +370,6 @@ def test_norm_bad_input():
         linalg.norm(x, ord=3, axis=(0, 1))
     with pytest.raises(np.exceptions.AxisError):
         linalg.norm(x, axis=3)
-    with pytest.raises(NotImplementedError, match="2-d arrays only"):
-        linalg.norm(x, ord=2, axis=(0, 1))
 
 
 # -- NumPy dispatch and the namespace ---------------------------------------------------------------------------
@@ -387,8 +385,7 @@ def test_numpy_functions_stay_lazy():
     u, s, v = np.linalg.svd(tall, full_matrices=False)
     assert isinstance(u, sa.Array)
     assert_eq(np.linalg.svd(tall, compute_uv=False), np.linalg.svd(a[:, :3], compute_uv=False))
-    with pytest.raises(NotImplementedError, match="full_matrices=False"):
-        np.linalg.svd(tall)
+    assert np.linalg.svd(tall).U.shape == (6, 6)  # full_matrices=True: see test_linalg_householder.py
     for result, expected in [
         (np.linalg.norm(x), np.linalg.norm(a)),
         (np.linalg.inv(x), np.linalg.inv(a)),
