@@ -62,12 +62,13 @@ __all__ = [
 
 # The method families (ordering/joins, windows, accessors, conversions) export through their __all__.
 from shoal.dataframe import _accessors, _convert, _functions, _ordering, _pivot, _window  # noqa: E402
-from shoal.dataframe import _conversions_more  # noqa: E402
+from shoal.dataframe import _collection_type, _conversions_more, _map_overlap  # noqa: E402
+from shoal.dataframe import demo as demo  # noqa: E402 - a submodule, as dask.dataframe.demo is
 
 from shoal.dataframe._io import fwf as _fwf, hdf as _hdf, orc as _orc, sql as _sql  # noqa: E402
 
-for _module in (_accessors, _conversions_more, _convert, _functions, _ordering, _pivot, _window, _fwf, _hdf, _orc,
-                _sql):
+for _module in (_accessors, _collection_type, _conversions_more, _convert, _functions, _map_overlap, _ordering,
+                _pivot, _window, _fwf, _hdf, _orc, _sql):
     for _name in _module.__all__:
         globals()[_name] = getattr(_module, _name)
         __all__.append(_name)

@@ -15,12 +15,22 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from shoal.dataframe import _select
-from shoal.dataframe._accessor_extras import CatChunk, IsoWeek, ToPyTimedelta
+from shoal.dataframe._accessor_extras import (
+    CatChunk,
+    IsoWeek,
+    SplitExpand,
+    ToPyTimedelta,
+    get_dummies_refusal,
+    stand_in,
+    to_period_refusal,
+    used_categories,
+)
 from shoal.dataframe._core import FrameBase, new_collection
+from shoal.dataframe._datetime_freq import FreqChunk, combine_freq, freq_result
+from shoal.dataframe._dummies import get_dummies, is_text
 from shoal.dataframe._expr import MapPartitions, Projection, TreeReduce
 from shoal.dataframe._meta import make_meta, make_meta_nonempty, meta_from_output
 
@@ -116,19 +126,63 @@ class Accessor:
             return self._run(_AccessorCall(self._name, attr, False), (), {})
 
         def method(*args: Any, meta: Any = None, **kwargs: Any) -> Any:
-            if self._name == "str" and attr in ("split", "rsplit") and kwargs.get("expand"):
-                return self._split(attr, args, kwargs)
-            if self._name == "str" and attr == "cat" and (args[0] if args else kwargs.get("others")) is None:
-                return self._cat_all(*args[1:], **{k: v for k, v in kwargs.items() if k != "others"})
+            special = self._str_cat_extra(attr, args, kwargs, meta)
+            if special is not None:
+                return special
             return self._run(_AccessorCall(self._name, attr, True), args, kwargs, meta)
 
         method.__name__ = attr
         method.__doc__ = getattr(getattr(self._pandas, attr), "__doc__", None)
         return method
 
+    def _str_cat_extra(self, attr: str, args: tuple[Any, ...], kwargs: dict[str, Any], meta: Any) -> Any:
+        """The ``.str``/``.cat`` methods that a plain call per partition gets wrong; ``None`` for the others."""
+        if self._name == "cat" and attr == "remove_unused_categories":
+            self._pandas.remove_unused_categories(*args, **kwargs)  # pandas' own checks of the arguments, now
+            return self._run(_AccessorCall("cat", "set_categories", True), (used_categories(self._obj),), {})
+        if self._name != "str":
+            return None
+        if attr in ("split", "rsplit") and kwargs.get("expand"):
+            return self._split(attr, args, kwargs)
+        if attr == "cat" and (args[0] if args else kwargs.get("others")) is None:
+            return self._cat_all(*args[1:], **{k: v for k, v in kwargs.items() if k != "others"})
+        if attr == "get_dummies":
+            raise NotImplementedError(get_dummies_refusal(args, kwargs))
+        func = _AccessorCall("str", attr, True)
+        if attr == "extractall":
+            # The match number joins the index as a second level, which the divisions don't describe.
+            out_meta = make_meta(meta) if meta is not None else func(stand_in(self._obj._meta), *args,
+                                                                     **kwargs).iloc[:0]
+            return new_collection(MapPartitions(self._obj._expr, func, args, kwargs or None, out_meta,
+                                                func.__name__, False, False))
+        if attr in ("partition", "rpartition") and kwargs.get("expand", args[1] if len(args) > 1 else True):
+            # Three columns, which pandas gives neither on zero rows nor on only missing values.
+            split = SplitExpand(attr, 3)
+            out_meta = make_meta(meta) if meta is not None else split(stand_in(self._obj._meta), *args,
+                                                                      **kwargs).iloc[:0]
+            return new_collection(MapPartitions(self._obj._expr, split, args, kwargs or None, out_meta,
+                                                split.__name__, False, True))
+        return None
+
     def _dt_extra(self, attr: str) -> Any:
-        """The ``.dt`` names Dask offers that pandas 3 lacks or returns outside a Series; ``None`` otherwise."""
+        """The ``.dt`` names Dask offers that pandas 3 lacks or returns outside a Series, and those that look at
+        the whole column (``freq``, ``to_period()`` without a frequency); ``None`` otherwise."""
         dtype = self._obj._meta.dtype
+        if attr == "freq":
+            if isinstance(dtype, pd.PeriodDtype):
+                return self._pandas.freq  # known from the dtype, as categories are
+            # pandas infers it from every value of the column, so one partition can't answer.
+            return new_collection(TreeReduce([self._obj._expr], FreqChunk(), combine_freq, freq_result(), "",
+                                             "dt-freq"))
+        if attr == "to_period" and hasattr(self._pandas, "to_period"):
+            def to_period(freq: Any = None, meta: Any = None) -> Any:
+                if freq is None:
+                    raise ValueError(to_period_refusal(self._obj))
+                return self._run(_AccessorCall("dt", "to_period", True), (freq,), {}, meta)
+
+            to_period.__doc__ = ("Values as periods of ``freq`` (mirrors ``pandas.Series.dt.to_period``); "
+                                 "``freq`` is required, see ``.dt.freq``.")
+            return to_period
         if attr in ("week", "weekofyear") and not hasattr(self._pandas, attr):
             if not isinstance(dtype, pd.DatetimeTZDtype) and not pd.api.types.is_datetime64_dtype(dtype):
                 raise AttributeError(f".dt.{attr} needs datetime or period values, but the Series has dtype "
@@ -156,8 +210,8 @@ class Accessor:
                 f".str.{method}(expand=True) needs n=, the number of splits: the output columns must be known "
                 f"before computing, and each partition could split into a different number of pieces."
             )
-        func = _SplitExpand(method, n)
-        meta = func(make_meta_nonempty(self._obj._meta), *args, **kwargs).iloc[:0]
+        func = SplitExpand(method, n + 1)
+        meta = func(stand_in(self._obj._meta), *args, **kwargs).iloc[:0]
         return new_collection(MapPartitions(self._obj._expr, func, args, kwargs, meta, func.__name__, False, True))
 
     def _run(self, func: _AccessorCall, args: tuple[Any, ...], kwargs: dict[str, Any], meta: Any = None) -> Any:
@@ -166,21 +220,6 @@ class Accessor:
         out_meta = make_meta(meta) if meta is not None else _infer_meta(func, self._obj._meta, args, kwargs)
         expr = MapPartitions(self._obj._expr, func, args, kwargs or None, out_meta, func.__name__, False, True)
         return new_collection(expr)
-
-
-class _SplitExpand:
-    """``part.str.split(..., expand=True)`` padded to ``n + 1`` columns, so every partition has the same ones."""
-
-    def __init__(self, method: str, n: int) -> None:
-        self.method, self.n = method, n
-        self.__name__ = f"str-{method}"
-
-    def __call__(self, part: Any, *args: Any, **kwargs: Any) -> Any:
-        out = getattr(part.str, self.method)(*args, **kwargs)
-        return out.reindex(columns=range(self.n + 1)).astype(part.dtype)
-
-    def __dask_tokenize__(self) -> Any:
-        return ("str-split-expand", self.method, self.n)
 
 
 class _ApplyRows:
@@ -248,12 +287,6 @@ def _as_categories(part: Any, categories: dict[Any, Any], index_categories: Any)
     if index_categories is not None:
         out.index = pd.CategoricalIndex(out.index, categories=index_categories, name=out.index.name)
     return out
-
-
-def _is_text(dtype: Any) -> bool:
-    if isinstance(dtype, pd.CategoricalDtype):
-        return False
-    return pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)
 
 
 class AccessorMethods:
@@ -365,12 +398,12 @@ class AccessorMethods:
             uniques = [self.unique()] if names else []  # type: ignore[attr-defined]
         else:
             if columns is None:
-                columns = [c for c in meta.columns if _is_text(meta.dtypes[c])]
+                columns = [c for c in meta.columns if is_text(meta.dtypes[c])]
             columns = [columns] if not isinstance(columns, list | tuple) else list(columns)
             self._check_columns(columns, "categorize")  # type: ignore[attr-defined]
             names = [c for c in columns if not isinstance(meta.dtypes[c], pd.CategoricalDtype)]
             uniques = [self[c].unique() for c in names]  # type: ignore[index]
-        want_index = index is True or (index is None and _is_text(meta.index.dtype)
+        want_index = index is True or (index is None and is_text(meta.index.dtype)
                                        and not isinstance(meta.index, pd.CategoricalIndex))
         if want_index:
             labels = self.map_partitions(_index_as_series, meta=pd.Series([], dtype=meta.index.dtype))  # type: ignore
@@ -448,43 +481,3 @@ def _sorted_categories(values: Any) -> Any:
         return values.sort_values()
     except TypeError:
         return values
-
-
-def _dummies(part: Any, kwargs: dict[str, Any]) -> Any:
-    return pd.get_dummies(part, **kwargs)
-
-
-def get_dummies(data: Any, prefix: Any = None, prefix_sep: str = "_", dummy_na: bool = False, columns: Any = None,
-                drop_first: bool = False, dtype: Any = bool) -> Any:
-    """``pandas.get_dummies`` on a shoal collection whose categorical columns have known categories.
-
-    The output columns come from the categories, so every partition gets the
-    same columns. Call ``categorize()`` first on text columns.
-
-    Examples
-    --------
-    >>> import pandas as pd, shoal.dataframe as sd
-    >>> s = sd.from_pandas(pd.Series(["a", "b", "a"], dtype="category"), npartitions=2)
-    >>> sd.get_dummies(s).compute().columns.tolist()
-    ['a', 'b']
-    """
-    if not isinstance(data, FrameBase):
-        return pd.get_dummies(data, prefix=prefix, prefix_sep=prefix_sep, dummy_na=dummy_na, columns=columns,
-                              drop_first=drop_first, dtype=dtype)
-    meta = data._meta
-    if isinstance(meta, pd.Series):
-        checked = [meta.name] if not isinstance(meta.dtype, pd.CategoricalDtype) else []
-    else:
-        chosen = columns if columns is not None else [c for c in meta.columns if _is_text(meta.dtypes[c])
-                                                      or isinstance(meta.dtypes[c], pd.CategoricalDtype)]
-        checked = [c for c in chosen if not isinstance(meta.dtypes[c], pd.CategoricalDtype)]
-    if checked:
-        raise NotImplementedError(
-            f"get_dummies needs categorical columns with known categories so every partition gets the same "
-            f"output columns, but {checked} are not categorical. Call .categorize() first, or "
-            f".astype('category') with categories."
-        )
-    kwargs = {"prefix": prefix, "prefix_sep": prefix_sep, "dummy_na": dummy_na, "columns": columns,
-              "drop_first": drop_first, "dtype": np.dtype(dtype)}
-    out_meta = _dummies(meta, kwargs)
-    return new_collection(MapPartitions(data._expr, _dummies, (kwargs,), None, out_meta, "get-dummies", False, True))

@@ -23,6 +23,7 @@ import pandas as pd
 
 from shoal.dataframe._core import FrameBase, new_collection
 from shoal.dataframe._expr import MapPartitions, TreeReduce
+from shoal.dataframe._index_more import IndexMoreMethods
 
 __all__ = ["Index"]
 
@@ -142,8 +143,12 @@ def _field(name: str) -> property:
     return property(get)
 
 
-class Index(FrameBase):
+class Index(IndexMoreMethods, FrameBase):
     """A lazy, partitioned pandas Index (``df.index``).
+
+    Dropping, rounding, replacing, ``where``, ``str``, ufuncs and whole-index
+    answers (``is_monotonic_increasing``, ``all``, ``diff``) are in
+    :mod:`shoal.dataframe._index_more`.
 
     Examples
     --------
@@ -383,7 +388,15 @@ class Index(FrameBase):
     __floordiv__ = _arith(operator.floordiv, "floordiv")
     __rfloordiv__ = _arith(operator.floordiv, "floordiv", True)
     __mod__ = _arith(operator.mod, "mod")
+    __rmod__ = _arith(operator.mod, "mod", True)
     __pow__ = _arith(operator.pow, "pow")
+    __rpow__ = _arith(operator.pow, "pow", True)
+
+    def __divmod__(self, other: Any) -> tuple[Index, Index]:
+        return self // other, self % other
+
+    def __rdivmod__(self, other: Any) -> tuple[Index, Index]:
+        return other // self, other % self
 
 
 for _name in _FIELDS:

@@ -15,9 +15,10 @@ from typing import Any
 
 import pandas as pd
 
-from shoal.dataframe._core import new_collection
+from shoal.dataframe._core import FrameBase, new_collection
 from shoal.dataframe._expr import MapPartitions, Projection
 from shoal.dataframe._fill import FillAcross
+from shoal.dataframe._meta import make_meta, make_meta_nonempty, meta_from_output
 from shoal.dataframe._overlap import Overlap
 from shoal.dataframe._window import _PartMethod
 
@@ -100,6 +101,24 @@ class FrameConvenienceMethods:
         meta = getattr(self._meta, method)(limit=limit)
         return new_collection(Overlap(self._expr, _PartMethod(method), before, after, (), {"limit": limit}, meta,
                                       method))
+
+    # -- construction ---------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: dict[Any, Any], *, npartitions: int = 1, orient: str = "columns", dtype: Any = None,
+                  columns: Any = None) -> Any:
+        """A DataFrame from a dict, split into ``npartitions`` (``pandas.DataFrame.from_dict``, then partitioned).
+
+        As in Dask, ``Series.from_dict`` is the same call and also gives a DataFrame. See
+        :func:`shoal.dataframe.from_dict`.
+
+        Examples
+        --------
+        >>> import shoal.dataframe as sd
+        >>> sd.DataFrame.from_dict({"a": [1, 2, 3]}, npartitions=2).a.sum().compute()
+        np.int64(6)
+        """
+        from shoal.dataframe._io.memory import from_dict
+        return from_dict(data, npartitions=npartitions, orient=orient, dtype=dtype, columns=columns)
 
     # -- small helpers --------------------------------------------------------------------------
     def pipe(self, func: Any, *args: Any, **kwargs: Any) -> Any:
@@ -200,6 +219,58 @@ class FrameConvenienceMethods:
 
 class DataFrameConvenienceMethods(FrameConvenienceMethods):
     """DataFrame only."""
+
+    @property
+    def axes(self) -> list[Any]:
+        """``[index, columns]``: the lazy Index and the (known) column labels, as pandas and Dask give them."""
+        return [self.index, self._meta.columns]  # type: ignore[attr-defined]
+
+    @property
+    def empty(self) -> bool:
+        raise NotImplementedError(
+            "DataFrame.empty is not supported, as in Dask: whether there are any rows is not known without "
+            "computing every partition. Use len(df.index) == 0 (computes) or len(df.columns) == 0 (does not)."
+        )
+
+    def map(self, func: Any, na_action: Any = None, meta: Any = None, **kwargs: Any) -> Any:
+        """``func`` on every element, partition by partition (mirrors ``pandas.DataFrame.map``, pandas >= 2.1).
+
+        ``na_action='ignore'`` passes missing values through without calling ``func``. Without ``meta``
+        the output's dtypes come from running ``func`` on a small stand-in partition. Divisions are kept.
+
+        Examples
+        --------
+        >>> import pandas as pd, shoal.dataframe as sd
+        >>> df = sd.from_pandas(pd.DataFrame({"a": [1, 2, None], "b": [3.5, 4.0, 5.0]}), npartitions=2)
+        >>> df.map(lambda v: v * 10, na_action="ignore").compute()
+              a     b
+        0  10.0  35.0
+        1  20.0  40.0
+        2   NaN  50.0
+        """
+        if isinstance(func, FrameBase) or any(isinstance(v, FrameBase) for v in kwargs.values()):
+            raise TypeError("DataFrame.map takes a plain function and plain keyword arguments, not shoal "
+                            "collections; compute them first.")
+        if not callable(func):
+            raise TypeError(f"DataFrame.map(func): func must be callable, got {type(func).__name__}. Use "
+                            f"df.replace for a mapping of values, or Series.map on one column.")
+        if na_action not in (None, "ignore"):
+            raise ValueError(f"DataFrame.map(na_action={na_action!r}): na_action must be None or 'ignore'")
+        call = _PartMethod("map")
+        if meta is not None:
+            out_meta = make_meta(meta)
+        else:
+            try:
+                fake = call(make_meta_nonempty(self._meta), func, na_action=na_action, **kwargs)
+            except Exception as exc:
+                raise ValueError(
+                    f"DataFrame.map could not infer the output of {getattr(func, '__name__', func)!r} by running it "
+                    f"on a small stand-in partition ({type(exc).__name__}: {exc}). Pass meta= with the output's "
+                    f"columns and dtypes, e.g. meta={{'a': 'f8'}}."
+                ) from exc
+            out_meta = meta_from_output(fake)
+        return new_collection(MapPartitions(self._expr, call, (func,), {"na_action": na_action, **kwargs},
+                                            out_meta, "map"))
 
     def select_dtypes(self, include: Any = None, exclude: Any = None) -> Any:
         """The columns of the given dtypes (decided from metadata, now); mirrors pandas ``select_dtypes``."""
@@ -329,6 +400,11 @@ def _column_at(part: pd.DataFrame, j: int) -> pd.Series:
 
 class SeriesConvenienceMethods(FrameConvenienceMethods):
     """Series only."""
+
+    @property
+    def axes(self) -> list[Any]:
+        """``[index]``, the lazy Index, as pandas and Dask give it."""
+        return [self.index]  # type: ignore[attr-defined]
 
     def explode(self) -> Any:
         """One row per element of the list-likes (index repeated); mirrors pandas ``Series.explode``."""
