@@ -7,6 +7,7 @@ to the scheduler (see :mod:`shoal.distributed.server.admin`).
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -106,32 +107,84 @@ class ClientAdminMixin:
         return coro if self.asynchronous else run_sync(coro, wait_seconds + self.timeout + 60)
 
     def register_plugin(self, plugin: Any, name: str | None = None, idempotent: bool | None = None) -> Any:
-        """Install a plugin: a worker plugin on every worker (now and later), or a scheduler plugin.
+        """Install a plugin: in the scheduler, in every nanny, or in every worker (now and later).
 
-        A :class:`~shoal.distributed.SchedulerPlugin` runs in the scheduler
-        (its ``start`` is called now; returns None). Any other object with
-        ``setup(worker)``/``teardown(worker)`` is a worker plugin; registering
-        another under the same name tears the old one down first. Returns
-        ``{worker address: result of setup}``; an error in ``setup`` is raised
-        here. ``idempotent=True`` leaves a scheduler plugin already registered
-        under ``name`` in place.
+        - a :class:`~shoal.distributed.SchedulerPlugin` runs in the scheduler (its ``start`` is called now;
+          returns None);
+        - a :class:`~shoal.distributed.NannyPlugin` is set up in every nanny (those that start later too);
+          with ``plugin.restart`` each nanny then restarts its worker process, and this returns once the new
+          processes reported in. Returns ``{nanny address: None}``; workers without a nanny do not see it;
+        - any other object with ``setup(worker)``/``teardown(worker)`` is a worker plugin. Returns
+          ``{worker address: None}``.
+
+        Registering another plugin under the same name tears the old one down first, unless ``idempotent``
+        (by default the plugin's own ``idempotent`` attribute) leaves the old one in place. An error in
+        ``setup`` (or ``start``) is raised here.
         """
-        from shoal.distributed.plugins import SchedulerPlugin
+        from shoal.distributed.plugins import NannyPlugin, SchedulerPlugin
 
+        if idempotent is None:
+            idempotent = bool(getattr(plugin, "idempotent", False))
         if isinstance(plugin, SchedulerPlugin):
-            return self.register_scheduler_plugin(plugin, name=name, idempotent=bool(idempotent))
+            return self.register_scheduler_plugin(plugin, name=name, idempotent=idempotent)
+        if isinstance(plugin, NannyPlugin):
+            return self.register_nanny_plugin(plugin, name=name, idempotent=idempotent)
         if not (hasattr(plugin, "setup") or hasattr(plugin, "teardown")):
             raise TypeError(f"register_plugin expects a worker plugin with setup(worker) and/or teardown(worker) "
-                            f"methods, got {type(plugin).__name__}.")
-        name = name or getattr(plugin, "name", None) or f"{type(plugin).__name__}-{uuid.uuid4().hex[:8]}"
+                            f"methods, a NannyPlugin or a SchedulerPlugin, got {type(plugin).__name__}.")
+        name = _plugin_name(plugin, name)
         blob = pickle_value(plugin)
 
         async def go() -> dict[str, Any]:
-            return _unpack_replies(await self._scheduler_call("register_worker_plugin", plugin=blob, name=name))
+            return _unpack_replies(await self._scheduler_call("register_worker_plugin", plugin=blob, name=name,
+                                                              idempotent=idempotent))
 
         return self._admin(go())
 
-    register_worker_plugin = register_plugin
+    def register_worker_plugin(self, plugin: Any, name: str | None = None, nanny: bool | None = None) -> Any:
+        """Deprecated in Dask in favour of :meth:`register_plugin`; kept working (``nanny=True``: a nanny plugin)."""
+        if nanny:
+            return self.register_nanny_plugin(plugin, name=name)
+        return self.register_plugin(plugin, name=name)
+
+    def register_nanny_plugin(self, plugin: Any, name: str | None = None, idempotent: bool = False) -> Any:
+        """Set ``plugin`` up in every nanny, now and in nannies that start later; see :meth:`register_plugin`."""
+        name = _plugin_name(plugin, name)
+        blob = pickle_value(plugin)
+
+        async def go() -> dict[str, Any]:
+            return _unpack_replies(await self._scheduler_call("register_nanny_plugin", plugin=blob, name=name,
+                                                              idempotent=idempotent))
+
+        return self._admin(go())
+
+    def unregister_nanny_plugin(self, name: str) -> Any:
+        """Tear down the nanny plugin ``name`` in every nanny and stop handing it to new ones."""
+
+        async def go() -> dict[str, Any]:
+            return _unpack_replies(await self._scheduler_call("unregister_nanny_plugin", name=name))
+
+        return self._admin(go())
+
+    def register_worker_callbacks(self, setup: Any = None) -> Any:
+        """Run ``setup()`` (or ``setup(dask_worker=worker)``) on every worker, now and on workers that join later.
+
+        Deprecated in Dask in favour of :meth:`register_plugin`; wraps ``setup`` in a worker plugin. Returns
+        ``{worker address: None}`` for the workers it ran on; an error in ``setup`` is raised here.
+
+        Examples
+        --------
+        >>> from shoal.distributed import Client
+        >>> def mark(dask_worker):
+        ...     dask_worker.marked = True
+        >>> with Client(processes=False, n_workers=1, set_as_default=False) as client:
+        ...     _ = client.register_worker_callbacks(mark)
+        ...     list(client.run(lambda dask_worker: dask_worker.marked).values())
+        [True]
+        """
+        if not callable(setup):
+            raise TypeError(f"register_worker_callbacks expects a callable, got {type(setup).__name__}.")
+        return self.register_plugin(_WorkerSetupPlugin(setup))
 
     def register_scheduler_plugin(self, plugin: Any, name: str | None = None, idempotent: bool = False) -> Any:
         """Install a :class:`~shoal.distributed.SchedulerPlugin` in the scheduler and call its ``start``."""
@@ -152,8 +205,10 @@ class ClientAdminMixin:
 
         return self._admin(go())
 
-    def unregister_worker_plugin(self, name: str) -> Any:
-        """Tear down the plugin ``name`` on every worker and stop installing it on new ones."""
+    def unregister_worker_plugin(self, name: str, nanny: bool | None = None) -> Any:
+        """Tear down the plugin ``name`` on every worker (every nanny with ``nanny=True``) and stop installing it."""
+        if nanny:
+            return self.unregister_nanny_plugin(name)
 
         async def go() -> dict[str, Any]:
             return _unpack_replies(await self._scheduler_call("unregister_worker_plugin", name=name))
@@ -201,6 +256,30 @@ class ClientAdminMixin:
         compute(spec["key"])
         raise RuntimeError(f"The task {spec['key']!r} did not raise when run locally; its failure on the cluster "
                            f"may depend on the worker's environment.")
+
+
+def _plugin_name(plugin: Any, name: str | None) -> str:
+    return name or getattr(plugin, "name", None) or f"{type(plugin).__name__}-{uuid.uuid4().hex[:8]}"
+
+
+class _WorkerSetupPlugin:
+    """The worker plugin behind :meth:`ClientAdminMixin.register_worker_callbacks`."""
+
+    def __init__(self, setup: Any) -> None:
+        self._setup = setup
+        self.name = f"worker-setup-{uuid.uuid4().hex[:12]}"
+
+    def setup(self, worker: Any) -> Any:
+        if "dask_worker" in _parameters(self._setup):
+            return self._setup(dask_worker=worker)
+        return self._setup()
+
+
+def _parameters(fn: Any) -> Any:
+    try:
+        return inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return {}
 
 
 async def _all_done(futures: list[Any]) -> None:

@@ -20,6 +20,8 @@ from shoal.distributed._loop import run_sync
 from shoal.distributed._pack import futures_of as _futures_of
 from shoal.distributed.comm.serialization import pickle_value
 from shoal.distributed.client_base import ClientCore
+from shoal.distributed.client_cluster import ClientClusterMixin
+from shoal.distributed.client_current import ClientCurrentMixin
 from shoal.distributed.future import Future
 from shoal.distributed.server.scheduler_extras import get_versions, write_scheduler_file
 from shoal.distributed.wait import wait as wait_for
@@ -44,9 +46,11 @@ def _workers(workers: Any) -> list[str] | None:
     return [workers] if isinstance(workers, str) else (list(workers) if workers is not None else None)
 
 
-class ClientExtrasMixin(ClientCore):
+class ClientExtrasMixin(ClientCurrentMixin, ClientClusterMixin, ClientCore):
     """``processing``, ``nbytes``, ``call_stack``, metadata, ``retry``, ``get_versions``, worker retire/restart,
-    ``write_scheduler_file``, ``get_executor`` and ``shutdown``."""
+    ``write_scheduler_file``, ``get_executor`` and ``shutdown``; through its bases ``current``/``as_current``
+    (:mod:`.client_current`) and ``forward_logging``, ``dump_cluster_state``, ``benchmark_hardware``
+    (:mod:`.client_cluster`)."""
 
     id: str
     _own_cluster: bool

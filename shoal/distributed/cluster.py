@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from typing import Any
 
 from shoal import config
@@ -26,6 +27,7 @@ from shoal.distributed._exceptions import WorkerStartError
 from shoal.distributed._loop import run_sync
 from shoal.distributed.adaptive import Adaptive
 from shoal.distributed.cluster_base import ClusterBase
+from shoal.distributed.cluster_extras import ClusterExtrasMixin
 from shoal.distributed.dashboard import DEFAULT_ADDRESS as DEFAULT_DASHBOARD
 from shoal.distributed.nanny import Nanny
 from shoal.distributed.server.scheduler import SchedulerServer
@@ -56,7 +58,7 @@ def _default_layout(processes: bool) -> tuple[int, int]:
     return workers, cores // workers
 
 
-class LocalCluster(ClusterBase):
+class LocalCluster(ClusterExtrasMixin, ClusterBase):
     """A scheduler and ``n_workers`` workers on this machine.
 
     Parameters
@@ -83,13 +85,20 @@ class LocalCluster(ClusterBase):
         TLS certificates (:class:`~shoal.distributed.Security`, e.g. ``Security.temporary()``): the
         scheduler and worker processes then talk ``tls://`` and refuse peers without a certificate from
         the same CA. In-process workers (``processes=False``) never leave the process and ignore it.
+    name : str, optional
+        The cluster's name (``cluster.name``); random by default.
+
+    Notes
+    -----
+    Also offers Dask's ``get_logs``, ``get_client``, ``scale_up``, ``scale_down``, ``plan``, ``requested``
+    and ``observed`` (see :mod:`shoal.distributed.cluster_extras`).
     """
 
     def __init__(self, n_workers: int | None = None, threads_per_worker: int | None = None, processes: bool = True,
                  memory_limit: str | int | float | None = "auto", scheduler_port: int = 0,
                  dashboard_address: str | int | None = "auto", host: str = "127.0.0.1", asynchronous: bool = False,
                  resources: dict[str, float] | None = None, worker_timeout: float = 60.0, validate: bool = False,
-                 silence_logs: Any = None, security: Any = None, **kwargs: Any) -> None:
+                 silence_logs: Any = None, security: Any = None, name: str | None = None, **kwargs: Any) -> None:
         if kwargs:
             raise TypeError(f"LocalCluster got unexpected keyword arguments {sorted(kwargs)}.")
         default_workers, default_threads = _default_layout(processes)
@@ -120,6 +129,8 @@ class LocalCluster(ClusterBase):
         self.worker_timeout = worker_timeout
         self.validate = validate
         self.asynchronous = asynchronous
+        self._cluster_name = name if name is not None else uuid.uuid4().hex[:8]
+        self._cluster_logs: list[Any] = []
         self.scheduler: SchedulerServer | None = None
         #: Workers we started, by name: a Nanny for processes, a WorkerServer for threads. A worker retired with
         #: ``close_workers=False`` stays here (its process is ours to end at close) but no longer counts:
@@ -157,6 +168,7 @@ class LocalCluster(ClusterBase):
         self.scheduler = await SchedulerServer(address, validate=self.validate, dashboard_address=dashboard,
                                                security=self.security if self._tls else None).start()
         self.status = "running"
+        self._log(f"Scheduler at {self.scheduler.address}")
         await self._scale(self.n_workers)
         return self
 
@@ -166,6 +178,7 @@ class LocalCluster(ClusterBase):
         name = str(self._next_name)
         self._next_name += 1
         assert self.scheduler is not None
+        self._log(f"Starting worker {name}")
         if self.processes:
             args = ["--nthreads", str(self.threads_per_worker), "--name", name, "--memory-limit",
                     str(self.memory_limit), "--death-timeout", "10", "--no-reconnect", "--log-level", "error"]
@@ -181,7 +194,7 @@ class LocalCluster(ClusterBase):
             env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
             # The nanny lives on our event loop: it restarts a worker process that dies or outgrows its memory.
             nanny = Nanny(self.scheduler.address, args, memory_limit=self.memory_limit, env=env,
-                          stdout=subprocess.DEVNULL)
+                          stdout=subprocess.DEVNULL, security=self.security if self._tls else None)
             self.workers[name] = nanny
             await nanny.start()
         else:

@@ -231,6 +231,26 @@ class Future:
         """Cancel the computation (and release the result); see :meth:`Client.cancel`."""
         self.client.cancel([self], **kwargs)
 
+    def retry(self, **kwargs: Any) -> Any:
+        """Run the task again if it failed (with the failed tasks it depends on); see :meth:`Client.retry`."""
+        return self.client.retry([self], **kwargs)
+
+    def bind_client(self, client: Client) -> None:
+        """Make ``client`` the owner of this future: it wants the key from now on, and results come through it.
+
+        The previous client keeps its claim until the key's outcome reaches ``client`` (so the scheduler
+        never sees nobody wanting it in between), then releases it.
+        """
+        old = self.client
+        if client is old:
+            return
+        state = client._acquire(self.key)
+        client._send_graph({}, {}, [self.key], {})  # an existing key: the scheduler reports where it stands
+        self.client, self._state = client, state
+        if old is not None:
+            key = self.key
+            state.on_done(lambda _: old._release(key))
+
     def add_done_callback(self, fn: Callable[[Future], Any]) -> None:
         """Call ``fn(future)`` in a separate thread once the future is done."""
         client = self.client

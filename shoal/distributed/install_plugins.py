@@ -3,11 +3,14 @@
 Register them with :meth:`Client.register_plugin`; workers that join later
 install them too.
 
-- :class:`PipInstall` runs ``pip install`` on every worker. Workers of one
-  host take a file lock first (``flock`` on a file in the temporary
-  directory: the kernel frees it if a worker dies holding it) and record in
-  the scheduler's metadata (``client.get_metadata``) that the host is done,
-  so each host runs pip once however many workers it has.
+- :class:`InstallPlugin` (a scheduler plugin, as in Dask) runs an install
+  function in the scheduler and then on the workers, and :class:`PipInstall`
+  is one that runs ``pip install``. Workers of one host take a file lock
+  first (``flock`` on a file in the temporary directory: the kernel frees it
+  if a worker dies holding it) and record in the scheduler's metadata
+  (``client.get_metadata``) that the host is done, so each host installs
+  once however many workers it has. With ``restart_workers=True`` the
+  installing is done by the nannies, which then restart their workers.
 - :class:`UploadDirectory` sends a directory to every worker, into the
   worker's local directory.
 - :class:`Environ` sets environment variables in the worker processes.
@@ -16,7 +19,7 @@ install them too.
   starts, before the process runs any code; the current process is then
   replaced once, so variables read at start-up (``OMP_NUM_THREADS``) apply.
 
-``restart_workers=True`` / ``restart=True`` ask each worker's nanny for a
+``UploadDirectory(restart=True)`` and ``Environ`` ask each worker's nanny for a
 fresh process once per worker name (recorded in the scheduler's metadata),
 so the new process, which installs the plugin again on joining, is not
 restarted again. A worker without a nanny cannot be restarted: a warning is
@@ -35,16 +38,20 @@ import logging
 import os
 import pickle
 import socket
+import subprocess
 import sys
 import tempfile
+import threading
+import uuid
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from shoal.distributed.comm.serialization import pickle_value, unpickle_value
 from shoal.distributed.nanny import NANNY_ENV_FILE, request_restart, under_nanny
-from shoal.distributed.plugins import WorkerPlugin
+from shoal.distributed.plugins import NannyPlugin, SchedulerPlugin, WorkerPlugin
 
-__all__ = ["Environ", "PipInstall", "UploadDirectory"]
+__all__ = ["Environ", "InstallPlugin", "PipInstall", "UploadDirectory"]
 
 logger = logging.getLogger("shoal.distributed.install_plugins")
 
@@ -57,9 +64,10 @@ def _token(*parts: Any) -> str:
 
 
 async def _scheduler_call(worker: Any, op: str, **kwargs: Any) -> Any:
+    """A request to the scheduler of ``worker`` (a worker, or a nanny: both have ``pool`` and ``address``)."""
     reply = await worker.pool.call(worker.scheduler_address, {"op": op, **kwargs})
     if reply.get("status") != "OK":
-        raise RuntimeError(f"worker {worker.address}: the scheduler refused {op}: {reply.get('text')}")
+        raise RuntimeError(f"{worker.address}: the scheduler refused {op}: {reply.get('text')}")
     return reply.get("result")
 
 
@@ -122,8 +130,161 @@ async def _host_lock(name: str) -> Any:
         os.close(fd)
 
 
-class PipInstall(WorkerPlugin):
-    """Install packages with pip on every worker, once per host; see the module docstring.
+class InstallPlugin(SchedulerPlugin):
+    """Install software on the scheduler and on every worker, with a function that does it.
+
+    Registered with :meth:`Client.register_plugin`, it runs ``install_fn()`` in the scheduler's process,
+    then on the workers: in a worker plugin, once per host (workers of one host take a file lock and the
+    first records in the scheduler's metadata that the host is done); or, with ``restart_workers=True``, in
+    a nanny plugin, once per host too, after which every nanny restarts its worker process so that modules
+    imported before are imported again. Workers that join later install it as they start. Unregistering
+    it (or closing the scheduler) removes the worker or nanny plugin.
+
+    Parameters
+    ----------
+    install_fn : callable
+        ``install_fn()`` installs the software; it must be picklable and idempotent, and it runs in a thread.
+    restart_workers : bool
+        Install through the nannies and restart each worker process afterwards (workers without a nanny,
+        e.g. ``processes=False``, then get nothing, as in Dask).
+
+    Notes
+    -----
+    Mirrors ``distributed.diagnostics.plugin.InstallPlugin``; it is a
+    :class:`~shoal.distributed.SchedulerPlugin`, and ``idempotent``: registering the same plugin again does
+    nothing. Dask runs ``install_fn`` on every worker of a host in turn; shoal runs it once per host.
+
+    Examples
+    --------
+    >>> from shoal.distributed import Client
+    >>> def install():
+    ...     pass  # e.g. subprocess.run(["apt-get", "install", "-y", "tool"], check=True)
+    >>> with Client(processes=False, n_workers=1, set_as_default=False) as client:
+    ...     client.register_plugin(InstallPlugin(install, restart_workers=False))
+    """
+
+    idempotent = True
+
+    def __init__(self, install_fn: Callable[[], Any], restart_workers: bool) -> None:
+        if not callable(install_fn):
+            raise TypeError(f"InstallPlugin expects a callable that installs the software, got "
+                            f"{type(install_fn).__name__}.")
+        self._install_fn = install_fn
+        self.restart_workers = restart_workers
+        self.name = f"{type(self).__name__}-{uuid.uuid4()}"
+        self._scheduler: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The scheduler it was started in does not travel (an in-process cluster hands over the object itself).
+        return {**self.__dict__, "_scheduler": None}
+
+    async def start(self, scheduler: Any) -> None:
+        self._scheduler = scheduler
+        where = f"on the scheduler {scheduler.address}"
+        await asyncio.get_running_loop().run_in_executor(None, _install, self._install_fn, where)
+        if self.restart_workers:
+            blob = pickle_value(_InstallNannyPlugin(self._install_fn, self.name))
+            replies = await scheduler.nannies.rpc_register_nanny_plugin(blob, self.name, idempotent=True)
+        else:
+            blob = pickle_value(_InstallWorkerPlugin(self._install_fn, self.name))
+            replies = await scheduler.admin.rpc_register_worker_plugin(blob, self.name, idempotent=True)
+        _raise_first_error(replies)
+
+    async def close(self) -> None:
+        scheduler = self._scheduler
+        if scheduler is None or scheduler.status == "closed":
+            return  # the workers and nannies drop their plugins as they close
+        with contextlib.suppress(ValueError):
+            if self.restart_workers:
+                await scheduler.nannies.rpc_unregister_nanny_plugin(self.name)
+            else:
+                await scheduler.admin.rpc_unregister_worker_plugin(self.name)
+
+
+_install_lock = threading.Lock()
+
+
+def _install(install_fn: Callable[[], Any], where: str) -> None:
+    """Run ``install_fn`` (in a thread), one installation per process at a time; say where it failed."""
+    with _install_lock:
+        try:
+            install_fn()
+        except Exception as exc:
+            exc.add_note(f"shoal: raised while installing {where}")
+            raise
+
+
+def _raise_first_error(replies: dict[str, Any]) -> None:
+    for reply in replies.values():
+        if isinstance(reply, BaseException):
+            raise reply
+        if isinstance(reply, dict) and reply.get("ok") is False:
+            raise unpickle_value(reply["exception"])
+
+
+async def _install_once_per_host(owner: Any, plugin: Any, where: str) -> None:
+    """Run ``plugin._install_fn`` unless another process of this host already did (file lock + metadata)."""
+    done = [_NAMESPACE, plugin.name, "installed", socket.gethostname()]
+    async with _host_lock(plugin.name):
+        if not await _get_flag(owner, done):
+            await asyncio.get_running_loop().run_in_executor(None, _install, plugin._install_fn, where)
+            plugin.ran_installer = True
+            await _set_flag(owner, done)
+    importlib.invalidate_caches()  # a --target directory on sys.path may have been empty at start-up
+
+
+class _InstallWorkerPlugin(WorkerPlugin):
+    """The worker side of an :class:`InstallPlugin` without ``restart_workers``."""
+
+    def __init__(self, install_fn: Callable[[], Any], name: str) -> None:
+        self._install_fn = install_fn
+        self.name = name
+        #: Whether this worker ran the installer; False where another worker of the host had.
+        self.ran_installer = False
+
+    async def setup(self, worker: Any) -> None:
+        await _install_once_per_host(worker, self, f"on worker {worker.address}")
+
+
+class _InstallNannyPlugin(NannyPlugin):
+    """The nanny side of an :class:`InstallPlugin` with ``restart_workers``: install, then restart the worker."""
+
+    restart = True
+
+    def __init__(self, install_fn: Callable[[], Any], name: str) -> None:
+        self._install_fn = install_fn
+        self.name = name
+        self.ran_installer = False
+
+    async def setup(self, nanny: Any) -> None:
+        await _install_once_per_host(nanny, self, f"by the nanny {nanny.address}")
+
+
+class _PipInstaller:
+    """``pip install`` of some packages, run by an :class:`InstallPlugin` wherever it installs."""
+
+    def __init__(self, packages: list[str], pip_options: list[str], installer: list[str] | None) -> None:
+        self.packages = packages
+        self.pip_options = pip_options
+        self.installer = installer
+
+    def command(self, python: str | None = None) -> list[str]:
+        head = list(self.installer) if self.installer else [python or sys.executable, "-m", "pip", "install"]
+        return [*head, *self.pip_options, *self.packages]
+
+    def __call__(self) -> None:
+        command = self.command()
+        logger.info("%s", " ".join(command))
+        proc = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, check=False)
+        if proc.returncode:
+            tail = (proc.stderr or proc.stdout).decode(errors="replace").strip().splitlines()[-15:]
+            raise RuntimeError(f"PipInstall: `{' '.join(command)}` failed with exit status {proc.returncode}:\n"
+                               + "\n".join(tail) + "\nCheck the package names and pip_options, or run the "
+                               "command on that host.")
+
+
+class PipInstall(InstallPlugin):
+    """Install packages with pip on the scheduler and on every worker (once per host); see :class:`InstallPlugin`.
 
     Parameters
     ----------
@@ -133,13 +294,14 @@ class PipInstall(WorkerPlugin):
         Further options of ``pip install``, e.g. ``["--upgrade"]`` or
         ``["--no-index", "--find-links", "/wheels", "--target", "/opt/site"]``.
     restart_workers : bool
-        Restart each worker process (through its nanny) after installing, so that packages imported before
-        are imported again in their new version.
+        Install through the nannies and restart each worker process afterwards, so that packages imported
+        before are imported again in their new version.
 
     Notes
     -----
-    Mirrors ``distributed.PipInstall``. :attr:`installer` is the command run before the packages and options:
-    ``python -m pip install`` with the worker's own interpreter unless set on the instance.
+    Mirrors ``distributed.PipInstall`` (an :class:`InstallPlugin` there too). :attr:`installer` is the
+    command run before the packages and options: ``python -m pip install`` with the interpreter of the
+    process that installs, unless set on the instance before registering.
 
     Examples
     --------
@@ -163,39 +325,17 @@ class PipInstall(WorkerPlugin):
                             f"{pip_options!r}; split it, e.g. {pip_options.split()!r}.")
         self.packages = list(packages)
         self.pip_options = list(pip_options or [])
-        self.restart_workers = restart_workers
+        super().__init__(_PipInstaller(self.packages, self.pip_options, None), restart_workers)
+        # Named by content: registering the same packages again is a no-op (the plugin is idempotent).
         self.name = f"pip-install-{_token(self.packages, self.pip_options)}"
-        #: Whether this instance (on one worker) ran pip; False where another worker of the host had.
-        self.ran_installer = False
 
     def command(self, python: str | None = None) -> list[str]:
         """The command that installs the packages with interpreter ``python`` (default: this one)."""
-        head = list(self.installer) if self.installer else [python or sys.executable, "-m", "pip", "install"]
-        return [*head, *self.pip_options, *self.packages]
+        return _PipInstaller(self.packages, self.pip_options, self.installer).command(python)
 
-    async def setup(self, worker: Any) -> None:
-        host = socket.gethostname()
-        done = [_NAMESPACE, self.name, "installed", host]
-        async with _host_lock(self.name):
-            if not await _get_flag(worker, done):
-                await self._run(worker)
-                await _set_flag(worker, done)
-        importlib.invalidate_caches()  # a --target directory on sys.path may have been empty at start-up
-        if self.restart_workers:
-            await _restart_once(worker, self.name)
-
-    async def _run(self, worker: Any) -> None:
-        command = self.command()
-        logger.info("worker %s: %s", worker.address, " ".join(command))
-        proc = await asyncio.create_subprocess_exec(*command, stdin=asyncio.subprocess.DEVNULL,
-                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        out, err = await proc.communicate()
-        self.ran_installer = True
-        if proc.returncode:
-            tail = (err or out).decode(errors="replace").strip().splitlines()[-15:]
-            raise RuntimeError(f"PipInstall: `{' '.join(command)}` failed with exit status {proc.returncode} on "
-                               f"worker {worker.address}:\n" + "\n".join(tail) +
-                               "\nCheck the package names and pip_options, or run the command on that host.")
+    async def start(self, scheduler: Any) -> None:
+        self._install_fn = _PipInstaller(self.packages, self.pip_options, self.installer)
+        await super().start(scheduler)
 
 
 def _default_skip(filename: str) -> bool:

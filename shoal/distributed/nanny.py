@@ -24,6 +24,19 @@ and watches it every ``distributed.worker.memory.monitor-interval``:
 so its nanny starts a new process: module globals are reset and memory goes
 back to the system. No extra port or connection is needed for it.
 
+Nanny plugins (:class:`~shoal.distributed.NannyPlugin`) run in the nanny.
+A nanny that can reach its scheduler listens on a port of its own and
+registers there (``register_nanny``): it is handed the nanny plugins
+registered so far and sets them up before it starts a worker process, and
+the scheduler forwards later ``register_plugin`` calls to it
+(``plugin_add``). A plugin with ``restart = True`` makes the nanny restart
+its worker process (SIGTERM: it closes cleanly; the nanny starts a new one
+and waits until the new worker reports in). The worker process learns the
+nanny's address from ``SHOAL_NANNY_ADDRESS`` and reports its own address
+once registered (:func:`accept_restarts`). A nanny that cannot reach the
+scheduler (not up yet, or TLS without certificates) keeps trying for a
+minute in the background and otherwise works as before, without plugins.
+
 :meth:`Nanny.close` stops supervising and ends the worker with ``SIGTERM``
 (it closes cleanly and tells the scheduler), then ``SIGKILL`` after a grace
 period. ``shoal worker`` runs a nanny by default (``--no-nanny`` runs the
@@ -49,6 +62,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from shoal.distributed.memory import MemoryLimits, monitor_interval, process_memory
+from shoal.distributed.nanny_service import NANNY_ADDRESS_ENV, NannyServiceMixin, _option, report_to_nanny
 
 __all__ = ["EXIT_RESTART", "EXIT_START_FAILED", "Nanny", "accept_restarts", "nanny_of", "request_restart",
            "under_nanny"]
@@ -69,7 +83,7 @@ NANNY_ENV_FILE = "SHOAL_NANNY_ENV_FILE"
 _FAST_DEATH = 1.0
 
 
-class Nanny:
+class Nanny(NannyServiceMixin):
     """Start a worker process and keep one running; see the module docstring.
 
     Parameters
@@ -84,15 +98,38 @@ class Nanny:
         Environment of the worker process.
     stdout : optional
         Where the worker's output goes (as for :class:`subprocess.Popen`; inherited by default).
+    security : Security, optional
+        Certificates for a ``tls://`` scheduler: the nanny's own port and its calls to the scheduler use the
+        worker's.
     """
 
     def __init__(self, scheduler_address: str, worker_args: Sequence[str] = (), *, memory_limit: int = 0,
-                 env: dict[str, str] | None = None, stdout: Any = None) -> None:
+                 env: dict[str, str] | None = None, stdout: Any = None, security: Any = None) -> None:
         self.scheduler_address = scheduler_address
         self.worker_args = list(worker_args)
         self.memory_limit = memory_limit
-        self.env = env
+        #: Environment of the worker processes started from now on: on top of this process's environment when
+        #: none was given (nanny plugins add to it), or all of it.
+        self.env: dict[str, str] = dict(env) if env is not None else {}
+        self._inherit_env = env is None
         self.stdout = stdout
+        self.security = security
+        #: ``--name`` of the worker, if given.
+        self.name: str | None = _option(self.worker_args, "--name")
+        #: Where the scheduler reaches this nanny ("" until started, or when it has no port of its own).
+        self.address = ""
+        #: The address of the current worker process, once it reported in.
+        self.worker_address: str | None = None
+        #: Nanny plugins set up here, by name.
+        self.plugins: dict[str, Any] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._listener: Any = None
+        self._pool: Any = None
+        self._registered = False
+        self._restarting = False
+        self._worker_up: asyncio.Event | None = None
+        self._service_tasks: set[asyncio.Task[Any]] = set()
+        self._local_directory: str | None = None
         #: The current worker process.
         self.process: subprocess.Popen[bytes] | None = None
         #: Worker processes started after the first (deaths, memory kills and requested restarts).
@@ -125,19 +162,29 @@ class Nanny:
                 "--no-nanny", "--parent-pid", str(os.getpid())]
 
     def _spawn(self) -> None:
-        env = {**(os.environ if self.env is None else self.env), **_read_env_file(self.env_file),
+        env = {**(os.environ if self._inherit_env else {}), **self.env, **_read_env_file(self.env_file),
                _NANNY_ENV: str(os.getpid()), NANNY_ENV_FILE: self.env_file}
+        if self.address:
+            env[NANNY_ADDRESS_ENV] = self.address
+        self.worker_address = None
+        if self._worker_up is not None:
+            self._worker_up.clear()
         self.process = subprocess.Popen(self._command(), stdin=subprocess.DEVNULL, stdout=self.stdout, env=env)
         self._started_at = time.monotonic()
 
     async def start(self) -> Nanny:
-        """Start the worker process and begin supervising it."""
+        """Register with the scheduler (setting up its nanny plugins), start the worker process, supervise it."""
         if self.status != "created":
             return self
+        self.loop = asyncio.get_running_loop()
         self._closed = asyncio.Event()
+        self._worker_up = asyncio.Event()
+        await self._start_service()
         self._spawn()
         self.status = "running"
         self._watcher = asyncio.get_running_loop().create_task(self._watch())
+        if self._listener is not None and not self._registered:
+            self._background(self._keep_registering())
         return self
 
     async def _watch(self) -> None:
@@ -151,6 +198,11 @@ class Nanny:
             code = proc.poll()
             if code is None:
                 self._check_memory(proc)
+                continue
+            if self._restarting:  # asked for by restart(): whatever the exit status, a new process
+                self._restarting = False
+                self.restarts += 1
+                self._spawn()
                 continue
             if code in (0, EXIT_START_FAILED):
                 if code:
@@ -206,6 +258,7 @@ class Nanny:
 
     async def close(self, timeout: float = 5.0) -> int:
         """Stop supervising; end the worker (SIGTERM, SIGKILL after ``timeout``); return its exit status."""
+        await self._stop_service()
         if self.status == "closed":
             return self.returncode or 0
         if self.status == "closing":
@@ -252,12 +305,21 @@ def under_nanny() -> bool:
 def accept_restarts(worker: Any) -> asyncio.Event:
     """Let the scheduler restart ``worker`` (this process's worker, under a nanny); return the request event.
 
-    The caller closes the worker once the event is set and exits with :data:`EXIT_RESTART`.
+    The caller closes the worker once the event is set and exits with :data:`EXIT_RESTART`. A nanny with a
+    port of its own (``SHOAL_NANNY_ADDRESS``) is told the worker's address now, in the background.
     """
     global _supervised
     event = asyncio.Event()
     _supervised = (worker, event)
+    address = os.environ.get(NANNY_ADDRESS_ENV)
+    if address:
+        task = asyncio.get_running_loop().create_task(report_to_nanny(address, worker))
+        _reports.add(task)
+        task.add_done_callback(_reports.discard)
     return event
+
+
+_reports: set[asyncio.Task[Any]] = set()
 
 
 def request_restart(dask_worker: Any) -> list[Any] | None:

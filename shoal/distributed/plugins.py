@@ -5,6 +5,12 @@ Register either kind with :meth:`Client.register_plugin`.
 - A worker plugin is any picklable object with optional ``setup(worker)``
   and ``teardown(worker)`` methods (plain or ``async``); workers that join
   later install it too.
+- A :class:`NannyPlugin` runs in each nanny (the process that supervises a
+  worker process): ``setup(nanny)`` runs before the nanny starts a worker
+  process, so it can change the environment a worker starts with; with
+  ``restart = True`` registering it restarts the running worker processes.
+  Workers without a nanny (``processes=False``, ``shoal worker --no-nanny``)
+  do not see it.
 - A :class:`SchedulerPlugin` runs in the scheduler's process and hears of
   its life cycle, workers and clients coming and going, and every task
   transition. Its hooks run on the scheduler's event loop, between the state
@@ -20,7 +26,7 @@ import os
 import sys
 from typing import Any
 
-__all__ = ["SchedulerPlugin", "UploadFile", "WorkerPlugin"]
+__all__ = ["NannyPlugin", "SchedulerPlugin", "UploadFile", "WorkerPlugin"]
 
 
 class WorkerPlugin:
@@ -40,6 +46,43 @@ class WorkerPlugin:
 
     def teardown(self, worker: Any) -> None:
         """Called when the worker closes or the plugin is unregistered."""
+
+
+class NannyPlugin:
+    """Base class of nanny plugins: code that runs in each nanny, before and around its worker processes.
+
+    Attributes
+    ----------
+    idempotent : bool
+        Registering a plugin under a name already registered leaves the old one in place (True) or
+        tears it down and replaces it (False, the default).
+    restart : bool
+        Restart each running worker process after ``setup`` (through its nanny) when the plugin is registered;
+        workers that start later start with the plugin already set up.
+
+    Notes
+    -----
+    Mirrors ``distributed.NannyPlugin``. The ``nanny`` passed to the hooks is a
+    :class:`~shoal.distributed.nanny.Nanny`; its ``env`` dict is the environment every worker process it
+    starts from then on gets on top of its own, and ``local_directory`` a scratch directory of its own.
+
+    Examples
+    --------
+    >>> class Threads(NannyPlugin):
+    ...     restart = True
+    ...     def setup(self, nanny):
+    ...         nanny.env["OMP_NUM_THREADS"] = "1"
+    """
+
+    name: str | None = None
+    idempotent: bool = False
+    restart: bool = False
+
+    def setup(self, nanny: Any) -> Any:
+        """Called in each nanny when the plugin is registered, or when a nanny starts; may be ``async``."""
+
+    def teardown(self, nanny: Any) -> Any:
+        """Called when the nanny closes or the plugin is unregistered; may be ``async``."""
 
 
 class UploadFile(WorkerPlugin):

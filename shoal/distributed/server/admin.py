@@ -259,8 +259,13 @@ class SchedulerAdmin:
 
     # ------------------------------------------------------------------ plugins
 
-    async def rpc_register_worker_plugin(self, plugin: bytes, name: str) -> dict[str, Any]:
-        """Remember ``plugin`` for workers that join later and install it on every current worker."""
+    async def rpc_register_worker_plugin(self, plugin: bytes, name: str, idempotent: bool = False) -> dict[str, Any]:
+        """Remember ``plugin`` for workers that join later and install it on every current worker.
+
+        With ``idempotent`` a plugin already registered under ``name`` stays and nothing is sent.
+        """
+        if idempotent and name in self.plugins:
+            return {}
         self.plugins[name] = plugin
         return await self.server.rpc_broadcast({"op": "plugin_add", "plugin": plugin, "name": name})
 

@@ -40,8 +40,10 @@ from shoal.distributed.server.admin import SchedulerAdmin
 from shoal.distributed.server.batched import BatchedStream, read_batches
 from shoal.distributed.server.coordination import Coordination
 from shoal.distributed.server.multi_lock import MultiLocks
+from shoal.distributed.server.nannies import SchedulerNannies
 from shoal.distributed.server.scheduler_extras import SchedulerExtras
 from shoal.distributed.server.scheduler_plugins import SchedulerPlugins
+from shoal.distributed.server.scheduler_tools import SchedulerTools
 from shoal.distributed.state.actions import SendToClient, SendToWorker
 from shoal.distributed.state.events import (
     BalanceRequested,
@@ -112,8 +114,13 @@ class SchedulerServer:
         self.extras = SchedulerExtras(self)
         #: Scheduler plugins by name (see :class:`~shoal.distributed.plugins.SchedulerPlugin`).
         self.plugins = self.scheduler_plugins.plugins
+        #: Nannies that registered, and the nanny plugins handed to them.
+        self.nannies = SchedulerNannies(self)
+        #: Cluster state dumps, hardware benchmarks and rescheduled tasks.
+        self.tools = SchedulerTools(self)
         self._extra_rpc = {**self.coordination.handlers(), **self.multi_locks.handlers(), **self.admin.handlers(),
-                           **self.scheduler_plugins.handlers(), **self.extras.handlers()}
+                           **self.scheduler_plugins.handlers(), **self.extras.handlers(), **self.nannies.handlers(),
+                           **self.tools.handlers()}
         self.id = f"Scheduler-{os.getpid()}-{id(self):x}"
         self.start_time = time.time()
         #: Where to serve the dashboard (None: not at all); see :mod:`shoal.distributed.dashboard`.
@@ -306,6 +313,10 @@ class SchedulerServer:
                     events.append(TaskMissing(msg["key"], holder, self._stimulus("missing-data")))
             elif op == "steal_response":
                 events.append(StealResponded(msg["key"], address, msg["ok"], msg["stimulus_id"]))
+            elif op == "reschedule":  # the task raised Reschedule: it gave the task up, as for a steal
+                moved = self.tools.rescheduled(address, msg)
+                if moved is not None:
+                    events.append(moved)
             elif op == "heartbeat":
                 self.state.heartbeat(address, msg["metrics"], time.time())
             elif op == "records":

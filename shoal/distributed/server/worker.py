@@ -37,7 +37,9 @@ from shoal.distributed.comm.serialization import pickle_value, unpickle_value
 from shoal.distributed.server.actors import ActorHost
 from shoal.distributed.server.batched import BatchedStream, read_batches
 from shoal.distributed.server.task_threads import TaskThreads
+from shoal.distributed.reschedule import Reschedule
 from shoal.distributed.server.worker_admin import WorkerAdminMixin
+from shoal.distributed.server.worker_extras import WorkerExtrasMixin
 from shoal.distributed.state.actions import Execute, Fetch, SendToScheduler
 from shoal.distributed.state.events import (
     ComputeRequested,
@@ -71,7 +73,7 @@ def current_key() -> Any:
     return getattr(_thread_state, "key", None)
 
 
-class WorkerServer(WorkerAdminMixin):
+class WorkerServer(WorkerAdminMixin, WorkerExtrasMixin):
     """One worker; see the module docstring.
 
     Parameters
@@ -353,6 +355,9 @@ class WorkerServer(WorkerAdminMixin):
         try:
             node = unpickle_value(run_spec) if type(run_spec) is bytes else run_spec
             value = node(values)
+        except Reschedule:
+            self._rescheduled(key, start)
+            return
         except BaseException as exc:  # noqa: BLE001 - any task failure is data for the client
             self._completed(_failure(key, exc, start))
             return
