@@ -42,6 +42,7 @@ from shoal.distributed.comm.core import connect
 from shoal.distributed.comm.pool import ConnectionPool
 from shoal.distributed.client_admin import ClientAdminMixin
 from shoal.distributed.client_collections import ClientCollectionsMixin
+from shoal.distributed.client_current import _current_client
 from shoal.distributed.client_data import ClientDataMixin
 from shoal.distributed.client_datasets import ClientDatasetsMixin
 from shoal.distributed.client_events import ClientEventsMixin
@@ -103,14 +104,14 @@ def _close_all() -> None:
 
 
 def default_client() -> Client:
-    """The most recently started client that is still running.
+    """The client of the innermost ``Client.as_current()`` block, else the most recently started running client.
 
     Raises
     ------
     ValueError
         When no client is running.
     """
-    client = _default()
+    client = _current_client() or _default()
     if client is None:
         raise ValueError("No Client is running. Start one with `client = Client()`.")
     return client

@@ -91,3 +91,13 @@ def test_bind_client_moves_a_future_to_another_client():
             key = future.key
             del future
             assert key not in second._states
+
+
+def test_default_client_is_the_as_current_client():
+    from shoal.distributed import default_client
+
+    with Client(processes=False, n_workers=1, set_as_default=False) as a, Client(processes=False, n_workers=1) as b:
+        assert default_client() is b
+        with a.as_current():
+            assert default_client() is a
+        assert default_client() is b
