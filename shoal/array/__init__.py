@@ -37,6 +37,7 @@ from shoal.array import (  # noqa: F401 - linalg and random are public submodule
     random,
 )
 from shoal.array._core import Array  # noqa: F401 - listed in __all__
+from shoal.array import ma  # noqa: F401 - a public submodule, as dask.array.ma
 
 _FAMILIES = (_chunks, _rechunk, _blockwise, _from_array, _elementwise, _creation, _slicing, _take, _join, _pad,
              _shape, _reductions, _routines, _overlap, _linalg, _einsum, _io, _io_zarr, _more_routines, _statistics,

@@ -38,6 +38,9 @@ def _arg_chunk(block: Any, axis: tuple[int, ...], keepdims: bool, kind: str, nan
     if any(block.shape[a] == 0 for a in axis):
         empty = tuple(0 if a in axis else n for a, n in enumerate(block.shape))
         return {"v": np.empty(empty, block.dtype), "i": np.empty(empty, np.intp)}
+    if isinstance(block, np.ma.MaskedArray):
+        # As np.ma's argmin/argmax: masked values become the worst value of the dtype.
+        block = block.filled(np.ma.minimum_fill_value(block) if kind == "min" else np.ma.maximum_fill_value(block))
     flat = len(axis) != 1
     work = block.reshape(-1) if flat else block
     ax = 0 if flat else axis[0]

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from shoal.array._chunks import Chunks, normalize_chunks
+from shoal.array._ma_chunk import concatenate_chunks  # np.concatenate would drop masks
 from shoal.base import compute, persist
 from shoal.graph.fuse import fuse_linear
 from shoal.delayed import Delayed
@@ -135,9 +136,9 @@ def _concat_nested(blocks: Any, ndim: int, axis: int) -> np.ndarray:
         if whole is not None:
             return whole
     if axis == ndim - 1:
-        return blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=axis)
+        return blocks[0] if len(blocks) == 1 else concatenate_chunks(blocks, axis)
     parts = [_concat_nested(b, ndim, axis + 1) for b in blocks]
-    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=axis)
+    return parts[0] if len(parts) == 1 else concatenate_chunks(parts, axis)
 
 
 def _assemble(blocks: Any, ndim: int) -> np.ndarray | None:

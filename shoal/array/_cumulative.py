@@ -37,13 +37,16 @@ def _cum_block(block: Any, axis: int, dtype: Any, func: Callable[..., Any]) -> A
 def _cum_block_with_carry(block: Any, carry: Any, axis: int, dtype: Any, func: Callable[..., Any],
                           ufunc: np.ufunc) -> Any:
     out = func(block, axis=axis, dtype=dtype)
-    ufunc(out, carry, out=out)  # ``out`` is ours: adding the carry in place saves a copy
+    target = out.data if isinstance(out, np.ma.MaskedArray) else out  # keep the mask out of the ufunc
+    ufunc(target, carry, out=target)  # ``out`` is ours: adding the carry in place saves a copy
     return out
 
 
 def _next_carry(previous: Any, block: Any, axis: int, dtype: Any, total: Callable[..., Any],
                 ufunc: np.ufunc) -> Any:
     step = total(block, axis=axis, dtype=dtype, keepdims=True)
+    if isinstance(step, np.ma.MaskedArray):  # as np.ma: masked values (and all-masked blocks) add nothing
+        step = step.filled(ufunc.identity)
     return step if previous is None else ufunc(previous, step)
 
 

@@ -23,6 +23,7 @@ import numpy as np
 from shoal.array._dispatch import implements
 from shoal.array._fastsum import add_reduce
 from shoal.array._from_array import asarray
+from shoal.array._ma_chunk import split_mask
 from shoal.array._reduction_tree import (
     _concat_along,
     _kept_shape,
@@ -48,33 +49,61 @@ def _count(block: Any, axis: tuple[int, ...], mask: Any) -> Any:
     return np.add.reduce(~mask, axis=axis, keepdims=True, dtype=np.intp)
 
 
-def _mean_chunk(block: Any, axis: tuple[int, ...], keepdims: bool, acc: Any, nan: bool) -> dict[str, Any]:
+def _unmask(block: Any, nan: bool) -> tuple[Any, Any, bool]:
+    """A block's plain data, the mask of the values to leave out (or None), and whether it was masked."""
+    block, hidden = split_mask(block)
     mask = _nan_mask(block, nan)
+    if hidden is not None and hidden.any():
+        mask = hidden if mask is None else mask | hidden
     if mask is not None:
         block = np.where(mask, 0, block)
-    return {"n": _count(block, axis, mask), "total": add_reduce(block, axis, True, acc)}
+    return block, mask, hidden is not None
+
+
+# Partial results of masked blocks carry their counts ``n`` as a masked array (with nothing masked): the
+# mark survives concatenation with other partials, and tells the aggregate step to mask empty slices, as
+# ``np.ma`` does, instead of warning and returning NaN.
+def _mark(out: dict[str, Any], masked: bool) -> dict[str, Any]:
+    if masked:
+        out["n"] = np.ma.MaskedArray(out["n"])
+    return out
+
+
+def _unmark(n: Any) -> tuple[Any, bool]:
+    return (np.ma.getdata(n), True) if isinstance(n, np.ma.MaskedArray) else (n, False)
+
+
+def _mask_where(result: Any, hide: Any) -> Any:
+    if np.ndim(result) == 0:
+        return np.ma.masked if hide else result
+    return np.ma.MaskedArray(result, mask=hide)
+
+
+def _mean_chunk(block: Any, axis: tuple[int, ...], keepdims: bool, acc: Any, nan: bool) -> dict[str, Any]:
+    block, mask, masked = _unmask(block, nan)
+    return _mark({"n": _count(block, axis, mask), "total": add_reduce(block, axis, True, acc)}, masked)
 
 
 def _mean_combine(parts: dict[str, Any], axis: tuple[int, ...], keepdims: bool) -> dict[str, Any]:
-    return {"n": np.add.reduce(parts["n"], axis=axis, keepdims=keepdims),
-            "total": np.add.reduce(parts["total"], axis=axis, keepdims=keepdims)}
+    n, masked = _unmark(parts["n"])
+    return _mark({"n": np.add.reduce(n, axis=axis, keepdims=keepdims),
+                  "total": np.add.reduce(parts["total"], axis=axis, keepdims=keepdims)}, masked)
 
 
 def _mean_aggregate(parts: dict[str, Any], axis: tuple[int, ...], keepdims: bool, dtype: Any) -> Any:
     done = _mean_combine(parts, axis, keepdims)
-    n = done["n"]
-    if (n == 0).any():
+    n, masked = _unmark(done["n"])
+    if not masked and (n == 0).any():
         warnings.warn("Mean of empty slice", RuntimeWarning, stacklevel=2)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.true_divide(done["total"], n, dtype=done["total"].dtype).astype(dtype, copy=False)
+        result = np.true_divide(done["total"], n, dtype=done["total"].dtype).astype(dtype, copy=False)
+    return _mask_where(result, n == 0) if masked else result
 
 
 def _central_sums(block: Any, axis: tuple[int, ...], acc: Any, order: int, nan: bool,
                   absolute: bool) -> dict[str, Any]:
     """Count, mean and central moment sums ``m2..m{order}`` of one block (two passes)."""
-    mask = _nan_mask(block, nan)
-    if mask is not None:
-        block = np.where(mask, 0, block)
+    block, mask, masked = _unmask(block, nan)
     n = _count(block, axis, mask)
     total = add_reduce(block, axis, True, acc)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -94,7 +123,7 @@ def _central_sums(block: Any, axis: tuple[int, ...], acc: Any, order: int, nan: 
     for p in range(3, order + 1):
         power *= dev
         out[f"m{p}"] = np.add.reduce(power, axis=axis, keepdims=True)
-    return out
+    return _mark(out, masked)
 
 
 def _moment_chunk(block: Any, axis: tuple[int, ...], keepdims: bool, acc: Any, order: int, nan: bool,
@@ -112,7 +141,7 @@ def _moment_chunk(block: Any, axis: tuple[int, ...], keepdims: bool, acc: Any, o
 
 def _moment_merge(parts: dict[str, Any], axis: tuple[int, ...], order: int, absolute: bool) -> dict[str, Any]:
     """Merge groups of (n, mean, m2..m{order}) along ``axis``, keeping dimensions."""
-    n_i, mean_i = parts["n"], parts["mean"]
+    (n_i, masked), mean_i = _unmark(parts["n"]), parts["mean"]
     n = np.add.reduce(n_i, axis=axis, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = np.add.reduce(n_i * mean_i, axis=axis, keepdims=True) / n
@@ -130,7 +159,7 @@ def _moment_merge(parts: dict[str, Any], axis: tuple[int, ...], order: int, abso
                                                                   keepdims=True)
             total = total + np.add.reduce(n_i * delta ** p, axis=axis, keepdims=True)
         out[f"m{p}"] = total.astype(parts[f"m{p}"].dtype, copy=False)
-    return out
+    return _mark(out, masked)
 
 
 def _moment_combine(parts: dict[str, Any], axis: tuple[int, ...], keepdims: bool, order: int,
@@ -141,7 +170,10 @@ def _moment_combine(parts: dict[str, Any], axis: tuple[int, ...], keepdims: bool
 def _moment_aggregate(parts: dict[str, Any], axis: tuple[int, ...], keepdims: bool, order: int, absolute: bool,
                       ddof: float, dtype: Any, nan: bool, root: bool) -> Any:
     done = _moment_merge(parts, axis, order, absolute)
-    dof = done["n"] - ddof
+    n, masked = _unmark(done["n"])
+    dof = n - ddof
+    if masked:
+        return _masked_moment(done[f"m{order}"], n, dof, axis, keepdims, dtype, root)
     bad = dof <= 0
     if bad.any():
         warnings.warn("Degrees of freedom <= 0 for slice" + ("." if nan else ""), RuntimeWarning, stacklevel=2)
@@ -155,6 +187,22 @@ def _moment_aggregate(parts: dict[str, Any], axis: tuple[int, ...], keepdims: bo
     if not keepdims:
         result = np.reshape(result, tuple(s for a, s in enumerate(np.shape(result)) if a not in axis))
     return np.asarray(result).astype(dtype, copy=False)
+
+
+def _masked_moment(total: Any, n: Any, dof: Any, axis: tuple[int, ...], keepdims: bool, dtype: Any,
+                   root: bool) -> Any:
+    """The aggregate step for masked input, masked where ``np.ma.var`` masks."""
+    if not keepdims:
+        shape = tuple(s for a, s in enumerate(np.shape(total)) if a not in axis)
+        total, n, dof = np.reshape(total, shape), np.reshape(n, shape), np.reshape(dof, shape)
+    # np.ma.var masks slices with no values or n - ddof <= 0; a 0-d result only where it divides by zero.
+    hide = (n == 0) | (dof == 0) if np.ndim(total) == 0 else (n == 0) | (dof <= 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        result = np.asarray(total / np.where(hide, 1, dof)).astype(dtype, copy=False)
+    if root:  # np.ma.sqrt masks negative values
+        hide = hide | (result.real < 0)
+        result = np.sqrt(np.where(hide, 0, result)).astype(dtype, copy=False)
+    return _mask_where(result, hide)
 
 
 def _fill_chunk(block: Any, axis: tuple[int, ...], keepdims: bool, value: Any, dtype: Any) -> Any:

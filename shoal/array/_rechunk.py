@@ -19,6 +19,7 @@ import numpy as np
 
 from shoal.array._base import ArrayBase, new_array
 from shoal.array._chunks import Chunks, normalize_chunks
+from shoal.array._ma_chunk import concatenate_chunks  # np.concatenate would drop masks
 from shoal.graph.task import Ref, Task
 from shoal.graph.tokenize import tokenize
 
@@ -75,9 +76,9 @@ def _pieces(old: Sequence[int], new: Sequence[int]) -> list[list[tuple[int, slic
 
 def _assemble(nested: Any, ndim: int, axis: int = 0) -> np.ndarray:
     if axis == ndim - 1:
-        return nested[0] if len(nested) == 1 else np.concatenate(nested, axis=axis)
+        return nested[0] if len(nested) == 1 else concatenate_chunks(nested, axis)
     parts = [_assemble(n, ndim, axis + 1) for n in nested]
-    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=axis)
+    return parts[0] if len(parts) == 1 else concatenate_chunks(parts, axis)
 
 
 def _isnan(value: Any) -> bool:

@@ -26,6 +26,7 @@ import numpy as np
 from shoal import config
 from shoal.array._base import ArrayBase, meta_from_dtype, new_array
 from shoal.array._from_array import asarray
+from shoal.array._ma_chunk import concatenate_chunks, has_masked
 from shoal.delayed import funcname
 from shoal.graph.task import Ref, Task
 from shoal.graph.tokenize import tokenize
@@ -113,7 +114,7 @@ def _concat_along(parts: list[Any], axis: int) -> Any:
         return {k: _concat_along([p[k] for p in parts], axis) for k in first}
     if isinstance(first, tuple):
         return tuple(_concat_along([p[i] for p in parts], axis) for i in range(len(first)))
-    return np.concatenate(parts, axis=axis)
+    return concatenate_chunks(parts, axis)
 
 
 def concatenate_partials(nested: Any, axes: Sequence[int]) -> Any:
@@ -181,6 +182,8 @@ def _elementwise_tiled(func: Any, operands: tuple[Any, ...], kwargs: dict[str, A
     cache and the call runs about twice as fast.
     """
     arrays = [o for o in operands if isinstance(o, np.ndarray)]
+    if has_masked(arrays):  # the tiles are written into a plain array, which would drop the mask
+        return func(*operands, **kwargs)
     if not arrays or _builtin_max(a.ndim for a in arrays) != 2 or not _builtin_any(
             a.ndim == 2 and a.shape[0] > 1 and a.shape[1] > 1 and abs(a.strides[0]) < abs(a.strides[1])
             for a in arrays):

@@ -59,6 +59,7 @@ import numpy as np
 from shoal.array._dispatch import implements
 from shoal.array._fastsum import add_reduce
 from shoal.array._from_array import asarray
+from shoal.array._ma_chunk import masked_ufunc_reduce
 # The families of reductions live in their own modules; this one holds the ufunc-based ones
 # (sum, prod, min, max, any, all, ...), re-exports the others and composes the Array methods.
 from shoal.array._argreductions import argmax, argmin, nanargmax, nanargmin
@@ -85,6 +86,8 @@ _builtin_any, _builtin_max, _builtin_min, _builtin_sum = any, max, min, sum
 
 # -- per-block functions: ufunc reductions --------------------------------------------------------------------
 def _ufunc_reduce(block: Any, axis: tuple[int, ...], keepdims: bool, ufunc: np.ufunc, dtype: Any = None) -> Any:
+    if isinstance(block, np.ma.MaskedArray):  # ufunc.reduce would count the values under the mask
+        return masked_ufunc_reduce(block, axis, keepdims, ufunc, dtype)
     if ufunc is np.add:
         return add_reduce(block, axis, keepdims, dtype)
     return ufunc.reduce(block, axis=axis, dtype=dtype, keepdims=keepdims)
@@ -101,11 +104,11 @@ def _extreme_chunk(block: Any, axis: tuple[int, ...], keepdims: bool, ufunc: np.
     # slice (no identity exists), which concatenation drops.
     if _builtin_any(block.shape[a] == 0 for a in axis):
         return block[tuple(slice(0, 0) if a in axis else slice(None) for a in range(block.ndim))]
-    return ufunc.reduce(block, axis=axis, keepdims=keepdims)
+    return _ufunc_reduce(block, axis, keepdims, ufunc)
 
 
 def _extreme_aggregate(parts: Any, axis: tuple[int, ...], keepdims: bool, ufunc: np.ufunc, warn_nan: bool) -> Any:
-    out = ufunc.reduce(parts, axis=axis, keepdims=keepdims)
+    out = _ufunc_reduce(parts, axis, keepdims, ufunc)
     if warn_nan and np.isnan(out).any():
         warnings.warn("All-NaN slice encountered", RuntimeWarning, stacklevel=2)
     return out
@@ -125,8 +128,8 @@ def _ptp_chunk(block: Any, axis: tuple[int, ...], keepdims: bool) -> dict[str, A
 
 
 def _ptp_combine(parts: dict[str, Any], axis: tuple[int, ...], keepdims: bool) -> dict[str, Any]:
-    return {"min": np.minimum.reduce(parts["min"], axis=axis, keepdims=keepdims),
-            "max": np.maximum.reduce(parts["max"], axis=axis, keepdims=keepdims)}
+    return {"min": _ufunc_reduce(parts["min"], axis, keepdims, np.minimum),
+            "max": _ufunc_reduce(parts["max"], axis, keepdims, np.maximum)}
 
 
 def _ptp_aggregate(parts: dict[str, Any], axis: tuple[int, ...], keepdims: bool, dtype: Any) -> Any:
