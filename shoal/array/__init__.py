@@ -55,7 +55,7 @@ for _module in _FAMILIES:
 for _name, _fn in _elementwise.ufunc.items():
     globals().setdefault(_name, _fn)
 
-__all__ = sorted({"Array", "fft", "linalg", "random", *(_n for _m in _FAMILIES for _n in _public(_m)),
+__all__ = sorted({"Array", "fft", "linalg", "ma", "random", *(_n for _m in _FAMILIES for _n in _public(_m)),
                   *_elementwise.ufunc})
 
 # NumPy's constants and scalar types, reachable here as in Dask (``sa.nan``, ``sa.newaxis``, ``sa.float32``);

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from shoal.array._chunks import Chunks, normalize_chunks
-from shoal.array._ma_chunk import concatenate_chunks  # np.concatenate would drop masks
+from shoal.array._concatenate import concatenate_chunks  # np.concatenate drops masks, refuses sparse
 from shoal.base import compute, persist
 from shoal.graph.fuse import fuse_linear
 from shoal.delayed import Delayed

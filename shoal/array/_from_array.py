@@ -124,5 +124,22 @@ def asarray(a: Any, dtype: Any = None, order: Any = None, *, like: Any = None, c
     return from_array(data, chunks=chunks if data.ndim else ())
 
 
-asanyarray = asarray
+@implements(np.asanyarray)
+def asanyarray(a: Any, dtype: Any = None, order: Any = None, *, like: Any = None, chunks: Any = "auto") -> Any:
+    """Like :func:`asarray`, but NumPy subclasses (masked arrays) keep their type and mask in every block.
+
+    >>> import numpy as np
+    >>> x = asanyarray(np.ma.masked_array([1, 2, 3], mask=[0, 1, 0]), chunks=2)
+    >>> x.compute().mask.tolist()
+    [False, True, False]
+    """
+    if isinstance(a, ArrayBase) or (isinstance(a, list | tuple) and any(isinstance(i, ArrayBase) for i in a)):
+        return asarray(a, dtype=dtype, order=order, chunks=chunks)
+    data = np.asanyarray(a, dtype=dtype, order=order)
+    if type(data) is np.ndarray:
+        return from_array(data, chunks=chunks if data.ndim else ())
+    meta = data[(slice(0, 0),) * data.ndim] if data.ndim else None
+    return from_array(data, chunks=chunks if data.ndim else (), asarray=False, meta=meta)
+
+
 array = asarray

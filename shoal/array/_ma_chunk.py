@@ -5,7 +5,8 @@ functions that the array machinery calls on blocks ignore masks:
 
 - ``np.concatenate`` returns the data of masked inputs with no mask, so every
   place that joins blocks (assembling a result, joining partial results of a
-  reduction) goes through :func:`concatenate_chunks`, which keeps masks and a
+  reduction) goes through :func:`~shoal.array._concatenate.concatenate_chunks`,
+  which hands masked blocks to :func:`concatenate_masked`; that keeps masks and a
   common ``fill_value``;
 - ``ufunc.reduce`` reduces the data under the mask too, so the per-block and
   combine steps of ``sum``, ``prod``, ``min`` and ``max`` go through
@@ -24,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["concatenate_chunks", "has_masked", "masked_ufunc_reduce", "split_mask"]
+__all__ = ["concatenate_masked", "has_masked", "masked_ufunc_reduce", "split_mask"]
 
 
 def has_masked(parts: Any) -> bool:
@@ -32,7 +33,7 @@ def has_masked(parts: Any) -> bool:
     return any(isinstance(p, np.ma.MaskedArray) for p in parts)
 
 
-def concatenate_chunks(parts: list[Any], axis: int = 0) -> Any:
+def concatenate_masked(parts: list[Any], axis: int = 0) -> Any:
     """``np.concatenate(parts, axis)``, keeping masks when any part is a masked array.
 
     The result takes the parts' ``fill_value`` when all masked parts agree on
@@ -40,7 +41,7 @@ def concatenate_chunks(parts: list[Any], axis: int = 0) -> Any:
     default for its dtype.
 
     >>> a = np.ma.masked_array([1.0, 2.0], mask=[False, True], fill_value=-1.0)
-    >>> out = concatenate_chunks([a, np.array([3.0])])
+    >>> out = concatenate_masked([a, np.array([3.0])])
     >>> out.mask.tolist(), float(out.fill_value)
     ([False, True, False], -1.0)
     """

@@ -162,27 +162,8 @@ def nonzero(a: Any) -> tuple[Any, ...]:
 _NO_VALUE = object()
 
 
-class _MaskedMarker:
-    """Stands for ``np.ma.masked`` in a graph."""
-
-    def __dask_tokenize__(self) -> str:
-        return "shoal.array.ma.masked"
-
-    def __reduce__(self) -> str:
-        return "_MASKED"
-
-
-_MASKED = _MaskedMarker()
-
-
 def _sample(value: Any) -> Any:
-    if value is _MASKED:
-        return np.ma.masked
     return np.ones(1, value.dtype) if isinstance(value, ArrayBase) else value
-
-
-def _where_block(condition: Any, x: Any, y: Any) -> Any:
-    return np.ma.where(condition, np.ma.masked if x is _MASKED else x, np.ma.masked if y is _MASKED else y)
 
 
 def where(condition: Any, x: Any = _NO_VALUE, y: Any = _NO_VALUE) -> Any:
@@ -201,12 +182,11 @@ def where(condition: Any, x: Any = _NO_VALUE, y: Any = _NO_VALUE) -> Any:
         return nonzero(condition)
     if missing == 1:
         raise ValueError("Must provide both 'x' and 'y' or neither: shoal.array.ma.where(condition, x, y).")
-    # np.ma.masked stays a scalar (np.ma.where gives it the other branch's dtype); a marker stands for it in
-    # the graph, since the masked constant cannot be tokenized.
-    args = [_MASKED if v is np.ma.masked else as_array(v) if isinstance(v, ArrayBase) or np.ndim(v) else v
+    # np.ma.masked stays a scalar: np.ma.where gives it the other branch's dtype.
+    args = [as_array(v) if v is not np.ma.masked and (isinstance(v, ArrayBase) or np.ndim(v)) else v
             for v in (x, y)]
     args = [as_array(condition), *args]
     dtype = np.ma.where(np.ones(1, bool), *(_sample(v) for v in args[1:])).dtype
-    out = elemwise(_where_block, *args, dtype=dtype)
+    out = elemwise(np.ma.where, *args, dtype=dtype)
     return new_array(out._layer, out.name, out.chunks, out.dtype, deps=out._deps,
                      meta=masked_meta(out.dtype, out.ndim))

@@ -19,7 +19,7 @@ import numpy as np
 
 from shoal.array._base import ArrayBase, new_array
 from shoal.array._chunks import Chunks, normalize_chunks
-from shoal.array._ma_chunk import concatenate_chunks  # np.concatenate would drop masks
+from shoal.array._concatenate import concatenate_chunks  # np.concatenate drops masks, refuses sparse
 from shoal.graph.task import Ref, Task
 from shoal.graph.tokenize import tokenize
 

@@ -26,7 +26,8 @@ import numpy as np
 from shoal import config
 from shoal.array._base import ArrayBase, meta_from_dtype, new_array
 from shoal.array._from_array import asarray
-from shoal.array._ma_chunk import concatenate_chunks, has_masked
+from shoal.array._concatenate import concatenate_chunks
+from shoal.array._ma_chunk import has_masked
 from shoal.delayed import funcname
 from shoal.graph.task import Ref, Task
 from shoal.graph.tokenize import tokenize

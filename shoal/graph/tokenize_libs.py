@@ -46,6 +46,8 @@ def _register_numpy() -> None:
 
     @normalize_token.register(np.ma.MaskedArray)
     def _(x: np.ma.MaskedArray[Any, Any]) -> object:
+        if x is np.ma.masked:  # the masked constant: reading its fill_value tries to write to it
+            return ("np.ma.masked",)
         mask = np.ma.getmaskarray(x)
         return ("masked", normalize_token(x.data), normalize_token(mask), normalize_token(x.fill_value))
 

@@ -376,3 +376,16 @@ def test_namespace_mirrors_dask_array_ma():
     with pytest.raises(TypeError) as info:  # NumPy's error, raised when the expression is built
         sa.ma.masked_equal(np.array(["a", "b"]), 1.5j)
     assert any("masked_equal" in note for note in getattr(info.value, "__notes__", []))
+
+
+def test_asanyarray_keeps_masks_and_asarray_drops_them_as_numpy_does():
+    m = np.ma.masked_array(np.arange(7.0), mask=[0, 1, 0, 0, 1, 1, 0], fill_value=-5.0)
+    kept = sa.asanyarray(m, chunks=3)
+    assert isinstance(kept._meta, np.ma.MaskedArray)
+    got = kept.compute()
+    np.testing.assert_array_equal(np.ma.getmaskarray(got), np.ma.getmaskarray(np.asanyarray(m)))
+    np.testing.assert_array_equal(got.filled(0), m.filled(0))
+    assert kept.sum().compute() == m.sum()
+    plain = sa.asarray(m, chunks=3).compute()
+    assert type(plain) is np.ndarray
+    np.testing.assert_array_equal(plain, np.asarray(m))

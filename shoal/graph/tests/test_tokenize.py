@@ -482,6 +482,11 @@ def test_masked_arrays_include_the_mask() -> None:
     assert tokenize(a) != tokenize(b)
 
 
+def test_the_masked_constant_has_a_token() -> None:
+    assert tokenize(np.ma.masked) == tokenize(np.ma.masked)
+    assert tokenize(np.ma.masked) != tokenize(np.ma.masked_array([0.0], mask=[1]))
+
+
 # --- pandas --------------------------------------------------------------------
 
 
