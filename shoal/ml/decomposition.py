@@ -1,4 +1,4 @@
-"""Principal component analysis and truncated SVD of tall-and-skinny shoal arrays; mirrors ``dask_ml.decomposition``.
+"""PCA, incremental PCA and truncated SVD of tall-and-skinny shoal arrays; mirrors ``dask_ml.decomposition``.
 
 Model
     The data ``X`` (``n_samples x n_features``, many row blocks, one block of
@@ -19,6 +19,10 @@ Model
     scikit-learn fixes them (the largest entry of each component in absolute
     value is positive), so ``components_`` compare equal to scikit-learn's.
 
+    :class:`IncrementalPCA` folds batches into a running factorization, as
+    scikit-learn's does; its update rule and task graphs live in
+    :mod:`shoal.ml._incremental_pca`.
+
 ``transform``, ``inverse_transform`` and ``fit_transform`` are lazy for shoal
 input (one task per row block) and plain NumPy for NumPy input.
 """
@@ -36,16 +40,10 @@ from sklearn.exceptions import NotFittedError
 import shoal
 from shoal.array import linalg
 from shoal.ml._est_blocks import as_design, as_rows, map_rows
+from shoal.ml._incremental_pca import FoldSettings, fit_in_batches, fold_whole
+from shoal.ml._incremental_pca import flip_signs as _flip_signs
 
-__all__ = ["PCA", "TruncatedSVD"]
-
-
-def _flip_signs(v: np.ndarray) -> np.ndarray:
-    """scikit-learn's ``svd_flip(u, v, u_based_decision=False)`` on ``v`` alone."""
-    biggest = np.argmax(np.abs(v), axis=1)
-    signs = np.sign(v[np.arange(v.shape[0]), biggest])
-    signs[signs == 0] = 1.0
-    return v * signs[:, None]
+__all__ = ["IncrementalPCA", "PCA", "TruncatedSVD"]
 
 
 def _check_fitted(est: Any, method: str) -> None:
@@ -90,7 +88,74 @@ def _component_count(n_components: Any, n: int, p: int, solver: str) -> Any:
                      f"with svd_solver={solver!r}, a float in (0, 1), 'mle' or None.")
 
 
-class PCA(TransformerMixin, BaseEstimator):
+class _BasePCA(TransformerMixin, BaseEstimator):
+    """Projection, reconstruction and the covariance model shared by :class:`PCA` and :class:`IncrementalPCA`.
+
+    Needs the fitted ``components_``, ``explained_variance_``, ``mean_``,
+    ``noise_variance_``, ``n_components_`` and ``n_features_in_``.
+    """
+
+    whiten: bool
+
+    def _scale(self) -> np.ndarray | None:
+        if not self.whiten:
+            return None
+        scale = np.sqrt(self.explained_variance_)
+        return np.maximum(scale, np.finfo(scale.dtype).eps)
+
+    def transform(self, X: Any) -> Any:
+        """Project ``X`` on the components (lazy for shoal input)."""
+        _check_fitted(self, "transform")
+        x, lazy = as_rows(X, n_features=self.n_features_in_)
+        return map_rows(_project, x, lazy, self.mean_, self.components_, self._scale(),
+                        n_columns=self.n_components_)
+
+    def fit_transform(self, X: Any, y: Any = None) -> Any:
+        """``fit(X)`` then ``transform(X)``."""
+        return self.fit(X).transform(X)
+
+    def get_covariance(self) -> np.ndarray:
+        """The model's data covariance, ``components_.T @ diag(var - noise) @ components_ + noise * I``."""
+        _check_fitted(self, "get_covariance")
+        components, spread = self._loadings()
+        cov = (components.T * spread) @ components
+        cov.flat[:: len(cov) + 1] += self.noise_variance_
+        return cov  # type: ignore[no-any-return]
+
+    def get_precision(self) -> np.ndarray:
+        """The inverse of :meth:`get_covariance`, by the matrix inversion lemma (as scikit-learn)."""
+        _check_fitted(self, "get_precision")
+        p = self.components_.shape[1]
+        noise = self.noise_variance_
+        if self.n_components_ == 0:
+            return np.eye(p) / noise
+        if np.isclose(noise, 0.0, atol=0.0):
+            return np.linalg.inv(self.get_covariance())  # type: ignore[no-any-return]
+        components, spread = self._loadings()
+        inner = components @ components.T / noise
+        inner.flat[:: len(inner) + 1] += 1.0 / spread
+        precision = components.T @ np.linalg.inv(inner) @ components
+        precision /= -(noise ** 2)
+        precision.flat[:: p + 1] += 1.0 / noise
+        return precision  # type: ignore[no-any-return]
+
+    def _loadings(self) -> tuple[np.ndarray, np.ndarray]:
+        components, var = self.components_, self.explained_variance_
+        if self.whiten:
+            components = components * np.sqrt(var[:, None])
+        return components, np.where(var > self.noise_variance_, var - self.noise_variance_, 0.0)
+
+    def inverse_transform(self, X: Any) -> Any:
+        """Map projections back to the data space (undoing whitening)."""
+        _check_fitted(self, "inverse_transform")
+        x, lazy = as_rows(X, what="X", n_features=self.n_components_)
+        components = self.components_
+        if self.whiten:
+            components = np.sqrt(self.explained_variance_)[:, None] * components
+        return map_rows(_unproject, x, lazy, components, self.mean_, n_columns=self.n_features_in_)
+
+
+class PCA(_BasePCA):
     """Principal component analysis by TSQR or randomized SVD; mirrors ``dask_ml.decomposition.PCA``.
 
     Parameters
@@ -194,54 +259,6 @@ class PCA(TransformerMixin, BaseEstimator):
         self.singular_values_ = np.asarray(s[:k], dtype=np.float64).copy()
         return self
 
-    def _scale(self) -> np.ndarray | None:
-        if not self.whiten:
-            return None
-        scale = np.sqrt(self.explained_variance_)
-        return np.maximum(scale, np.finfo(scale.dtype).eps)
-
-    def transform(self, X: Any) -> Any:
-        """Project ``X`` on the components (lazy for shoal input)."""
-        _check_fitted(self, "transform")
-        x, lazy = as_rows(X, n_features=self.n_features_in_)
-        return map_rows(_project, x, lazy, self.mean_, self.components_, self._scale(),
-                        n_columns=self.n_components_)
-
-    def fit_transform(self, X: Any, y: Any = None) -> Any:
-        """``fit(X)`` then ``transform(X)``."""
-        return self.fit(X).transform(X)
-
-    def get_covariance(self) -> np.ndarray:
-        """The model's data covariance, ``components_.T @ diag(var - noise) @ components_ + noise * I``."""
-        _check_fitted(self, "get_covariance")
-        components, spread = self._loadings()
-        cov = (components.T * spread) @ components
-        cov.flat[:: len(cov) + 1] += self.noise_variance_
-        return cov  # type: ignore[no-any-return]
-
-    def get_precision(self) -> np.ndarray:
-        """The inverse of :meth:`get_covariance`, by the matrix inversion lemma (as scikit-learn)."""
-        _check_fitted(self, "get_precision")
-        p = self.components_.shape[1]
-        noise = self.noise_variance_
-        if self.n_components_ == 0:
-            return np.eye(p) / noise
-        if np.isclose(noise, 0.0, atol=0.0):
-            return np.linalg.inv(self.get_covariance())  # type: ignore[no-any-return]
-        components, spread = self._loadings()
-        inner = components @ components.T / noise
-        inner.flat[:: len(inner) + 1] += 1.0 / spread
-        precision = components.T @ np.linalg.inv(inner) @ components
-        precision /= -(noise ** 2)
-        precision.flat[:: p + 1] += 1.0 / noise
-        return precision  # type: ignore[no-any-return]
-
-    def _loadings(self) -> tuple[np.ndarray, np.ndarray]:
-        components, var = self.components_, self.explained_variance_
-        if self.whiten:
-            components = components * np.sqrt(var[:, None])
-        return components, np.where(var > self.noise_variance_, var - self.noise_variance_, 0.0)
-
     def score_samples(self, X: Any) -> Any:
         """Log-likelihood of every row under the probabilistic PCA model (lazy for shoal input)."""
         _check_fitted(self, "score_samples")
@@ -255,15 +272,6 @@ class PCA(TransformerMixin, BaseEstimator):
         """Mean log-likelihood of the rows of ``X`` (one pass for shoal input)."""
         scores = self.score_samples(X)
         return float(scores.mean().compute() if hasattr(scores, "compute") else scores.mean())
-
-    def inverse_transform(self, X: Any) -> Any:
-        """Map projections back to the data space (undoing whitening)."""
-        _check_fitted(self, "inverse_transform")
-        x, lazy = as_rows(X, what="X", n_features=self.n_components_)
-        components = self.components_
-        if self.whiten:
-            components = np.sqrt(self.explained_variance_)[:, None] * components
-        return map_rows(_unproject, x, lazy, components, self.mean_, n_columns=self.n_features_in_)
 
 
 class TruncatedSVD(TransformerMixin, BaseEstimator):
@@ -349,3 +357,93 @@ class TruncatedSVD(TransformerMixin, BaseEstimator):
         x, lazy = as_rows(X, n_features=self.components_.shape[0])
         return map_rows(_unproject, x, lazy, self.components_, np.zeros(self.n_features_in_),
                         n_columns=self.n_features_in_)
+
+
+class IncrementalPCA(_BasePCA):
+    """PCA folded in batch by batch; mirrors ``dask_ml.decomposition.IncrementalPCA``.
+
+    The same model as scikit-learn's ``IncrementalPCA`` fed the same batches:
+    ``fit`` folds the batches in order, one task per batch in one graph (see
+    :mod:`shoal.ml._incremental_pca`); ``partial_fit`` folds all of ``X`` as one
+    batch, reducing a shoal array to a small summary in one pass instead of
+    gathering it.
+
+    Parameters
+    ----------
+    n_components : int or None
+        Components kept; ``None`` keeps ``min(rows of the first batch, n_features)``.
+    whiten : bool
+        Scale the projections to unit variance.
+    copy : bool
+        Accepted for compatibility (inputs are never modified).
+    batch_size : int or None
+        Rows per batch in ``fit``. ``None``: the row blocks of a shoal array
+        (neighbours merged until each batch has ``n_components`` rows), and
+        ``5 * n_features`` rows for NumPy input, as scikit-learn.
+    svd_solver : {"auto", "full", "randomized"}
+        SVD of each update: exact (``"full"``, also ``"tsqr"``), or randomized
+        with ``iterated_power`` power iterations; ``"auto"`` picks randomized
+        for a few components of batches larger than 500 in some dimension.
+    iterated_power : int
+        Power iterations of the randomized solver.
+    random_state : int, RandomState, Generator or None
+        Seed of the randomized solver.
+
+    Attributes
+    ----------
+    components_, explained_variance_, explained_variance_ratio_, singular_values_, mean_, var_,
+    noise_variance_, n_components_, n_samples_seen_, batch_size_, n_features_in_
+        As scikit-learn's ``IncrementalPCA`` (float64 whatever the input dtype).
+
+    Notes
+    -----
+    Differences from dask-ml: ``batch_size=None`` follows the row blocks of
+    shoal input instead of ``5 * n_features``, and ``fit`` is one graph, not
+    one ``compute`` per batch. The randomized solver's ``noise_variance_``
+    comes from the Frobenius norm of each update, so it equals the exact one.
+
+    Examples
+    --------
+    >>> import numpy as np, shoal.array as sa
+    >>> X = np.random.default_rng(0).normal(size=(120, 4)) * [5.0, 2.0, 1.0, 0.1]
+    >>> ipca = IncrementalPCA(n_components=2).fit(sa.from_array(X, chunks=(30, 4)))
+    >>> ipca.components_.shape, ipca.n_samples_seen_
+    ((2, 4), 120)
+    """
+
+    _STATE = ("n_samples_seen_", "mean_", "var_", "n_components_", "components_", "singular_values_",
+              "explained_variance_", "explained_variance_ratio_", "noise_variance_")
+
+    def __init__(self, n_components: int | None = None, whiten: bool = False, copy: bool = True,
+                 batch_size: int | None = None, svd_solver: str = "auto", iterated_power: int = 0,
+                 random_state: Any = None) -> None:
+        self.n_components = n_components
+        self.whiten = whiten
+        self.copy = copy
+        self.batch_size = batch_size
+        self.svd_solver = svd_solver
+        self.iterated_power = iterated_power
+        self.random_state = random_state
+
+    def _settings(self) -> FoldSettings:
+        return FoldSettings.check(self.n_components, self.svd_solver, self.iterated_power, self.random_state)
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        for attr in self._STATE:
+            setattr(self, attr, state[attr])
+        self.n_features_in_ = state["components_"].shape[1]
+
+    def fit(self, X: Any, y: Any = None) -> IncrementalPCA:
+        """Fit on ``X`` (shoal array or dataframe, or NumPy), batch after batch."""
+        state, self.batch_size_, self._batches_folded = fit_in_batches(X, self._settings(), self.batch_size)
+        self._set_state(state)
+        return self
+
+    def partial_fit(self, X: Any, y: Any = None) -> IncrementalPCA:
+        """Fold all of ``X`` into the model as one batch (one pass over a shoal array)."""
+        settings = self._settings()
+        state = {attr: getattr(self, attr) for attr in self._STATE} if hasattr(self, "components_") else None
+        folded = getattr(self, "_batches_folded", 0) if state is not None else 0
+        self._set_state(fold_whole(X, state, settings, folded))
+        self._batches_folded = folded + 1
+        return self
