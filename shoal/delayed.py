@@ -144,7 +144,9 @@ def _call_method(obj: Any, method: str, *args: Any, **kwargs: Any) -> Any:
 class Delayed:
     """A lazy value: the result of a task graph, computed on ``compute()``.
 
-    Build one with :func:`delayed`; the constructor is internal.
+    Build one with :func:`delayed`. As in Dask, ``Delayed(key, graph)`` also
+    makes one from a graph (a dict of tasks, legacy tuple tasks included)
+    that computes ``key``.
 
     Examples
     --------
@@ -160,6 +162,9 @@ class Delayed:
 
     def __init__(self, key: Key, node: GraphNode | None, deps: tuple[Any, ...] = (),
                  layer: Mapping[Key, Any] | None = None, length: int | None = None) -> None:
+        if isinstance(node, Mapping):  # Dask's Delayed(key, dsk): a whole graph, not this key's task
+            layer = {**node, **(layer or {})}
+            node = None
         object.__setattr__(self, "_key", key)
         object.__setattr__(self, "_node", node)
         #: Objects whose graphs this one needs: Delayed values or other collections.

@@ -71,13 +71,18 @@ def new_array(layer: Mapping[Key, Any], name: str, chunks: Any, dtype: Any = Non
         The collections whose keys the tasks reference.
     """
     chunks = normalize_chunks(chunks, shape, dtype=dtype)
+    return _array_class[0]._from_parts(layer, name, chunks, _fit_meta(meta, dtype, len(chunks)), deps)
+
+
+def _fit_meta(meta: Any, dtype: Any, ndim: int) -> Any:
+    """An empty block with ``ndim`` dimensions and ``dtype``, like ``meta`` when one is given."""
     if meta is None:
-        meta = meta_from_dtype(dtype if dtype is not None else "f8", len(chunks))
-    elif getattr(meta, "ndim", None) != len(chunks):
-        meta = meta_from_dtype(meta.dtype if dtype is None else dtype, len(chunks), like=meta)
-    elif dtype is not None and meta.dtype != np.dtype(dtype):
-        meta = meta.astype(dtype)
-    return _array_class[0](layer, name, chunks, meta, deps)
+        return meta_from_dtype(dtype if dtype is not None else "f8", ndim)
+    if getattr(meta, "ndim", None) != ndim:
+        return meta_from_dtype(meta.dtype if dtype is None else dtype, ndim, like=meta)
+    if dtype is not None and meta.dtype != np.dtype(dtype):
+        return meta.astype(dtype)
+    return meta
 
 
 def meta_from_dtype(dtype: Any, ndim: int, like: Any = None) -> np.ndarray:
@@ -196,7 +201,7 @@ _PARALLEL_ASSEMBLY = 64 * 2**20
 def _rebuild(graph: Mapping[Key, Any], name: str, chunks: Chunks, meta: Any, rename: Any = None) -> Any:
     if rename:
         name = rename.get(name, name)
-    return _array_class[0](dict(graph), name, chunks, meta, ())
+    return _array_class[0]._from_parts(dict(graph), name, chunks, meta, ())
 
 
 def _nested_keys(name: str, numblocks: tuple[int, ...], prefix: tuple[int, ...]) -> list[Any]:
@@ -214,7 +219,26 @@ class ArrayBase:
 
     __slots__ = ("name", "_chunks", "_meta", "_layer", "_deps", "__weakref__")
 
-    def __init__(self, layer: Mapping[Key, Any], name: str, chunks: Chunks, meta: Any, deps: tuple[Any, ...]) -> None:
+    def __init__(self, dask: Mapping[Key, Any], name: str, chunks: Any, dtype: Any = None, meta: Any = None,
+                 shape: tuple[int, ...] | None = None) -> None:
+        """Dask's constructor: an array from a graph holding the task (or value) of every block ``(name, i, ...)``.
+
+        ``chunks`` may take any form :func:`shoal.array.normalize_chunks` accepts (with ``shape`` for the
+        short ones); ``dtype`` or ``meta`` (an empty block) says what the blocks hold. The graph may be a
+        plain dict of legacy Dask tuple tasks.
+        """
+        chunks = normalize_chunks(chunks, shape, dtype=dtype)
+        self._set(dict(dask), name, chunks, _fit_meta(meta, dtype, len(chunks)), ())
+
+    @classmethod
+    def _from_parts(cls, layer: Mapping[Key, Any], name: str, chunks: Chunks, meta: Any,
+                    deps: tuple[Any, ...]) -> Any:
+        """The constructor used inside shoal: chunks normalized and meta made already, ``deps`` given."""
+        self = cls.__new__(cls)
+        self._set(layer, name, chunks, meta, deps)
+        return self
+
+    def _set(self, layer: Mapping[Key, Any], name: str, chunks: Chunks, meta: Any, deps: tuple[Any, ...]) -> None:
         self.name = name
         self._chunks = chunks
         self._meta = meta
@@ -380,8 +404,8 @@ class ArrayBase:
         name = f"shapes-{self.name}"
         layer = {(name, *index): Task((name, *index), np.shape, Ref((self.name, *index)))
                  for index in product(*(range(n) for n in self.numblocks))}
-        shapes_array = _array_class[0](layer, name, tuple((1,) * n for n in self.numblocks),
-                                       np.empty((0,) * self.ndim, dtype=object), (self,))
+        shapes_array = _array_class[0]._from_parts(layer, name, tuple((1,) * n for n in self.numblocks),
+                                                   np.empty((0,) * self.ndim, dtype=object), (self,))
         keys = [k for k in shapes_array._key_array.flat]
         run = get_scheduler(None, default=get_threads)
         graph = {**shapes_array.__dask_graph__()}

@@ -364,7 +364,7 @@ def test_bad_input_fails_when_the_expression_is_built():
 
 def _with_unknown_chunks(d):
     chunks = tuple(tuple(math.nan for _ in c) if i == 0 else c for i, c in enumerate(d.chunks))
-    return Array(d._layer, d.name, chunks, d._meta, d._deps)
+    return Array._from_parts(d._layer, d.name, chunks, d._meta, d._deps)
 
 
 def test_unknown_chunks_along_the_reduced_axis():
