@@ -50,7 +50,7 @@ def setitem(x: ArrayBase, key: Any, value: Any) -> None:
     """Make ``x`` the array with ``value`` written at ``key``; see the module docstring."""
     # The old graph stays reachable under the old name through this frozen copy:
     # the new graph (and arrays built from x before) read its blocks.
-    old = type(x)(x._layer, x.name, x._chunks, x._meta, x._deps)
+    old = type(x)._from_parts(x._layer, x.name, x._chunks, x._meta, x._deps)
     if isinstance(key, ArrayBase):
         new = _assign_lazy_alone(old, key, value)
     else:
@@ -359,7 +359,7 @@ def setitem_points(x: ArrayBase, index: Any, value: Any) -> None:
         except ValueError:
             raise _mismatch(value.shape, shape) from None
     flat = value.reshape(-1) if value.ndim != 1 else value
-    old = type(x)(x._layer, x.name, x._chunks, x._meta, x._deps)
+    old = type(x)._from_parts(x._layer, x.name, x._chunks, x._meta, x._deps)
     name = f"vindex-setitem-{tokenize(x.name, index, value)}"
     offsets = [chunk_offsets(c) for c in x.chunks]
     which = [np.searchsorted(o[1:], c, side="right") for o, c in zip(offsets, coords, strict=True)]

@@ -362,7 +362,7 @@ class ElementwiseMethods:
 
     def copy(self) -> Any:
         """A new array object with the same values (blocks are immutable, so no data is copied)."""
-        return type(self)(self._layer, self.name, self._chunks, self._meta, self._deps)  # type: ignore[attr-defined]
+        return type(self)._from_parts(self._layer, self.name, self._chunks, self._meta, self._deps)  # type: ignore[attr-defined]
 
     def view(self, dtype: Any = None, order: str = "C") -> Any:
         """The same bytes seen as another dtype; mirrors ``numpy.ndarray.view``.

@@ -388,7 +388,7 @@ def set_fill_value(a: Any, fill_value: Any) -> None:
     if fill_value is None:
         fill_value = np.ma.default_fill_value(np.empty(0, dtype=a.dtype))  # as np.ma: None means the default
     # A snapshot of ``a`` as it is now, so that the new graph reads the old blocks and not itself.
-    before = type(a)(a._layer, a.name, a._chunks, a._meta, a._deps)
+    before = type(a)._from_parts(a._layer, a.name, a._chunks, a._meta, a._deps)
     meta = _with_fill_value(a._meta, fill_value)
     after = map_blocks(_with_fill_value, before, fill_value=fill_value, dtype=a.dtype, meta=meta)
     a.name, a._layer, a._deps, a._meta = after.name, after._layer, after._deps, after._meta
