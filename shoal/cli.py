@@ -161,7 +161,10 @@ async def _run_nanny(args: argparse.Namespace) -> int:
     stop = asyncio.Event()
     _install_signals(stop)
     memory = _memory_limit(args)
-    nanny = await Nanny(_scheduler_address(args), _child_worker_args(args, memory), memory_limit=memory).start()
+    # The nanny's own port and its calls to the scheduler use the worker's certificates: without them a nanny
+    # cannot register with a TLS scheduler (no nanny plugins, no restarts through it).
+    nanny = await Nanny(_scheduler_address(args), _child_worker_args(args, memory), memory_limit=memory,
+                        security=_security(args, "worker")).start()
     waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(nanny.finished())]
     if args.parent_pid:
         waits.append(asyncio.ensure_future(_watch_parent(args.parent_pid)))

@@ -1,10 +1,13 @@
 """``Reschedule``: raised by a task to be put back and run again, not marked as failed.
 
 A task that raises :class:`Reschedule` gives up its run: the worker drops it
-without reporting an error, and the scheduler assigns it again, to another
-worker that may run it when there is one (the least loaded of them), else to
-the same one. Nothing counts these runs: a task that always raises it is
-rescheduled for ever. Mirrors ``distributed.Reschedule``.
+without reporting an error, and the scheduler assigns it again, to the other
+worker allowed to run it that can start it soonest, else (no other is
+allowed) to the same one; see
+:mod:`shoal.distributed.state.rescheduling`. Nothing counts these runs: a
+task that always raises it is rescheduled for ever. Mirrors
+``distributed.Reschedule``, except that Dask may hand the task straight back
+to the worker that gave it up.
 """
 
 from __future__ import annotations

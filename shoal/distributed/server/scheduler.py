@@ -57,6 +57,7 @@ from shoal.distributed.state.events import (
     TaskErred,
     TaskFinished,
     TaskMissing,
+    TaskRescheduled,
     WorkerJoined,
     WorkerLeft,
 )
@@ -116,7 +117,7 @@ class SchedulerServer:
         self.plugins = self.scheduler_plugins.plugins
         #: Nannies that registered, and the nanny plugins handed to them.
         self.nannies = SchedulerNannies(self)
-        #: Cluster state dumps, hardware benchmarks and rescheduled tasks.
+        #: Cluster state dumps and hardware benchmarks.
         self.tools = SchedulerTools(self)
         self._extra_rpc = {**self.coordination.handlers(), **self.multi_locks.handlers(), **self.admin.handlers(),
                            **self.scheduler_plugins.handlers(), **self.extras.handlers(), **self.nannies.handlers(),
@@ -304,7 +305,8 @@ class SchedulerServer:
             op = msg.get("op")
             if op == "task_finished":
                 events.append(TaskFinished(msg["key"], address, msg["nbytes"], msg["type"], msg["stimulus_id"],
-                                           msg.get("inline"), msg["start"], msg["stop"], msg["thread"]))
+                                           msg.get("inline"), msg["start"], msg["stop"], msg["thread"],
+                                           msg.get("metadata")))
             elif op == "task_erred":
                 events.append(TaskErred(msg["key"], address, msg["exception"], msg["traceback"], msg["text"],
                                         msg["stimulus_id"], msg["start"], msg["stop"], msg["thread"]))
@@ -313,10 +315,9 @@ class SchedulerServer:
                     events.append(TaskMissing(msg["key"], holder, self._stimulus("missing-data")))
             elif op == "steal_response":
                 events.append(StealResponded(msg["key"], address, msg["ok"], msg["stimulus_id"]))
-            elif op == "reschedule":  # the task raised Reschedule: it gave the task up, as for a steal
-                moved = self.tools.rescheduled(address, msg)
-                if moved is not None:
-                    events.append(moved)
+            elif op == "reschedule":  # the task raised Reschedule and the worker dropped it
+                events.append(TaskRescheduled(msg["key"], address,
+                                              msg.get("stimulus_id") or self._stimulus("reschedule")))
             elif op == "heartbeat":
                 self.state.heartbeat(address, msg["metrics"], time.time())
             elif op == "records":

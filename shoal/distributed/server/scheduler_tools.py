@@ -1,4 +1,4 @@
-"""Scheduler requests about the whole cluster: state dumps, hardware benchmarks, rescheduled tasks.
+"""Scheduler requests about the whole cluster: state dumps and hardware benchmarks.
 
 - ``cluster_state`` gathers the scheduler's state and every worker's
   (``dump_state``), with versions, as ``Client.dump_cluster_state`` writes
@@ -10,11 +10,6 @@
 - ``benchmark_hardware`` runs the disk and memory benchmarks on every worker
   and the network benchmark between pairs of workers, and averages each
   size over the workers (Dask's ``Scheduler.benchmark_hardware``).
-- :meth:`SchedulerTools.rescheduled` turns a worker's ``reschedule``
-  message into the event that moves the task: the worker gave the task up,
-  as a worker that agrees to a steal does, so it is a
-  :class:`~shoal.distributed.state.events.StealResponded`; the task goes to
-  the least loaded other worker allowed to run it when there is one.
 """
 
 from __future__ import annotations
@@ -26,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 from shoal.distributed._state_dump import plain, record_to_dict, write_state
 from shoal.distributed.server.scheduler_extras import get_versions
-from shoal.distributed.state.events import StealResponded
 
 if TYPE_CHECKING:
     from shoal.distributed.server.scheduler import SchedulerServer
@@ -35,29 +29,13 @@ __all__ = ["SchedulerTools"]
 
 
 class SchedulerTools:
-    """RPC handlers ``cluster_state``, ``dump_cluster_state``, ``benchmark_hardware``; rescheduled tasks."""
+    """RPC handlers ``cluster_state``, ``dump_cluster_state``, ``benchmark_hardware``."""
 
     def __init__(self, server: SchedulerServer) -> None:
         self.server = server
 
     def handlers(self) -> dict[str, Any]:
         return {name[4:]: getattr(self, name) for name in dir(self) if name.startswith("rpc_")}
-
-    # ------------------------------------------------------------------ Reschedule
-
-    def rescheduled(self, worker: str, msg: dict[str, Any]) -> StealResponded | None:
-        """The event for a task that ``worker`` gave up (it raised Reschedule); None when it is not there."""
-        state = self.server.state
-        ts = state.tasks.get(msg.get("key"))
-        ws = state.workers.get(worker)
-        if ts is None or ws is None or ts.processing_on is not ws:
-            return None
-        if ts.key not in state.stealing:  # a steal already on its way names the thief; otherwise choose one
-            others = [w for w in (state._valid_workers(ts) or ()) if w is not ws]
-            if others:
-                thief = min(others, key=lambda w: (len(w.processing) / w.nthreads, w.nbytes))
-                state.stealing[ts.key] = thief.address
-        return StealResponded(ts.key, worker, True, msg.get("stimulus_id") or self.server._stimulus("reschedule"))
 
     # ------------------------------------------------------------------ state dump
 

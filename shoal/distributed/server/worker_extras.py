@@ -1,7 +1,9 @@
-"""Worker requests for diagnostics and the rescheduling of tasks.
+"""Worker requests for diagnostics, the running task, and the rescheduling of tasks.
 
 Mixed into :class:`~.worker.WorkerServer`:
 
+- :meth:`WorkerExtrasMixin.get_current_task`: the key of the task running in
+  the calling thread;
 - a task that raises :class:`~shoal.distributed.Reschedule` is dropped here
   without an error and the scheduler is asked to place it again
   (``reschedule``); see :meth:`WorkerExtrasMixin._rescheduled`;
@@ -52,6 +54,7 @@ class WorkerExtrasMixin:
     memory_limit: int
     resources: dict[str, float]
     paused: bool
+    actors: Any
 
     if TYPE_CHECKING:  # provided by WorkerServer
         def handle(self, *events: Any) -> None: ...
@@ -85,6 +88,23 @@ class WorkerExtrasMixin:
                     ExecuteFailed(key, b"", None, "", start, stop, stimulus_id, thread))
         if wanted and self.stream is not None and not self.stream.closed:
             self.stream.send({"op": "reschedule", "key": key, "stimulus_id": stimulus_id})
+
+    # ------------------------------------------------------------------ the running task
+
+    def get_current_task(self) -> Any:
+        """The key of the task this worker runs in the calling thread (Dask's ``Worker.get_current_task``).
+
+        Call it inside a task, e.g. to fill the task's user metadata, which reaches the scheduler with the
+        result (see :class:`~shoal.distributed.get_task_metadata`)::
+
+            worker = get_worker()
+            worker.state.tasks[worker.get_current_task()].metadata["rows"] = len(df)
+        """
+        local = self.actors._thread_state  # the worker's thread-local task state, shared with its actors
+        if getattr(local, "worker", None) is not self or getattr(local, "key", None) is None:
+            raise RuntimeError(f"get_current_task() was called outside a task of worker {self.address}; call "
+                               f"it from inside a task's function.")
+        return local.key
 
     # ------------------------------------------------------------------ state dump and versions
 

@@ -35,6 +35,7 @@ __all__ = [
     "TaskFinished",
     "TaskMissing",
     "TaskRejoined",
+    "TaskRescheduled",
     "TaskSeceded",
     "WorkerJoined",
     "WorkerLeft",
@@ -80,6 +81,8 @@ class TaskFinished:
     start: float = 0.0
     stop: float = 0.0
     thread: int = 0
+    #: The worker record's user metadata, when not empty (merged into the scheduler's record).
+    metadata: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +104,15 @@ class TaskMissing:
 
     key: Key
     holder: str
+    stimulus_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRescheduled:
+    """``worker`` gave up running ``key`` (the task raised ``Reschedule``) and dropped it: place it again."""
+
+    key: Key
+    worker: str
     stimulus_id: str
 
 

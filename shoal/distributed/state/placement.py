@@ -42,10 +42,19 @@ class PlacementMixin:
         listed = list(workers)
         return listed or None
 
-    def decide_worker(self, ts: SchedulerTaskRecord) -> WorkerRecord | None:
-        """The worker that can start ``ts`` soonest (see :mod:`.placement`), or None."""
-        if ts.workers is None and not ts.resources and not self.paused:
-            pool: Iterable[WorkerRecord] = self.workers.values()
+    def decide_worker(self, ts: SchedulerTaskRecord, *, avoid: WorkerRecord | None = None) -> WorkerRecord | None:
+        """The worker that can start ``ts`` soonest (see :mod:`.placement`), or None.
+
+        ``avoid`` is chosen only when no other worker may run ``ts`` (a task rescheduled off it).
+        """
+        pool: Iterable[WorkerRecord]
+        if avoid is not None:
+            valid = self._valid_workers(ts)
+            if valid is None:
+                return None
+            pool = [ws for ws in valid if ws is not avoid] or valid
+        elif ts.workers is None and not ts.resources and not self.paused:
+            pool = self.workers.values()
             if not self.workers:
                 return None
         else:

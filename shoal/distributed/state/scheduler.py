@@ -24,7 +24,8 @@ logged with the ``stimulus_id`` of the event that caused it, so
 The transitions themselves live in :mod:`.transitions`; placement
 (:meth:`decide_worker`) in :mod:`.placement`, queries and
 ``validate_state`` in :mod:`.inspection`, the root-task queue in
-:mod:`.queuing` and paused workers in :mod:`.pausing`.
+:mod:`.queuing`, paused workers in :mod:`.pausing` and tasks that raised
+``Reschedule`` in :mod:`.rescheduling`.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from shoal.distributed.state.events import (
     TaskErred,
     TaskFinished,
     TaskMissing,
+    TaskRescheduled,
     WorkerJoined,
     WorkerLeft,
 )
@@ -57,6 +59,7 @@ from shoal.distributed.state.inspection import InspectionMixin
 from shoal.distributed.state.pausing import PausingMixin, WorkerStatusChanged
 from shoal.distributed.state.placement import PlacementMixin
 from shoal.distributed.state.queuing import QueuingMixin
+from shoal.distributed.state.rescheduling import ReschedulingMixin
 from shoal.distributed.state.tasks import ClientRecord, SchedulerTaskRecord, WorkerRecord
 from shoal.distributed.state.transitions import FIRE_AND_FORGET, Recs, TransitionsMixin
 from shoal.graph.task import Key, key_split
@@ -81,7 +84,8 @@ class InvalidTransition(RuntimeError):
         return f"Task {self.key!r} cannot go from {self.start!r} to {self.finish!r}. Its last transitions:\n{lines}"
 
 
-class SchedulerState(TransitionsMixin, QueuingMixin, PausingMixin, PlacementMixin, InspectionMixin):
+class SchedulerState(TransitionsMixin, QueuingMixin, PausingMixin, PlacementMixin, ReschedulingMixin,
+                     InspectionMixin):
     """All the scheduler knows; see the module docstring.
 
     Parameters
@@ -257,6 +261,10 @@ class SchedulerState(TransitionsMixin, QueuingMixin, PausingMixin, PlacementMixi
             old = self.durations.get(ts.prefix)
             took = ev.stop - ev.start
             self.durations[ts.prefix] = took if old is None else 0.5 * old + 0.5 * took
+        if ev.metadata:  # before the log entry: plugins hearing of "memory" read it (get_task_metadata)
+            if ts.metadata is None:
+                ts.metadata = {}
+            ts.metadata.update(ev.metadata)
         self.log.append((ts.key, "processing", "memory", self._stimulus))
         ws.processing.discard(ts)
         ts.processing_on = None
@@ -506,5 +514,6 @@ _HANDLERS: dict[type, Callable[[SchedulerState, Any], Recs]] = {
     DataScattered: SchedulerState._on_data_scattered,
     BalanceRequested: SchedulerState._on_balance,
     StealResponded: SchedulerState._on_steal_responded,
+    TaskRescheduled: SchedulerState._on_task_rescheduled,
     WorkerStatusChanged: SchedulerState._on_worker_status,
 }

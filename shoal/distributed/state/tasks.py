@@ -55,7 +55,7 @@ class SchedulerTaskRecord:
         "key", "prefix", "run_spec", "status", "priority", "dependencies", "dependents", "waiting_on",
         "waiters", "who_has", "processing_on", "who_wants", "nbytes", "type_name", "retries", "suspicious",
         "exception", "traceback", "exception_text", "exception_blame", "erred_on", "workers",
-        "allow_other_workers", "resources", "queued_order", "rebalance_from", "steal_to", "root",
+        "allow_other_workers", "resources", "queued_order", "rebalance_from", "steal_to", "root", "metadata",
     )
 
     def __init__(self, key: Key, run_spec: bytes | None, priority: Priority) -> None:
@@ -105,6 +105,9 @@ class SchedulerTaskRecord:
         self.rebalance_from: str | None = None
         #: The idle worker this task moves to if its current worker confirms a steal request.
         self.steal_to: str | None = None
+        #: User metadata (Dask's ``TaskState.metadata``): what the worker's record held when the task finished,
+        #: merged in at each ``processing -> memory``; scheduler plugins may write it too. None until set.
+        self.metadata: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
         return f"<SchedulerTask {self.key!r} {self.status}>"
@@ -179,7 +182,7 @@ class WorkerTaskRecord:
     __slots__ = (
         "key", "run_spec", "status", "priority", "dependencies", "dependents", "waiting_for_data",
         "who_has", "nbytes", "resources", "coming_from", "inline_result", "start", "stop", "type_name",
-        "exception", "traceback", "exception_text", "computed_here", "done", "next_status",
+        "exception", "traceback", "exception_text", "computed_here", "done", "next_status", "metadata",
     )
 
     def __init__(self, key: Key) -> None:
@@ -212,6 +215,9 @@ class WorkerTaskRecord:
         self.done = False
         #: For ``cancelled`` tasks asked for again: the status to resume once the run ends.
         self.next_status: WorkerTaskStatus | None = None
+        #: User metadata (Dask's ``TaskState.metadata``), written by the task or by plugins; sent to the
+        #: scheduler with ``task_finished``. Plain data only (msgpack types), as in Dask.
+        self.metadata: dict[str, Any] = {}
 
     def __repr__(self) -> str:
         return f"<WorkerTask {self.key!r} {self.status}>"

@@ -212,6 +212,8 @@ class WorkerStateMachine:
                "start": ts.start, "stop": ts.stop, "thread": thread, "stimulus_id": self._stimulus}
         if inline is not None:
             msg["inline"] = inline
+        if ts.metadata:
+            msg["metadata"] = ts.metadata
         return msg
 
     def _on_execute_failed(self, ev: ExecuteFailed) -> None:

@@ -110,7 +110,7 @@ def test_bad_specs_are_refused_clearly():
             cluster.scale(1)
         with pytest.raises(ValueError, match="needs a template"):
             cluster.adapt(maximum=2)
-        with pytest.raises(NotImplementedError, match="scale"):
+        with pytest.raises(ValueError, match="needs a template"):
             cluster.scale(memory="4GiB")
     bad = {"cls": Nanny, "options": {"threads": 2}}
     with pytest.raises(TypeError, match=r"Nanny worker '0' got options \['threads'\]"):
