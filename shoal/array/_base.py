@@ -348,9 +348,20 @@ class ArrayBase:
         (result,) = persist(self, traverse=False, **kwargs)
         return result
 
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        # The protocol must hand NumPy a base ndarray: a 0-d reduction computes to a NumPy scalar and
+        # a masked chunk type to a subclass, both of which NumPy rejects from __array__.
         out = self.compute()
-        return out.astype(dtype) if dtype is not None and out.dtype != dtype else out
+        if copy is False and dtype is not None and np.dtype(dtype) != np.asarray(out).dtype:
+            raise ValueError(
+                f"np.asarray(x, dtype={np.dtype(dtype)}, copy=False) needs a copy to convert {self.dtype} "
+                f"to {np.dtype(dtype)}; pass copy=None (the default) to allow it.")
+        arr = np.asarray(out, dtype=dtype)
+        # NumPy trusts copy=True and copies no further; computing already gives fresh memory, except
+        # when the result is a view (one block of a from_array source, say), so copy only then.
+        if copy and (arr.base is not None or not arr.flags.owndata):
+            arr = arr.copy()
+        return arr
 
     def __bool__(self) -> bool:
         if self.size != 1:

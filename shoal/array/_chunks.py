@@ -7,8 +7,10 @@ known until computed (after boolean indexing, for example).
 
 Users may write chunks as that tuple, as one int for every dimension, as one
 int or ``-1`` (the whole dimension) or ``None`` (keep the previous chunks)
-or ``"auto"`` per dimension, as a dict ``{axis: spec}``, or as ``"auto"``.
-``"auto"`` picks square-ish blocks near the ``array.chunk-size`` setting.
+or ``"auto"`` or a byte size per dimension, as a dict ``{axis: spec}``, or as
+``"auto"`` or a byte size. ``"auto"`` picks square-ish blocks of at most the
+``array.chunk-size`` setting; a byte size (``"100MiB"``) is ``"auto"`` with
+that limit for the whole block, not a length per dimension, as in Dask.
 """
 
 from __future__ import annotations
@@ -47,26 +49,30 @@ def blockdims_from_blockshape(shape: Sequence[int], blockshape: Sequence[int]) -
 
 
 def _auto_blocks(shape: Sequence[int], itemsize: int, fixed: dict[int, int], limit: int) -> dict[int, int]:
-    """Block lengths for the "auto" dimensions: equal-ish, about ``limit`` bytes in all."""
+    """Block lengths for the "auto" dimensions: as square as the shape allows, at most ``limit`` bytes.
+
+    Dask's rule (its ``auto_chunks`` without previous chunks), so the same call gives the same blocks:
+    every auto dimension gets the same length ``side = (limit / itemsize / others) ** (1 / n)``,
+    rounded down (at least 1), where ``others`` is the product of the fixed block lengths and ``n``
+    the number of auto dimensions; a dimension shorter than ``side`` is taken whole, and ``side`` is
+    worked out again for the rest. A block thus holds at most ``limit`` bytes unless one element
+    times the fixed lengths alone is bigger.
+    """
     auto = [i for i in range(len(shape)) if i not in fixed]
-    budget = limit / max(itemsize, 1)
-    for length in fixed.values():
-        budget /= max(length, 1)
+    # Products stay integers and are divided into the limit once, as Dask does, so ``side`` rounds the same.
+    others = math.prod(max(int(length), 1) for length in fixed.values())
     sizes: dict[int, int] = {}
-    remaining = list(auto)
-    # Give each auto dimension the same length, capped by the dimension itself;
-    # redistribute what a capped dimension leaves over to the others.
-    while remaining:
-        side = max(1.0, budget ** (1 / len(remaining)))
-        capped = [i for i in remaining if shape[i] <= side]
-        if not capped:
-            for i in remaining:
+    while auto:
+        side = (limit / itemsize / others) ** (1 / len(auto))
+        whole = [i for i in auto if shape[i] < side]
+        if not whole:
+            for i in auto:
                 sizes[i] = max(1, int(side))
             break
-        for i in capped:
-            sizes[i] = max(1, shape[i])
-            budget /= max(shape[i], 1)
-            remaining.remove(i)
+        for i in whole:
+            sizes[i] = shape[i]
+            others *= max(shape[i], 1)  # a zero-length dimension costs nothing
+            auto.remove(i)
     return sizes
 
 
@@ -86,7 +92,8 @@ def normalize_chunks(
     shape : tuple of int, optional
         The array's shape; needed for every form but explicit tuples of tuples.
     limit : int or str, optional
-        Bytes per block for ``"auto"``; defaults to the ``array.chunk-size`` setting.
+        Bytes per block for ``"auto"``; defaults to the byte size written in ``chunks``, if
+        any, else the ``array.chunk-size`` setting.
     dtype : dtype, optional
         Needed for ``"auto"``.
     previous_chunks : chunks, optional
@@ -102,6 +109,8 @@ def normalize_chunks(
     ((2, 2), (3,))
     >>> normalize_chunks(((2, 3), (6,)))
     ((2, 3), (6,))
+    >>> normalize_chunks("1MiB", shape=(1000, 1000), dtype="f8")  # 362 * 362 * 8 bytes <= 1 MiB
+    ((362, 362, 276), (362, 362, 276))
     >>> normalize_chunks("auto", shape=(1000, 1000), dtype="f8", limit="80 kB")
     ((100, 100, 100, 100, 100, 100, 100, 100, 100, 100), (100, 100, 100, 100, 100, 100, 100, 100, 100, 100))
     """
@@ -131,6 +140,7 @@ def normalize_chunks(
             f"chunks={chunks!r} has {len(chunks)} entries but the array has {ndim} dimensions (shape {shape}). "
             f"Give one entry per dimension."
         )
+    limit = _byte_limit(chunks, limit)
     resolved: list[Any] = []
     fixed: dict[int, int] = {}
     for i, spec in enumerate(chunks):
@@ -141,8 +151,8 @@ def normalize_chunks(
                 resolved.append(tuple(previous_chunks[i]))
                 fixed[i] = int(max(previous_chunks[i])) if previous_chunks[i] else 1
                 continue
-        if isinstance(spec, str) and spec != "auto":
-            spec = parse_bytes(spec) // max(np.dtype(dtype or "f8").itemsize, 1)
+        if isinstance(spec, str):
+            spec = "auto"  # a byte size is "auto" sized to that many bytes a block (the limit set above)
         if spec == -1:
             spec = shape[i]
         if isinstance(spec, tuple | list):
@@ -159,12 +169,10 @@ def normalize_chunks(
             fixed[i] = spec
     if any(r == "auto" for r in resolved):
         if dtype is None:
-            raise ValueError("chunks='auto' needs the dtype to size the blocks; pass dtype=.")
-        nbytes = parse_bytes(limit) if isinstance(limit, str) else limit
-        if nbytes is None:
-            nbytes = parse_bytes(config.get("array.chunk-size", "128MiB"))
+            raise ValueError(f"chunks={chunks!r} sizes blocks in bytes, which needs the dtype; pass dtype=.")
+        nbytes = limit if limit is not None else parse_bytes(config.get("array.chunk-size", "128MiB"))
         itemsize = np.dtype(dtype).itemsize if np.dtype(dtype).itemsize else 8
-        sizes = _auto_blocks(shape, itemsize, fixed, nbytes)
+        sizes = _auto_blocks(shape, itemsize, fixed, max(1, nbytes))
         resolved = [sizes[i] if r == "auto" else r for i, r in enumerate(resolved)]
     out = []
     for i, spec in enumerate(resolved):
@@ -175,6 +183,28 @@ def normalize_chunks(
     result = tuple(out)
     _check_sums(result, shape)
     return result
+
+
+def _byte_limit(chunks: tuple[Any, ...], limit: int | str | None) -> int | None:
+    """The block size in bytes: ``limit``, or the byte size written in ``chunks`` ("1MiB" or ("1MiB", -1))."""
+    limit = parse_bytes(limit) if isinstance(limit, str) else limit
+    for spec in chunks:
+        if not isinstance(spec, str) or spec == "auto":
+            continue
+        try:
+            size = parse_bytes(spec)
+        except ValueError as exc:
+            raise ValueError(
+                f"chunks={chunks!r}: {spec!r} is neither 'auto' nor a byte size; write sizes as '100MiB' or "
+                f"'1 GB', or give block lengths as integers.") from exc
+        if limit is None:
+            limit = size
+        elif size != limit:
+            raise ValueError(
+                f"chunks={chunks!r} asks for blocks of {size} bytes, but the block size is already {limit} "
+                f"bytes (from another entry or limit=); a block has one size in bytes, so give the same one "
+                f"everywhere, or block lengths as integers.")
+    return limit
 
 
 def _check_sums(chunks: Chunks, shape: Sequence[Any]) -> None:

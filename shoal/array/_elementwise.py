@@ -86,11 +86,18 @@ def _infer_elemwise_dtype(op: Callable[..., Any], args: Sequence[Any], kwargs: d
         return apply_infer_dtype(op, args, kwargs, funcname(op))
     except ValueError as exc:
         cause = exc.__cause__
-        if not isinstance(cause, TypeError):
+        if not isinstance(cause, TypeError | OverflowError):
             raise
-        # A dtype NumPy cannot apply ``op`` to: raise NumPy's TypeError now, at build time, naming the dtypes.
+        # What NumPy refuses (a dtype ``op`` has no loop for; under NumPy 2, a Python int out of range for the
+        # array's dtype, as in uint8_array + 300) raises NumPy's own error type now, at build time, as Dask does.
         dtypes = ", ".join(str(getattr(a, "dtype", type(a).__name__)) for a in args)
-        raise TypeError(f"{funcname(op)} on operands of dtype ({dtypes}): {cause}") from cause
+        hint = ""
+        if isinstance(cause, OverflowError):
+            hint = (" NumPy 2 keeps the array's dtype for Python int operands; cast the array first "
+                    "(x.astype('int64')) or pass the number as a wider NumPy scalar (np.int64(...)).")
+        # The builtin class, not NumPy's private subclass (its constructor takes other arguments).
+        kind = TypeError if isinstance(cause, TypeError) else OverflowError
+        raise kind(f"{funcname(op)} on operands of dtype ({dtypes}): {cause}.{hint}") from cause
 
 
 def _is_arraylike(a: Any) -> bool:

@@ -9,6 +9,7 @@ an on-disk dataset is read chunk by chunk, only when and where needed.
 from __future__ import annotations
 
 import uuid
+from types import EllipsisType
 from itertools import product
 from typing import Any
 
@@ -24,7 +25,7 @@ from shoal.utils import SerializableLock
 __all__ = ["array", "asanyarray", "asarray", "from_array"]
 
 
-def _get_block(source: Any, index: tuple[slice, ...], lock: Any = None, asarray: bool = True) -> Any:
+def _get_block(source: Any, index: tuple[slice, ...] | EllipsisType, lock: Any = None, asarray: bool = True) -> Any:
     if lock is not None:
         with lock:
             block = source[index]
@@ -92,7 +93,8 @@ def from_array(x: Any, chunks: Any = "auto", name: str | bool | None = None, loc
     for index, slices in zip(product(*(range(n) for n in numblocks)), slices_from_chunks(chunks), strict=True):
         key = (name, *index)
         if shape == ():
-            layer[(name,)] = Task((name,), _get_block, source, (), lock, as_np)
+            # x[...] keeps a 0-d array 0-d (x[()] would give a scalar); Dask computes these to 0-d arrays.
+            layer[(name,)] = Task((name,), _get_block, source, Ellipsis, lock, as_np)
             break
         layer[key] = Task(key, _get_block, source, slices, lock, as_np)
     if meta is None:

@@ -202,7 +202,8 @@ def store(sources: Any, targets: Any, lock: Any = True, regions: Any = None, com
 
     Returns
     -------
-    None, a Delayed (``compute=False``), or a tuple of arrays (``return_stored=True``).
+    None, a Delayed (``compute=False``), or with ``return_stored=True`` the stored array (one source,
+    as Dask returns it) or a tuple of them (several sources).
 
     Examples
     --------
@@ -234,8 +235,8 @@ def store(sources: Any, targets: Any, lock: Any = True, regions: Any = None, com
               for i, (s, t, r, n) in enumerate(zip(sources, targets, regions, names, strict=True))]
 
     if return_stored and not compute:
-        return tuple(new_array(layer, name, s.chunks, s.dtype, deps=tuple(deps), meta=s._meta)
-                     for (layer, deps), name, s in zip(layers, names, sources, strict=True))
+        return _one_or_tuple([new_array(layer, name, s.chunks, s.dtype, deps=tuple(deps), meta=s._meta)
+                              for (layer, deps), name, s in zip(layers, names, sources, strict=True)])
     all_layer: dict[Key, Any] = {}
     all_deps: list[Any] = []
     for layer, deps in layers:
@@ -247,8 +248,13 @@ def store(sources: Any, targets: Any, lock: Any = True, regions: Any = None, com
     done.compute(**kwargs)
     if not return_stored:
         return None
-    return tuple(_load_array(s, t, r, lock, i) for i, (s, t, r) in enumerate(zip(sources, targets, regions,
-                                                                                strict=True)))
+    return _one_or_tuple([_load_array(s, t, r, lock, i)
+                          for i, (s, t, r) in enumerate(zip(sources, targets, regions, strict=True))])
+
+
+def _one_or_tuple(arrays: list[Any]) -> Any:
+    # Dask returns the array itself when there is one source, even one given in a list.
+    return arrays[0] if len(arrays) == 1 else tuple(arrays)
 
 
 def _load_array(source: ArrayBase, target: Any, region: Any, lock: Any, position: int) -> Any:
@@ -440,8 +446,7 @@ class IOMethods:
         >>> out
         array([1., 1., 1.])
         """
-        result = store([self], [target], **kwargs)
-        return result[0] if kwargs.get("return_stored", False) else result
+        return store([self], [target], **kwargs)
 
     def to_hdf5(self, filename: Any, datapath: str, **kwargs: Any) -> None:
         """Write this array to dataset ``datapath`` of HDF5 file ``filename``; see :func:`to_hdf5`."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import math
 import urllib.request
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -16,7 +17,8 @@ from shoal.graph.tokenize import tokenize
 
 __all__ = ["bag_range", "bag_zip", "concat", "from_delayed", "from_sequence", "from_url"]
 
-_DEFAULT_MAX_PARTITIONS = 100
+#: Up to this many elements, from_sequence defaults to one element per partition (as Dask does).
+_SMALL = 100
 
 
 def from_sequence(seq: Iterable[Any], partition_size: int | None = None, npartitions: int | None = None) -> Bag:
@@ -27,17 +29,18 @@ def from_sequence(seq: Iterable[Any], partition_size: int | None = None, npartit
     seq : iterable
         The elements; read once, now.
     partition_size : int, optional
-        Elements per partition.
+        Elements per partition (the last one may be shorter).
     npartitions : int, optional
-        The number of partitions (at most one per element). By default,
-        one partition per element up to 100 elements, and 100 partitions
-        beyond.
+        How many partitions to aim for. As in Dask, it sets the partition
+        size: ``ceil(n / npartitions)`` elements for up to 100 elements,
+        ``floor(n / npartitions)`` beyond, so the count may differ a little
+        (30 elements in 4 partitions: 8, 8, 8, 6). By default one partition
+        per element up to 100 elements, and partitions of
+        ``ceil(sqrt(n) / 10)`` elements beyond.
 
     Notes
     -----
-    Mirrors ``dask.bag.from_sequence``; difference: ``npartitions=k`` gives
-    exactly ``k`` partitions of nearly equal length (when there are at least
-    ``k`` elements), where Dask derives a partition size and may give more.
+    Mirrors ``dask.bag.from_sequence``, partition sizes included.
     Loading data into the driver and then into a bag ships it to the
     workers; when you can, make a bag of file names or ids and ``map`` a
     loading function over it instead.
@@ -47,7 +50,7 @@ def from_sequence(seq: Iterable[Any], partition_size: int | None = None, npartit
     >>> import shoal.bag as db
     >>> b = db.from_sequence(range(10), npartitions=3)
     >>> b.npartitions, b.map_partitions(len).compute()
-    (3, [4, 3, 3])
+    (3, [4, 4, 2])
     """
     items = list(seq)
     n = len(items)
@@ -56,15 +59,15 @@ def from_sequence(seq: Iterable[Any], partition_size: int | None = None, npartit
     if partition_size is not None:
         if partition_size < 1:
             raise ValueError(f"from_sequence needs partition_size >= 1, got {partition_size!r}.")
-        parts = [items[i:i + partition_size] for i in builtins.range(0, n, partition_size)]
-    else:
-        if npartitions is not None and npartitions < 1:
+    elif npartitions is not None:
+        if npartitions < 1:
             raise ValueError(f"from_sequence needs npartitions >= 1, got {npartitions!r}.")
-        count = max(1, min(n, npartitions if npartitions is not None else _DEFAULT_MAX_PARTITIONS))
-        # The longer partitions (one element more) come first.
-        size, extra = divmod(n, count)
-        bounds = [j * size + min(j, extra) for j in builtins.range(count + 1)]
-        parts = [items[bounds[j]:bounds[j + 1]] for j in builtins.range(count)]
+        # Dask's rule, so that the same call cuts the same partitions: round the size up for short
+        # sequences (never more partitions than asked), down for long ones (never longer partitions).
+        partition_size = max(1, -(-n // npartitions) if n <= _SMALL else n // npartitions)
+    else:
+        partition_size = 1 if n <= _SMALL else math.ceil(math.sqrt(n) / math.sqrt(_SMALL))
+    parts = [items[i:i + partition_size] for i in builtins.range(0, n, partition_size)]
     if not parts:
         parts = [[]]
     name = f"from-sequence-{tokenize(items, partition_size, npartitions)}"

@@ -2,11 +2,16 @@
 
 Partitions
     Without ``blocksize`` each file is one partition, streamed line by line.
-    With ``blocksize`` each file is cut into blocks of that many bytes, and a
-    block owns the lines that *start* in it: block ``[start, end)`` reads from
-    the first line start at or after ``start`` up to the first line start at
-    or after ``end``. Line starts are found on the delimiter's bytes, so every
-    line lands in exactly one block, whatever the block size. Compressed files
+    With ``blocksize`` each file is cut, as Dask's ``read_bytes`` cuts it,
+    into ``size // blocksize`` blocks (at least one) of equal length, so a
+    block is never shorter than ``blocksize`` (a 544-byte file with
+    ``blocksize=200`` gives two blocks of 272 bytes, not 200, 200 and 144);
+    empty files give no block, unless every file is empty. A block owns the
+    lines whose preceding delimiter starts in it, as in Dask: block
+    ``[start, end)`` reads from just after the first delimiter at or after
+    ``start`` (from byte 0 for the first block) to just after the first
+    delimiter at or after ``end``. Delimiters are found on their bytes, so
+    every line lands in exactly one block, whatever the block size. Compressed files
     cannot be cut (their bytes cannot be sought), so ``blocksize`` with a
     compressed file is an error; ``files_per_partition`` groups whole files
     instead.
@@ -122,8 +127,10 @@ def _read_lines(block: FileBlock, encoding: str, errors: str, delimiter: str | N
             stream: Any = raw
         else:
             separator = (delimiter or "\n").encode(encoding)
-            begin = _next_line_start(raw, block.start, separator) if block.start else 0
-            stop = _next_line_start(raw, block.end, separator)
+            # Dask's boundaries: a block ends after the first separator *starting* at or after its end,
+            # so a line that starts right at a boundary belongs to the block before it.
+            begin = _next_line_start(raw, block.start + len(separator), separator) if block.start else 0
+            stop = _next_line_start(raw, block.end + len(separator), separator)
             if begin is None or begin >= (stop if stop is not None else _size(raw)):
                 return
             raw.seek(begin)
@@ -209,6 +216,27 @@ def _is_ascii_compatible(encoding: str) -> bool:
     return sample.encode(encoding) == sample.encode("ascii")
 
 
+def _block_starts(size: int, blocksize: int) -> list[int]:
+    """Where the blocks of a ``size``-byte file start: ``size // blocksize`` equal blocks, at least one.
+
+    Dask's ``read_bytes`` rule, kept so that the same call gives the same partitions: the spare bytes
+    are spread over the blocks instead of making a short last block. An empty file has no block.
+
+    >>> _block_starts(544, 200), _block_starts(1000, 300), _block_starts(100, 200), _block_starts(0, 10)
+    ([0, 272], [0, 333, 666], [0], [])
+    """
+    if size == 0:
+        return []
+    count = max(1, size // blocksize)
+    step = size / count
+    # Accumulate the float step (not k * step) to land on the same bytes as Dask's loop.
+    starts, place = [0], 0.0
+    for _ in range(count - 1):
+        place += step
+        starts.append(int(place))
+    return starts
+
+
 def read_text(urlpath: str | os.PathLike[str] | list[Any], blocksize: int | str | None = None,
               compression: str | None = "infer", encoding: str = "utf-8", errors: str = "strict",
               linedelimiter: str | None = None, collection: bool = True,
@@ -223,8 +251,9 @@ def read_text(urlpath: str | os.PathLike[str] | list[Any], blocksize: int | str 
         ``s3://`` or ``memory://`` reads through fsspec. A list must use one
         protocol.
     blocksize : int or str, optional
-        Cut files into blocks of this many bytes (``"128MiB"``), one
-        partition each; by default each file is one partition.
+        Cut files into blocks of about this many bytes (``"128MiB"``), one
+        partition each: ``size // blocksize`` equal blocks per file, at least
+        one, as Dask does; by default each file is one partition.
     compression : str or None
         ``"gzip"``, ``"bz2"``, ``"xz"``, ... or ``"infer"`` (the default) from
         the file name's extension.
@@ -296,8 +325,11 @@ def read_text(urlpath: str | os.PathLike[str] | list[Any], blocksize: int | str 
         groups = []
         for p in paths:
             total = fs.size(p)
-            starts = range(0, max(total, 1), step)
-            groups.extend([FileBlock(fs, p, None, s, min(s + step, total))] for s in starts)
+            starts = _block_starts(total, step)
+            ends = [*starts[1:], total] if starts else []
+            groups.extend([FileBlock(fs, p, None, s, e)] for s, e in zip(starts, ends, strict=True))
+        if not groups:  # every file is empty: one empty partition (Dask refuses, saying no files were found)
+            groups = [[FileBlock(fs, paths[0], None, 0, 0)]]
 
     token = tokenize(fs_token, paths, blocksize, compression, encoding, errors, linedelimiter,
                      files_per_partition, include_path)

@@ -76,12 +76,12 @@ def test_store_fuses_compute_and_write():
 def test_store_return_stored():
     x = sa.arange(8, chunks=3) * 3
     out = np.zeros(8, dtype=int)
-    (stored,) = sa.store(x, out, return_stored=True)
+    stored = sa.store(x, out, return_stored=True)  # one source: the array itself, as in Dask
     np.testing.assert_array_equal(out, np.arange(8) * 3)
     out[:] = 7  # the returned array reads back from the target
     assert_eq(stored, np.full(8, 7))
     lazy_out = np.zeros(8, dtype=int)
-    (lazy,) = sa.store(x, lazy_out, return_stored=True, compute=False)
+    lazy = sa.store(x, lazy_out, return_stored=True, compute=False)
     assert not lazy_out.any()
     assert_eq(lazy, np.arange(8) * 3)
     np.testing.assert_array_equal(lazy_out, np.arange(8) * 3)
@@ -227,7 +227,7 @@ def test_zarr_existing_array_with_region_and_misaligned_blocks(tmp_path):
     expected = np.zeros(20, dtype="i8")
     expected[1:19] = np.arange(1, 19)
     np.testing.assert_array_equal(z[...], expected)
-    (stored,) = sa.to_zarr(sa.ones(20, chunks=4, dtype="i8"), z, return_stored=True)
+    stored = sa.to_zarr(sa.ones(20, chunks=4, dtype="i8"), z, return_stored=True)
     assert_eq(stored, np.ones(20, dtype="i8"))
 
 

@@ -137,7 +137,7 @@ def test_store_into_a_region_with_steps(region):
     target = np.zeros((10, 9))
     expected = target.copy()
     expected[region] = values
-    (back,) = sa.store(sa.from_array(values, chunks=2), target, regions=region, return_stored=True)
+    back = sa.store(sa.from_array(values, chunks=2), target, regions=region, return_stored=True)
     np.testing.assert_array_equal(target, expected)
     np.testing.assert_array_equal(back.compute(), values)
 

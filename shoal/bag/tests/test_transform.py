@@ -60,7 +60,7 @@ def test_map_needs_a_bag_and_matching_partitions() -> None:
         db.map(abs, 3)
     a = db.from_sequence(range(4), npartitions=2)
     with pytest.raises(ValueError, match="same number of partitions"):
-        a.map(operator.add, db.from_sequence(range(4), npartitions=3))
+        a.map(operator.add, db.from_sequence(range(4), npartitions=4))
     with pytest.raises(ValueError, match="map: corresponding partitions of the bags have different lengths"):
         a.map(operator.add, a.filter(lambda x: x != 1)).compute()
 
