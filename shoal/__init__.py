@@ -21,6 +21,7 @@ _LAZY = {
     "config": "shoal.config",
     "delayed": "shoal.delayed",
     "get_annotations": "shoal.graph.annotate",
+    "highlevelgraph": "shoal.highlevelgraph",
     "is_dask_collection": "shoal.base",
     "optimize": "shoal.base",
     "persist": "shoal.base",
@@ -38,7 +39,8 @@ def __getattr__(name: str) -> Any:
     module = importlib.import_module(module_name)
     # ``shoal.config`` and ``shoal.delayed`` are modules whose main object shares
     # their name; Dask users expect ``dask.config.get`` and ``dask.delayed(f)``.
-    value = module if name in ("config", "delayed") else getattr(module, name)
+    # ``shoal.highlevelgraph`` is a module, as ``dask.highlevelgraph``.
+    value = module if name in ("config", "delayed", "highlevelgraph") else getattr(module, name)
     globals()[name] = value
     return value
 

@@ -16,16 +16,19 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 from shoal.graph.task import DataNode, GraphNode, Key, convert_legacy_graph
+from shoal.highlevelgraph import HighLevelGraph
 from shoal.local.loop import flatten_keys
 from shoal.local.selection import get_scheduler
 
 __all__ = [
+    "DaskMethodsMixin",
     "ShoalCollection",
     "collections_to_graph",
     "compute",
     "is_dask_collection",
     "optimize",
     "persist",
+    "replace_name_in_key",
     "unpack_collections",
     "visualize",
 ]
@@ -40,6 +43,15 @@ class ShoalCollection(Protocol):
     function and extra arguments turning the results of those keys into the
     final value; ``__dask_postpersist__`` a function and extra arguments that
     rebuild the collection from a graph holding those results.
+
+    Optional, looked up on the class: ``__dask_scheduler__`` (the default
+    ``get`` function), ``__dask_optimize__(graph, keys, **kwargs)`` (run on the
+    merged graph of all collections of that class before computing), and on
+    the instance ``__dask_tokenize__`` (what :func:`shoal.tokenize` hashes)
+    and ``__dask_layers__`` (the layer names, needed when ``__dask_graph__``
+    returns a :class:`~shoal.highlevelgraph.HighLevelGraph`).
+    ``persist`` calls the ``__dask_postpersist__`` function with a dict of
+    ``DataNode`` values (Dask passes the raw values).
     """
 
     def __dask_graph__(self) -> Mapping[Key, Any] | None: ...
@@ -146,7 +158,9 @@ def collections_to_graph(collections: list[Any], *, optimize_graph: bool = True,
     for opt, members in groups.items():
         merged: dict[Key, Any] = {}
         for c in members:
-            merged.update(c.__dask_graph__())
+            part_graph = c.__dask_graph__()
+            # A HighLevelGraph keeps its merged dict: one update instead of a lookup per key through the layers.
+            merged.update(part_graph.to_dict() if isinstance(part_graph, HighLevelGraph) else part_graph)
         part = convert_legacy_graph(merged)
         if opt is not None:
             keys = [k for c in members for k in flatten_keys(c.__dask_keys__())]
@@ -304,3 +318,60 @@ def visualize(*args: Any, filename: str | None = "mydask", format: str | None = 
     if collections:
         graph.update(collections_to_graph(collections, optimize_graph=optimize_graph))
     return dot_graph(graph, filename=filename, format=format, **kwargs)
+
+
+class DaskMethodsMixin:
+    """``compute``, ``persist`` and ``visualize`` methods for a class that implements the collection protocol.
+
+    Mirrors ``dask.base.DaskMethodsMixin``: subclass it and define the
+    ``__dask_*__`` methods of :class:`ShoalCollection`.
+
+    Examples
+    --------
+    >>> class Pair(DaskMethodsMixin):
+    ...     def __init__(self, graph, keys):
+    ...         self.graph, self.keys = graph, keys
+    ...     def __dask_graph__(self):
+    ...         return self.graph
+    ...     def __dask_keys__(self):
+    ...         return self.keys
+    ...     def __dask_postcompute__(self):
+    ...         return tuple, ()
+    ...     def __dask_postpersist__(self):
+    ...         return Pair, (self.keys,)
+    >>> from operator import add
+    >>> Pair({"a": 1, "b": (add, "a", 1)}, ["a", "b"]).compute(scheduler="sync")
+    (1, 2)
+    """
+
+    __slots__ = ()
+
+    def compute(self, **kwargs: Any) -> Any:
+        """Compute this collection; keyword arguments go to :func:`compute`."""
+        (result,) = compute(self, traverse=False, **kwargs)
+        return result
+
+    def persist(self, **kwargs: Any) -> Any:
+        """Compute this collection and return one whose graph holds the results; see :func:`persist`."""
+        (result,) = persist(self, traverse=False, **kwargs)
+        return result
+
+    def visualize(self, filename: str | None = "mydask", format: str | None = None, optimize_graph: bool = False,
+                  **kwargs: Any) -> Any:
+        """Draw this collection's task graph; see :func:`visualize`."""
+        return visualize(self, filename=filename, format=format, optimize_graph=optimize_graph, **kwargs)
+
+
+def replace_name_in_key(key: Key, rename: Mapping[str, str]) -> Key:
+    """Rename a key's name part (``"x"`` or the first element of ``("x", 0, 1)``) if ``rename`` maps it.
+
+    For ``__dask_postpersist__`` rebuild functions that accept Dask's ``rename=`` argument.
+
+    >>> replace_name_in_key(("x", 0, 1), {"x": "y"}), replace_name_in_key("z", {"x": "y"})
+    (('y', 0, 1), 'z')
+    """
+    if isinstance(key, tuple) and key and isinstance(key[0], str):
+        return (rename.get(key[0], key[0]), *key[1:])
+    if isinstance(key, str):
+        return rename.get(key, key)
+    return key

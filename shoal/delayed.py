@@ -32,6 +32,7 @@ from shoal.base import compute, is_dask_collection, persist, visualize
 from shoal.graph.annotate import get_annotations
 from shoal.graph.task import DataNode, GraphNode, Key, Ref, Task, convert_legacy_graph
 from shoal.graph.tokenize import tokenize
+from shoal.highlevelgraph import HighLevelGraph
 from shoal.local.threads import get_threads
 
 __all__ = ["Delayed", "delayed", "finalize", "unpack_delayed"]
@@ -146,7 +147,9 @@ class Delayed:
 
     Build one with :func:`delayed`. As in Dask, ``Delayed(key, graph)`` also
     makes one from a graph (a dict of tasks, legacy tuple tasks included)
-    that computes ``key``.
+    that computes ``key``, and ``Delayed(key, hlg, layer=name)`` from a
+    :class:`~shoal.highlevelgraph.HighLevelGraph` (layer ``name``, by
+    default the key, holds the value's own tasks).
 
     Examples
     --------
@@ -160,10 +163,20 @@ class Delayed:
 
     __slots__ = ("_key", "_node", "_deps", "_layer", "_length")
 
-    def __init__(self, key: Key, node: GraphNode | None, deps: tuple[Any, ...] = (),
-                 layer: Mapping[Key, Any] | None = None, length: int | None = None) -> None:
-        if isinstance(node, Mapping):  # Dask's Delayed(key, dsk): a whole graph, not this key's task
-            layer = {**node, **(layer or {})}
+    def __init__(self, key: Key, node: GraphNode | Mapping[Key, Any] | None, deps: tuple[Any, ...] = (),
+                 layer: Mapping[Key, Any] | str | None = None, length: int | None = None) -> None:
+        if isinstance(node, Mapping):  # Dask's Delayed(key, dsk, length=None, layer=None): a graph, not a task
+            if type(deps) is int:  # Dask's third positional argument is the length
+                deps, length = (), deps
+            if isinstance(node, HighLevelGraph):
+                # Its layer (named ``layer``, else the key) holds this value's tasks; the collections it was
+                # built from stay this value's inputs, so nothing is flattened.
+                node_layer, inputs = node._layer_and_deps(key if layer is None or isinstance(layer, Mapping)
+                                                          else layer)
+                deps = (*deps, *inputs)
+                layer = {**node_layer, **layer} if isinstance(layer, Mapping) else node_layer
+            else:
+                layer = {**node, **layer} if isinstance(layer, Mapping) else {**node}
             node = None
         object.__setattr__(self, "_key", key)
         object.__setattr__(self, "_node", node)

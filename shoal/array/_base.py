@@ -38,6 +38,7 @@ from shoal.base import compute, persist
 from shoal.graph.fuse import fuse_linear
 from shoal.delayed import Delayed
 from shoal.graph.task import DataNode, GraphNode, Key, Ref, Task, key_split
+from shoal.highlevelgraph import HighLevelGraph
 from shoal.local.selection import get_scheduler
 from shoal.local.threads import get_threads
 from shoal.utils import format_bytes
@@ -225,10 +226,16 @@ class ArrayBase:
 
         ``chunks`` may take any form :func:`shoal.array.normalize_chunks` accepts (with ``shape`` for the
         short ones); ``dtype`` or ``meta`` (an empty block) says what the blocks hold. The graph may be a
-        plain dict of legacy Dask tuple tasks.
+        plain dict of legacy Dask tuple tasks, or a :class:`~shoal.highlevelgraph.HighLevelGraph`: then its
+        layer ``name`` becomes this array's tasks and the collections it was built from (or its other layers)
+        this array's inputs, so nothing is flattened or copied.
         """
         chunks = normalize_chunks(chunks, shape, dtype=dtype)
-        self._set(dict(dask), name, chunks, _fit_meta(meta, dtype, len(chunks)), ())
+        if isinstance(dask, HighLevelGraph):
+            layer, deps = dask._layer_and_deps(name)
+        else:
+            layer, deps = dict(dask), ()
+        self._set(layer, name, chunks, _fit_meta(meta, dtype, len(chunks)), deps)
 
     @classmethod
     def _from_parts(cls, layer: Mapping[Key, Any], name: str, chunks: Chunks, meta: Any,

@@ -33,6 +33,7 @@ from shoal.base import compute, is_dask_collection, persist, visualize
 from shoal.delayed import Delayed, finalize, funcname
 from shoal.graph.task import DataNode, GraphNode, Key, Ref, Task, convert_legacy_graph, key_split
 from shoal.graph.tokenize import tokenize
+from shoal.highlevelgraph import HighLevelGraph
 from shoal.local.selection import SCHEDULER_NAMES
 
 __all__ = ["BagBase", "Item", "Unpacked", "partitionwise", "side_input", "unpack_arguments"]
@@ -104,8 +105,8 @@ class BagBase(_Collection):
     def __init__(self, dsk: Mapping[Key, Any], name: str, npartitions: int) -> None:
         if npartitions < 1:
             raise ValueError(f"A bag needs at least one partition, got npartitions={npartitions!r}.")
-        self._layer = dsk
-        self._deps = ()
+        # From a HighLevelGraph: layer ``name`` is this bag's tasks, what it was built from its inputs.
+        self._layer, self._deps = dsk._layer_and_deps(name) if isinstance(dsk, HighLevelGraph) else (dsk, ())
         self.name = name
         self.npartitions = npartitions
 
@@ -170,8 +171,10 @@ class Item(_Collection):
     key: Key
 
     def __init__(self, dsk: Mapping[Key, Any], key: Key, layer: Any = None) -> None:
-        self._layer = dsk
-        self._deps = ()
+        if isinstance(dsk, HighLevelGraph):  # Dask's Item(hlg, key, layer=name): the layer defaults to the key
+            self._layer, self._deps = dsk._layer_and_deps(key if layer is None else layer)
+        else:
+            self._layer, self._deps = dsk, ()
         self.key = key
 
     @classmethod

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 from shoal.dataframe._core import Scalar
 from shoal.dataframe._frame import DataFrame, Index, Series
+from shoal.dataframe._from_graph import from_graph
 from shoal.dataframe._groupby_shuffle import Aggregation
 from shoal.dataframe._io.csv import read_csv, to_csv
 from shoal.dataframe._io.memory import from_delayed, from_dict, from_pandas
@@ -53,6 +54,7 @@ __all__ = [
     "Series",
     "from_delayed",
     "from_dict",
+    "from_graph",
     "from_pandas",
     "read_csv",
     "read_parquet",

@@ -26,10 +26,10 @@ import numpy as np
 
 import shoal.array as sa
 from shoal.array import Array
-from shoal.array._base import new_array  # no public constructor from raw block tasks; see the ml3 report
 from shoal.base import is_dask_collection
 from shoal.graph.task import Ref, Task
 from shoal.graph.tokenize import tokenize
+from shoal.highlevelgraph import HighLevelGraph
 
 __all__ = ["align_rows", "arrays_from_blocks", "block_rng", "root_seed", "row_chunks_for", "to_lazy_array"]
 
@@ -96,7 +96,7 @@ def arrays_from_blocks(func: Callable[..., tuple[Any, ...]], row_chunks: Sequenc
             key = (out, i) + (0,) * len(trailing)
             layer[key] = Task(key, operator.getitem, Ref((gen, i)), j)
         chunks = (tuple(row_chunks),) + tuple((s,) for s in trailing)
-        result.append(new_array(layer, out, chunks, dtype))
+        result.append(Array(HighLevelGraph.from_collections(out, layer), out, chunks, dtype=dtype))
     return result
 
 
@@ -114,7 +114,8 @@ def _frame_blocks(obj: Any, what: str) -> Array:
         key = (name, i) + (0,) * (meta.ndim - 1)
         layer[key] = Task(key, _values, Ref(part.key))
     chunks = ((math.nan,) * len(parts),) + tuple((s,) for s in meta.shape[1:])
-    return new_array(layer, name, chunks, meta.dtype, deps=tuple(parts), meta=meta)
+    return Array(HighLevelGraph.from_collections(name, layer, dependencies=parts), name, chunks, dtype=meta.dtype,
+                 meta=meta)
 
 
 def _values(part: Any) -> np.ndarray:

@@ -21,9 +21,9 @@ from sklearn.utils import Bunch
 
 import shoal.dataframe as sd
 from shoal.array import Array
-from shoal.array._base import new_array  # no public constructor from raw block tasks (see _ml3_util)
 from shoal.graph.task import Ref, Task
 from shoal.graph.tokenize import tokenize
+from shoal.highlevelgraph import HighLevelGraph
 from shoal.ml._prep_base import _check_fitted, _frame_meta
 
 __all__ = ["ColumnTransformer", "make_column_selector", "make_column_transformer"]
@@ -51,7 +51,8 @@ def _join_arrays(arrays: list[Array]) -> Array:
     sparse = any(sp.issparse(a._meta) for a in arrays)
     dtype = np.result_type(*[a.dtype for a in arrays])
     meta = sp.csr_matrix((0, 0), dtype=dtype) if sparse else np.empty((0, 0), dtype=dtype)
-    return new_array(layer, name, (arrays[0].chunks[0], (width,)), dtype, deps=tuple(arrays), meta=meta)
+    return Array(HighLevelGraph.from_collections(name, layer, dependencies=arrays), name,
+                 (arrays[0].chunks[0], (width,)), dtype=dtype, meta=meta)
 
 
 def _select(meta: pd.DataFrame, columns: Any, who: str) -> list[Any]:

@@ -40,11 +40,11 @@ from sklearn.utils.metaestimators import available_if
 import shoal
 import shoal.array as sa
 from shoal.array import Array
-from shoal.array._base import new_array  # no public constructor from per-partition tasks; see the ml3 report
 from shoal.base import is_dask_collection
 from shoal.delayed import Delayed
 from shoal.graph.task import Ref, Task
 from shoal.graph.tokenize import tokenize
+from shoal.highlevelgraph import HighLevelGraph
 from shoal.ml import metrics
 
 __all__ = ["Incremental", "ParallelPostFit"]
@@ -104,7 +104,8 @@ def _apply_blockwise(estimator: Any, method: str, X: Any, meta: Any) -> Any:
     if out_meta.ndim == 2:
         width = out_meta.shape[1] if out_meta.shape[1] else math.nan
         chunks += ((width,),)
-    return new_array(layer, name, chunks, out_meta.dtype, deps=deps, meta=out_meta)
+    return Array(HighLevelGraph.from_collections(name, layer, dependencies=deps), name, chunks, dtype=out_meta.dtype,
+                 meta=out_meta)
 
 
 def _copy_learned(source: Any, target: Any) -> None:

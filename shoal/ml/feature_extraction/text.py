@@ -38,13 +38,13 @@ from sklearn.feature_extraction import FeatureHasher as _SkFeatureHasher
 from sklearn.feature_extraction import text as _sktext
 
 from shoal.array import Array
-from shoal.array._base import new_array  # no public constructor from raw block tasks (as in ml._ml3_util)
 from shoal.bag import Bag
 from shoal.base import is_dask_collection
 from shoal.dataframe import Series
 from shoal.delayed import Delayed
 from shoal.graph.task import DataNode, Key, Ref, Task
 from shoal.graph.tokenize import tokenize
+from shoal.highlevelgraph import HighLevelGraph
 
 __all__ = ["CountVectorizer", "FeatureHasher", "HashingVectorizer"]
 
@@ -98,7 +98,8 @@ def _blocks(parts: _Partitions, name: str, func: Callable[..., Any], args: Seque
         layer[out] = Task(out, func, Ref(key), *args)
     chunks = (tuple(parts.rows if rows is None else rows), (n_features,))
     meta = sp.csr_matrix((0, n_features), dtype=dtype)
-    return new_array(layer, name, chunks, dtype, deps=parts.deps, meta=meta)
+    return Array(HighLevelGraph.from_collections(name, layer, dependencies=parts.deps), name, chunks, dtype=dtype,
+                 meta=meta)
 
 
 def _documents(part: Any) -> list[Any]:
