@@ -10,6 +10,7 @@ look at the whole column (``nlargest``, ``drop_duplicates``, ``mode``,
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from shoal.dataframe import _select
+from shoal.dataframe._accessor_cat import as_known, as_unknown, has_known_categories, str_cat_lazy, unknown_refusal
 from shoal.dataframe._accessor_extras import (
     CatChunk,
     IsoWeek,
@@ -109,9 +111,23 @@ class Accessor:
             names |= {"week", "weekofyear"}
         return sorted(names)
 
+    def __getitem__(self, key: Any) -> Any:
+        """``s.str[0]``, ``s.str[:2]``, ``s.str[::-1]``: characters by position (``pandas.Series.str.__getitem__``)."""
+        if self._name != "str":
+            raise TypeError(f"the .{self._name} accessor is not subscriptable")
+        return self._run(_AccessorCall("str", "__getitem__", True), (key,), {})
+
     def __getattr__(self, attr: str) -> Any:
         if attr.startswith("_"):
             raise AttributeError(attr)
+        if self._name == "cat":
+            known = has_known_categories(self._obj._meta)
+            if attr == "known":
+                return known
+            if attr in ("as_known", "as_unknown"):
+                return functools.partial(as_known if attr == "as_known" else as_unknown, self._obj)
+            if attr in ("categories", "codes") and not known:
+                raise NotImplementedError(unknown_refusal(attr))
         if self._name == "dt":
             extra = self._dt_extra(attr)
             if extra is not None:
@@ -144,7 +160,12 @@ class Accessor:
             return None
         if attr in ("split", "rsplit") and kwargs.get("expand"):
             return self._split(attr, args, kwargs)
-        if attr == "cat" and (args[0] if args else kwargs.get("others")) is None:
+        others = args[0] if args else kwargs.get("others")
+        if attr == "cat" and (isinstance(others, FrameBase) or (isinstance(others, list | tuple) and any(
+                isinstance(o, FrameBase) for o in others))):
+            names = dict(zip(("sep", "na_rep", "join"), args[1:], strict=False))
+            return str_cat_lazy(self._obj, others, {**names, **{k: v for k, v in kwargs.items() if k != "others"}})
+        if attr == "cat" and others is None:
             return self._cat_all(*args[1:], **{k: v for k, v in kwargs.items() if k != "others"})
         if attr == "get_dummies":
             raise NotImplementedError(get_dummies_refusal(args, kwargs))

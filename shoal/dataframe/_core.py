@@ -22,14 +22,17 @@ from shoal.dataframe import _reductions as red
 from shoal.dataframe._expr import Expr, FromGraph, MapPartitions, Partitions, TreeReduce
 from shoal.dataframe._expr import Scalar as ScalarExpr
 from shoal.dataframe._lower import build_graph, optimize
+from shoal.dataframe._categorical import unify_categories
 from shoal.dataframe._concat import concat_frames
 from shoal.dataframe._enforce import EnforceMeta
 from shoal.dataframe._meta import is_frame_like, make_meta
+from shoal.dataframe._partition_info import PassPartitionInfo, partition_info_for, takes_partition_info
 from shoal.delayed import Delayed
 from shoal.graph.task import GraphNode, Key
 from shoal.local.threads import get_threads
 
-__all__ = ["FrameBase", "Scalar", "concat_partitions", "new_collection", "register_collection_class", "scalar"]
+__all__ = ["FrameBase", "LazyTruthValueError", "Scalar", "concat_partitions", "new_collection",
+           "register_collection_class", "scalar"]
 
 
 def concat_partitions(parts: list[Any]) -> Any:
@@ -41,7 +44,7 @@ def concat_partitions(parts: list[Any]) -> Any:
     if not isinstance(parts[0], pd.DataFrame | pd.Series):
         return parts[0]
     # Empty partitions can carry looser dtypes (object for an empty filter result); skip them.
-    kept = [p for p in parts if len(p)] or parts[:1]
+    kept = unify_categories([p for p in parts if len(p)] or parts[:1])
     if len(kept) == 1:
         return _writable(kept[0])
     return concat_frames(kept) if isinstance(kept[0], pd.DataFrame) else pd.concat(kept)
@@ -111,6 +114,10 @@ def new_collection(expr: Expr) -> Any:
     return ScalarCollection(expr)
 
 
+class LazyTruthValueError(TypeError, ValueError):
+    """``bool(collection)``: a ``TypeError`` as in Dask, and a ``ValueError`` as pandas raises for ambiguous truth."""
+
+
 def _flip(op: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
     return op(b, a)
 
@@ -130,6 +137,12 @@ def _unwrap(other: Any) -> Any:
 
 def _binary(op: Callable[[Any, Any], Any], name: str, reflected: bool = False) -> Callable[[Any, Any], Any]:
     def method(self: FrameBase, other: Any) -> Any:
+        if isinstance(other, pd.Series) and isinstance(self._meta, pd.DataFrame):
+            # pandas matches a Series against a frame's columns, not its index: every partition gets it whole.
+            return new_collection(MapPartitions(self._expr, _partial_flip(op) if reflected else op, (other,), None,
+                                                None, name, False))
+        if isinstance(other, pd.DataFrame | pd.Series) and not isinstance(self, ScalarCollection):
+            other = _pandas_operand(self, other, name)
         if (isinstance(other, FrameBase) and not isinstance(other, ScalarCollection)
                 and not isinstance(self, ScalarCollection) and tuple(self.divisions) != tuple(other.divisions)):
             # Split both at the union of their divisions first, as Dask does.
@@ -146,6 +159,25 @@ def _binary(op: Callable[[Any, Any], Any], name: str, reflected: bool = False) -
 
     method.__name__ = f"__{'r' if reflected else ''}{name}__"
     return method
+
+
+def _pandas_operand(obj: FrameBase, other: pd.DataFrame | pd.Series, name: str) -> FrameBase:
+    """An in-memory pandas operand as a collection split like ``obj``, so that pandas' alignment holds per partition.
+
+    As in Dask, ``ddf.x + pandas_series`` aligns on the index; the pandas object is cut at ``obj``'s divisions
+    (the binary operator then splits both at the union of divisions, if labels fall outside).
+    """
+    if not obj.known_divisions:
+        raise TypeError(
+            f"{name}: combining a shoal collection with an in-memory pandas {type(other).__name__} needs known "
+            f"divisions to align them on the index, and this collection's are unknown. Set a sorted index first "
+            f"(set_index(..., sorted=True)), or wrap the pandas object with shoal.dataframe.from_pandas."
+        )
+    if not other.index.is_monotonic_increasing:
+        other = other.sort_index()
+    from shoal.dataframe._io.memory import from_pandas  # noqa: PLC0415 - _io builds on this module
+
+    return from_pandas(other, npartitions=1)  # type: ignore[no-any-return]
 
 
 def _partial_flip(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
@@ -298,7 +330,10 @@ class FrameBase:
         ``enforce_metadata=True`` (the default, as in Dask) every output
         partition is checked against a given ``meta`` (columns and their
         order; a Series takes its name). A function returning one value per
-        partition, such as ``len``, gives a Series indexed by partition number.
+        partition, such as ``len``, gives a Series indexed by partition number
+        (with ``meta=``, a one-row Series per partition, as in Dask). A function
+        with a ``partition_info`` parameter gets Dask's
+        ``{"number": i, "division": divisions[i]}`` for its partition.
 
         Examples
         --------
@@ -312,7 +347,13 @@ class FrameBase:
         if kwargs and any(isinstance(v, FrameBase) for v in kwargs.values()):
             raise TypeError("Pass collections to map_partitions positionally, not as keyword arguments.")
         exprs = tuple(_unwrap(a) for a in args)
-        meta = make_meta(meta) if meta is not None else None
+        if takes_partition_info(func) and "partition_info" not in kwargs and not isinstance(self, ScalarCollection):
+            # Dask's {"number": i, "division": divisions[i]}, as one more partitioned operand.
+            func = PassPartitionInfo(func, self.divisions[0])
+            exprs = (*exprs, partition_info_for(self.divisions))
+        # A {column: dtype} dict or (name, dtype) tuple describes the values; the index is the input's, as Dask does.
+        meta = make_meta(meta, index=self._meta.index if not is_frame_like(meta) and isinstance(
+            self._meta, pd.DataFrame | pd.Series) else None) if meta is not None else None
         if enforce_metadata and is_frame_like(meta):
             # The plan trusts a given meta; check each partition against it, as Dask does.
             func = EnforceMeta(func, meta)
@@ -355,7 +396,7 @@ class FrameBase:
         return int(new_collection(red.length(self._expr)).compute())
 
     def __bool__(self) -> bool:
-        raise ValueError(
+        raise LazyTruthValueError(
             f"The truth value of a {type(self).__name__} is ambiguous: it is lazy. Use a.any(), a.all(), "
             f"or compute() first."
         )

@@ -27,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 
-from shoal.dataframe._meta import is_frame_like, make_meta_nonempty, meta_from_output
+from shoal.dataframe._meta import inference_error, is_frame_like, make_meta_nonempty, meta_from_output
 from shoal.graph.task import DataNode, GraphNode, Key, Ref, Task
 from shoal.graph.tokenize import tokenize
 
@@ -118,6 +118,9 @@ class Expr:
     #: Whether this node reads each child partition once, partition-wise, so that a
     #: blockwise child used only here can run inline (see ``_lower``).
     _fuses_inputs = False
+    #: Whether its tasks depend on partition numbers (``partition_info``, labels assigned per partition), so
+    #: that partition pruning must not sink a ``Partitions`` selection below it (which would renumber them).
+    _pins_partitions = False
 
     # -- optimizer hooks -------------------------------------------------------------------
     def _needed_columns(self, needed: set[Any] | None) -> list[tuple[Expr, set[Any] | None]]:
@@ -271,10 +274,10 @@ class MapPartitions(Blockwise):
             try:
                 return meta_from_output(self.func(*fake, **self._kwargs()))
             except Exception as exc:
-                raise ValueError(
-                    f"shoal could not infer the output of {self._label!r} by running it on a small sample "
-                    f"({type(exc).__name__}: {exc}). Pass meta= with an empty pandas object shaped like "
-                    f"the output, e.g. meta=pd.DataFrame({{'x': pd.Series(dtype='f8')}})."
+                raise inference_error(
+                    exc, f"shoal could not infer the output of {self._label!r} by running it on a small sample "
+                    f"({type(exc).__name__}: {exc}). Pass meta= with an empty pandas "
+                    f"object shaped like the output, e.g. meta=pd.DataFrame({{'x': pd.Series(dtype='f8')}})."
                 ) from exc
 
     def _needed_columns(self, needed: set[Any] | None) -> list[tuple[Expr, set[Any] | None]]:
@@ -321,6 +324,9 @@ class Assign(Blockwise):
 
     @staticmethod
     def operation(frame: Any, key: Any, value: Any) -> Any:  # type: ignore[override]
+        if isinstance(value, pd.Series) and not len(frame.index) and len(value.index):
+            # pandas gives a frame without rows the Series' index; an empty partition must stay empty.
+            value = value.reindex(frame.index)
         return frame.assign(**{key: value})
 
     def _needed_columns(self, needed: set[Any] | None) -> list[tuple[Expr, set[Any] | None]]:

@@ -16,36 +16,23 @@ import pandas as pd
 from shoal.dataframe import _reductions as red
 from shoal.dataframe._accessors import AccessorMethods
 from shoal.dataframe._conversions_more import MoreConvertMethods
+from shoal.dataframe._align import aligned, is_partitioned
+from shoal.dataframe._categorical import is_unknown_category_cast, with_unknown_categories
 from shoal.dataframe._convert import ConvertMethods
 from shoal.dataframe._core import FrameBase, _unwrap, new_collection, register_collection_class
-from shoal.dataframe._expr import Assign, Filter, MapPartitions, Partitions, Projection
+from shoal.dataframe._expr import Assign, Filter, MapPartitions, Projection
 from shoal.dataframe._index import Index
+from shoal.dataframe._loc import LocIndexer
 from shoal.dataframe._io.methods_more import MoreIOMethods, SeriesIOMethods
 from shoal.dataframe._methods_elementwise import DataFrameElementwiseMethods, SeriesElementwiseMethods
 from shoal.dataframe._methods_stats import FrameStatsMethods, SeriesStatsMethods, StatsMethods
 from shoal.dataframe._ordering import OrderingMethods
+from shoal.dataframe._frame_reductions import ReductionMethods, _MethodCaller, _method
 from shoal.dataframe._repr import frame_html, frame_repr
 from shoal.dataframe._sampling import SamplingMethods
 from shoal.dataframe._window import WindowMethods
 
 __all__ = ["DataFrame", "Index", "Series"]
-
-
-class _MethodCaller:
-    """``caller(obj, *args, **kwargs)`` runs ``obj.<method>(*args, **kwargs)``; picklable, with a stable token."""
-
-    def __init__(self, method: str) -> None:
-        self.method = method
-        self.__name__ = method
-
-    def __call__(self, obj: Any, *args: Any, **kwargs: Any) -> Any:
-        return getattr(obj, self.method)(*args, **kwargs)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_MethodCaller, (self.method,))
-
-    def __dask_tokenize__(self) -> Any:
-        return ("method-caller", self.method)
 
 
 def _describe(obj: FrameBase, split_every: int | None, percentiles: Any, percentiles_method: str, include: Any,
@@ -57,18 +44,8 @@ def _describe(obj: FrameBase, split_every: int | None, percentiles: Any, percent
     return describe(obj, percentiles=percentiles, include=include, exclude=exclude, split_every=split_every)
 
 
-def _method(obj: FrameBase, method: str, *args: Any, columnwise: bool = False, keeps_index: bool = True,
-            **kwargs: Any) -> Any:
-    """Run ``partition.method(*args, **kwargs)`` on every partition."""
-    exprs = tuple(_unwrap(a) for a in args)
-    func = _MethodCaller(method)
-    expr = MapPartitions(obj._expr, func, exprs, kwargs or None, None, method.replace("_", "-"), columnwise,
-                         keeps_index)
-    return new_collection(expr)
-
-
-class _Frame(OrderingMethods, WindowMethods, AccessorMethods, ConvertMethods, StatsMethods, SamplingMethods,
-             MoreConvertMethods, FrameBase):
+class _Frame(ReductionMethods, OrderingMethods, WindowMethods, AccessorMethods, ConvertMethods, StatsMethods,
+             SamplingMethods, MoreConvertMethods, FrameBase):
     """Methods shared by DataFrame and Series."""
 
     @property
@@ -94,7 +71,15 @@ class _Frame(OrderingMethods, WindowMethods, AccessorMethods, ConvertMethods, St
         """Cast to ``dtype`` (one dtype, or ``{column: dtype}``); unknown columns raise ``KeyError`` now."""
         if isinstance(dtype, dict) and isinstance(self._meta, pd.DataFrame):
             self._check_columns(list(dtype), "astype")
-        return _method(self, "astype", dtype=dtype, columnwise=not isinstance(dtype, dict))
+        unknown = ([c for c, d in dtype.items() if is_unknown_category_cast(d)] if isinstance(dtype, dict)
+                   else None if is_unknown_category_cast(dtype) else [])
+        if unknown == []:
+            return _method(self, "astype", dtype=dtype, columnwise=not isinstance(dtype, dict))
+        # Each partition makes categories of its own values: the meta says they are unknown, as in Dask, and
+        # compute() gives every partition the union (see shoal.dataframe._categorical).
+        meta = with_unknown_categories(self._meta.astype(dtype), unknown)
+        return new_collection(MapPartitions(self._expr, _MethodCaller("astype"), (), {"dtype": dtype}, meta,
+                                            "astype", not isinstance(dtype, dict), True))
 
     def fillna(self, value: Any = None, **kwargs: Any) -> Any:
         return _method(self, "fillna", _unwrap(value) if value is not None else None,
@@ -105,14 +90,23 @@ class _Frame(OrderingMethods, WindowMethods, AccessorMethods, ConvertMethods, St
 
     def isin(self, values: Any) -> Any:
         if isinstance(values, FrameBase):
-            raise NotImplementedError("isin with a lazy collection: compute it first, e.g. values.compute()")
+            if not isinstance(values._meta, pd.Series | pd.Index) or isinstance(self._meta, pd.DataFrame):
+                raise NotImplementedError(
+                    "isin with a lazy collection takes a lazy Series of values on a Series (a DataFrame's isin "
+                    "aligns on the index); compute it first, e.g. values.compute()")
+            # Any partition's value may occur in any partition of ``values``: gather their distinct values once.
+            return _method(self, "isin", new_collection(red.isin_values(values._expr)), columnwise=True)
         return _method(self, "isin", values=list(values) if isinstance(values, set) else values, columnwise=True)
 
     def where(self, cond: Any, other: Any = np.nan) -> Any:
-        return _method(self, "where", _unwrap(cond), _unwrap(other))
+        """Keep values where ``cond`` holds, else ``other``; collections are aligned on the index first."""
+        obj, cond, other = _aligned_operands(self, "where", cond, other)
+        return _method(obj, "where", _unwrap(cond), _unwrap(other))
 
     def mask(self, cond: Any, other: Any = np.nan) -> Any:
-        return _method(self, "mask", _unwrap(cond), _unwrap(other))
+        """Replace values where ``cond`` holds with ``other``; collections are aligned on the index first."""
+        obj, cond, other = _aligned_operands(self, "mask", cond, other)
+        return _method(obj, "mask", _unwrap(cond), _unwrap(other))
 
     def isna(self) -> Any:
         return _method(self, "isna", columnwise=True)
@@ -140,96 +134,10 @@ class _Frame(OrderingMethods, WindowMethods, AccessorMethods, ConvertMethods, St
     def copy(self, deep: bool = False) -> Any:
         return new_collection(self._expr)
 
-    # -- reductions ----------------------------------------------------------------------
-    def _reduce(self, method: str, axis: Any = 0, split_every: int | None = None, **kwargs: Any) -> Any:
-        if axis in (1, "columns"):
-            return _method(self, method, axis=1, **kwargs)
-        if axis not in (0, None, "index"):
-            raise ValueError(f"No axis named {axis!r} for {type(self).__name__}; use 0/'index' or 1/'columns'")
-        return new_collection(red.reduction(self._expr, method, split_every=split_every, **kwargs))
-
-    def sum(self, axis: Any = 0, skipna: bool = True, numeric_only: bool = False, min_count: int = 0,
-            split_every: int | None = None) -> Any:
-        return self._reduce("sum", axis, split_every, skipna=skipna, min_count=min_count,
-                            **self._numeric_only(numeric_only))
-
-    def prod(self, axis: Any = 0, skipna: bool = True, numeric_only: bool = False, split_every: int | None = None
-             ) -> Any:
-        return self._reduce("prod", axis, split_every, skipna=skipna, **self._numeric_only(numeric_only))
-
-    product = prod
-
-    def min(self, axis: Any = 0, skipna: bool = True, numeric_only: bool = False, split_every: int | None = None
-            ) -> Any:
-        return self._reduce("min", axis, split_every, skipna=skipna, **self._numeric_only(numeric_only))
-
-    def max(self, axis: Any = 0, skipna: bool = True, numeric_only: bool = False, split_every: int | None = None
-            ) -> Any:
-        return self._reduce("max", axis, split_every, skipna=skipna, **self._numeric_only(numeric_only))
-
-    def any(self, axis: Any = 0, skipna: bool = True, split_every: int | None = None) -> Any:
-        return self._reduce("any", axis, split_every, skipna=skipna)
-
-    def all(self, axis: Any = 0, skipna: bool = True, split_every: int | None = None) -> Any:
-        return self._reduce("all", axis, split_every, skipna=skipna)
-
-    def count(self, axis: Any = 0, numeric_only: bool = False, split_every: int | None = None) -> Any:
-        return self._reduce("count", axis, split_every, **self._numeric_only(numeric_only))
-
-    def mean(self, axis: Any = 0, skipna: bool = True, numeric_only: bool = False,
-             split_every: int | None = None) -> Any:
-        if axis in (1, "columns"):
-            return _method(self, "mean", axis=1, skipna=skipna)
-        return new_collection(red.moment(self._expr, "mean", skipna=skipna, numeric_only=numeric_only,
-                                         split_every=split_every))
-
-    def var(self, axis: Any = 0, skipna: bool = True, ddof: int = 1, numeric_only: bool = False,
-            split_every: int | None = None) -> Any:
-        if axis in (1, "columns"):
-            return _method(self, "var", axis=1, skipna=skipna, ddof=ddof)
-        return new_collection(red.moment(self._expr, "var", ddof=ddof, skipna=skipna, numeric_only=numeric_only,
-                                         split_every=split_every))
-
-    def std(self, axis: Any = 0, skipna: bool = True, ddof: int = 1, numeric_only: bool = False,
-            split_every: int | None = None) -> Any:
-        if axis in (1, "columns"):
-            return _method(self, "std", axis=1, skipna=skipna, ddof=ddof)
-        return new_collection(red.moment(self._expr, "std", ddof=ddof, skipna=skipna, numeric_only=numeric_only,
-                                         split_every=split_every))
-
-    def memory_usage(self, index: bool = True, deep: bool = False) -> Any:
-        """Bytes used, summed over partitions: per column for a DataFrame (a lazy Series), else a lazy Scalar.
-
-        Every partition counts its own index (``index=True``), so the index total can exceed pandas' figure
-        for the whole frame (a ``RangeIndex`` costs a fixed size per partition).
-        """
-        return new_collection(red.memory_usage(self._expr, index=index, deep=deep))
-
-    def memory_usage_per_partition(self, index: bool = True, deep: bool = False) -> Series:
-        """Total bytes of every partition, as a Series indexed by partition number."""
-        return new_collection(red.memory_usage_per_partition(self._expr, index=index, deep=deep))
-
-    def nunique_approx(self, split_every: int | None = None) -> Any:
-        """Approximate number of distinct rows (HyperLogLog; relative error about 0.41 %), a lazy float.
-
-        See :mod:`shoal.dataframe._approx` for the algorithm and its error bound.
-        """
-        from shoal.dataframe._approx import nunique_approx
-        return new_collection(nunique_approx(self._expr, split_every=split_every))
-
-    def _numeric_only(self, numeric_only: bool) -> dict[str, Any]:
-        return {"numeric_only": numeric_only} if isinstance(self._meta, pd.DataFrame) else {}
-
     @property
-    def size(self) -> Any:
-        """Number of elements (rows times columns for a frame), lazy."""
-        rows = new_collection(red.length(self._expr))
-        return rows * len(self._meta.columns) if isinstance(self._meta, pd.DataFrame) else rows
-
-    @property
-    def loc(self) -> _LocIndexer:
-        """Label-based selection of rows; with known divisions only the partitions holding them are read."""
-        return _LocIndexer(self)
+    def loc(self) -> LocIndexer:
+        """Label-based selection (``loc[rows]``, ``loc[rows, columns]``); see :mod:`shoal.dataframe._loc`."""
+        return LocIndexer(self)
 
     def _check_columns(self, columns: list[Any], what: str) -> None:
         available = list(self._meta.columns)
@@ -238,6 +146,16 @@ class _Frame(OrderingMethods, WindowMethods, AccessorMethods, ConvertMethods, St
             raise KeyError(
                 f"{what}: column(s) {missing} not found. Available columns: {available}."
             )
+
+
+def _aligned_operands(obj: FrameBase, what: str, *operands: Any) -> list[Any]:
+    """``obj`` and the ``operands``, the partitioned ones split at the union of their divisions if they differ."""
+    frames = [op for op in operands if is_partitioned(op)]
+    if not frames or all(tuple(f.divisions) == tuple(obj.divisions) for f in frames):
+        return [obj, *operands]
+    parts = iter(aligned(what, obj, *frames))
+    first = next(parts)
+    return [first, *(next(parts) if is_partitioned(op) else op for op in operands)]
 
 
 def _get_index(part: Any) -> Any:
@@ -284,8 +202,11 @@ class DataFrame(_Frame, DataFrameElementwiseMethods, FrameStatsMethods, MoreIOMe
             return self[key(self)]  # as pandas: the callable gets the frame and returns the indexer
         if isinstance(key, Series):
             return new_collection(Filter(self._expr, key._expr))
+        if isinstance(key, FrameBase) and isinstance(key._meta, pd.DataFrame):
+            return self.where(key)  # pandas: df[boolean frame] is df.where(boolean frame)
         if isinstance(key, FrameBase):
-            raise TypeError(f"df[...] takes a column name, a list of names or a boolean Series, got {type(key)}")
+            raise TypeError(f"df[...] takes a column name, a list of names, a boolean Series or a boolean "
+                            f"DataFrame, got {type(key).__name__}")
         if isinstance(key, list | pd.Index | np.ndarray):
             cols = list(key)
             self._check_columns(cols, "df[...]")
@@ -311,12 +232,17 @@ class DataFrame(_Frame, DataFrameElementwiseMethods, FrameStatsMethods, MoreIOMe
                 value = value(out)
             if isinstance(value, DataFrame):
                 raise TypeError(f"assign({key}=...) takes a Series or a scalar, not a DataFrame")
+            if is_partitioned(value) and tuple(value.divisions) != tuple(out.divisions):
+                # Split both at the union of their divisions; pandas then aligns each piece on the index.
+                out, value = aligned(f"assign({key}=...)", out, value)
             out = new_collection(Assign(out._expr, key, _unwrap(value)))
         return out
 
     def rename(self, index: Any = None, columns: Any = None) -> DataFrame:
         if index is not None:
-            raise NotImplementedError("rename(index=...) is not supported; use map_partitions")
+            raise ValueError("DataFrame.rename(index=...) cannot rename index labels (as in Dask): the divisions "
+                             "would no longer describe the partitions. Use df.map_partitions(lambda p: "
+                             "p.rename(index=...)), then set_index or clear_divisions as needed.")
         return _method(self, "rename", columns=columns)
 
     def drop(self, labels: Any = None, axis: Any = 0, columns: Any = None, errors: str = "raise") -> DataFrame:
@@ -409,6 +335,11 @@ class Series(_Frame, SeriesElementwiseMethods, SeriesStatsMethods, SeriesIOMetho
     def name(self) -> Any:
         return self._meta.name
 
+    @name.setter
+    def name(self, value: Any) -> None:
+        renamed = self.rename(value)
+        self._expr, self._optimized = renamed._expr, None
+
     @property
     def dtype(self) -> Any:
         return self._meta.dtype
@@ -443,8 +374,20 @@ class Series(_Frame, SeriesElementwiseMethods, SeriesStatsMethods, SeriesIOMetho
         """Index labels with ``suffix`` after them, as pandas' ``Series.add_suffix`` (divisions forgotten)."""
         return _relabel(self, "add_suffix", suffix)
 
-    def rename(self, name: Any) -> Series:
-        return _method(self, "rename", name, columnwise=True)
+    def rename(self, index: Any = None, sorted_index: bool = False) -> Series:
+        """A new name (a scalar), or new index labels (a function or mapping), as pandas' ``Series.rename``.
+
+        Relabelling forgets the divisions unless ``sorted_index=True`` promises the new labels still increase
+        (then the divisions are relabelled too), as in Dask.
+        """
+        if not (callable(index) or isinstance(index, dict | pd.Series)):
+            return _method(self, "rename", index, columnwise=True)
+        expr = MapPartitions(self._expr, _MethodCaller("rename"), (index,), None, None, "rename", True, False)
+        if sorted_index and self.known_divisions:
+            mapper = index if callable(index) else (lambda v: index.get(v, v))
+            from shoal.dataframe._shuffle import WithDivisions
+            return new_collection(WithDivisions(expr, tuple(mapper(d) for d in self.divisions)))
+        return new_collection(expr)
 
     def map(self, arg: Any, na_action: Any = None, meta: Any = None) -> Series:
         return self.map_partitions(_series_map, arg, na_action, meta=meta)
@@ -512,88 +455,3 @@ def _series_map(part: Any, arg: Any, na_action: Any) -> Any:
 register_collection_class(pd.DataFrame, DataFrame)
 register_collection_class(pd.Series, Series)
 register_collection_class(pd.Index, Index)
-
-
-class _LocIndexer:
-    def __init__(self, obj: _Frame) -> None:
-        self.obj = obj
-
-    def __getitem__(self, key: Any) -> Any:
-        cols: Any = None
-        if isinstance(key, tuple):
-            key, cols = key
-        obj = self.obj
-        if isinstance(key, Series):
-            out = obj[key] if isinstance(obj, DataFrame) else new_collection(Filter(obj._expr, key._expr))
-        elif isinstance(key, slice):
-            if key.step is not None:
-                raise ValueError("loc does not support slice steps with shoal; select rows, then compute")
-            out = _loc_slice(obj, key.start, key.stop)
-        elif isinstance(key, list | np.ndarray | pd.Index):
-            out = _loc_labels(obj, list(key))
-        elif isinstance(key, str) and isinstance(obj._meta.index, pd.DatetimeIndex | pd.PeriodIndex):
-            # A date string is a period ("2021-01-05" is a whole day): pandas' partial string indexing, as
-            # the slice from the string to itself, which is what Dask does too.
-            out = _loc_slice(obj, key, key)
-        else:
-            out = _loc_labels(obj, [key])
-        if cols is not None:
-            out = out[cols]
-        return out
-
-
-def _partitions_for(divisions: tuple[Any, ...], start: Any, stop: Any) -> list[int]:
-    """Indices of the partitions that can hold labels in ``[start, stop]`` (``None``: unbounded)."""
-    n = len(divisions) - 1
-    out = []
-    for i in range(n):
-        lo, hi = divisions[i], divisions[i + 1]
-        last = i == n - 1
-        if stop is not None and lo > stop:
-            continue
-        if start is not None and (hi < start or (hi == start and not last)):
-            continue
-        out.append(i)
-    return out
-
-
-def _label_bound(divisions: tuple[Any, ...], label: Any, end: bool) -> Any:
-    """``label`` comparable with the divisions: a date string on a datetime index covers its whole period."""
-    if not isinstance(label, str) or not isinstance(divisions[0], pd.Timestamp):
-        return label
-    try:
-        period = pd.Period(label)
-    except (ValueError, TypeError):
-        return None  # unparseable here: let pandas judge it, partition by partition
-    bound = period.end_time if end else period.start_time
-    tz = divisions[0].tz
-    return bound.tz_localize(tz) if tz is not None else bound
-
-
-def _slice_loc(part: Any, start: Any, stop: Any) -> Any:
-    return part.loc[start:stop]
-
-
-def _loc_slice(obj: _Frame, start: Any, stop: Any) -> Any:
-    expr = obj._expr
-    if obj.known_divisions:
-        lo, hi = _label_bound(obj.divisions, start, False), _label_bound(obj.divisions, stop, True)
-        indices = _partitions_for(obj.divisions, lo, hi) or [0]
-        if len(indices) < obj.npartitions:
-            expr = Partitions(expr, indices)
-    out = MapPartitions(expr, _slice_loc, (start, stop), None, None, "loc", True, True)
-    return new_collection(out)
-
-
-def _take_labels(part: Any, labels: list[Any]) -> Any:
-    present = [lab for lab in labels if lab in part.index]
-    return part.loc[present]
-
-
-def _loc_labels(obj: _Frame, labels: list[Any]) -> Any:
-    expr = obj._expr
-    if obj.known_divisions:
-        indices = sorted({i for lab in labels for i in _partitions_for(obj.divisions, lab, lab)[:1]}) or [0]
-        if indices == list(range(indices[0], indices[-1] + 1)) and len(indices) < obj.npartitions:
-            expr = Partitions(expr, indices)
-    return new_collection(MapPartitions(expr, _take_labels, (labels,), None, None, "loc", True, True))

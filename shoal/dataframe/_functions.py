@@ -23,7 +23,7 @@ import pandas as pd
 from shoal.base import compute
 from shoal.dataframe._convert import from_array
 from shoal.dataframe._core import FrameBase, ScalarCollection, new_collection
-from shoal.dataframe._enforce import EnforceMeta
+from shoal.dataframe._enforce import CastToMeta, EnforceMeta
 from shoal.dataframe._expr import Expr, MapPartitions
 from shoal.dataframe._io.memory import from_pandas
 from shoal.dataframe._meta import is_frame_like, make_meta, meta_from_output
@@ -68,11 +68,23 @@ def _is_text(meta: Any) -> bool:
 
 
 def _apply_pandas(name: str, arg: Any, meta: Any, kwargs: dict[str, Any]) -> Any:
-    func = _PandasFunc(name)
+    func: Any = _PandasFunc(name)
     if isinstance(arg, ScalarCollection):
         return new_collection(MapPartitions(arg._expr, func, (), kwargs, None, name.replace("_", "-")))
-    return new_collection(MapPartitions(arg._expr, func, (), kwargs, make_meta(meta) if meta is not None else None,
-                                        name.replace("_", "-")))
+    meta = make_meta(meta) if meta is not None else None
+    if isinstance(meta, pd.Series):
+        # The dtype of parsed text depends on the text (int64 or float64, the unit of a date): every partition
+        # takes the one the metadata announced, so partitions and metadata agree.
+        func = CastToMeta(func, meta)
+    return new_collection(MapPartitions(arg._expr, func, (), kwargs, meta, name.replace("_", "-")))
+
+
+def _datetime_sample(kwargs: dict[str, Any]) -> str:
+    """A date written the way ``to_datetime(**kwargs)`` expects to parse it."""
+    fmt = kwargs.get("format")
+    if isinstance(fmt, str) and fmt not in ("ISO8601", "mixed"):
+        return pd.Timestamp("2000-01-02 03:04:05").strftime(fmt)
+    return "2000-01-01"
 
 
 def to_datetime(arg: Any, meta: Any = None, **kwargs: Any) -> Any:
@@ -93,7 +105,7 @@ def to_datetime(arg: Any, meta: Any = None, **kwargs: Any) -> Any:
         return pd.to_datetime(arg, **kwargs)
     if meta is None and _is_partitioned(arg) and isinstance(arg._meta, pd.Series) and _is_text(arg._meta):
         try:
-            sample = pd.to_datetime(pd.Series(["2000-01-01"], dtype=arg._meta.dtype), **kwargs)
+            sample = pd.to_datetime(pd.Series([_datetime_sample(kwargs)], dtype=arg._meta.dtype), **kwargs)
             meta = pd.Series([], dtype=sample.dtype, name=arg._meta.name, index=arg._meta.index[:0])
         except (ValueError, TypeError):
             meta = None  # a format= the sample doesn't fit: infer from the empty partition

@@ -29,9 +29,10 @@ import pandas as pd
 
 from shoal.dataframe._core import FrameBase, new_collection
 from shoal.dataframe._arrow_partials import groupby_partial
-from shoal.dataframe._expr import ARROW_CHUNKS, Expr, Projection, TreeReduce, check_aligned
+from shoal.dataframe._expr import ARROW_CHUNKS, Expr, MapPartitions, Projection, TreeReduce, check_aligned
 from shoal.dataframe._groupby_holistic import is_holistic_agg, shuffle_agg
 from shoal.dataframe._groupby_more import GroupByMethods
+from shoal.dataframe._groupby_simple import SimpleAggMethods
 from shoal.dataframe._groupby_rolling import RollingGroupBy
 from shoal.dataframe._groupby_shuffle import (
     Aggregation,
@@ -62,6 +63,9 @@ _COMBINE = {"sum": "sum", "count": "sum", "size": "sum", "min": "min", "max": "m
 
 def _normalize_func(func: Any) -> str:
     name = _ALIASES.get(func, func) if not isinstance(func, str) else func
+    if isinstance(name, str) and not hasattr(pd.core.groupby.DataFrameGroupBy, name):
+        raise ValueError(f"unknown groupby aggregation {name!r}: pandas has no such method. Use one of "
+                         f"{list(_SUPPORTED)}, or 'median', 'sem', 'any', 'all', 'nunique', 'idxmin', 'idxmax'.")
     if name not in _SUPPORTED:
         raise NotImplementedError(
             f"groupby aggregation {func!r} is not supported; use one of {list(_SUPPORTED)}, one of 'median', "
@@ -211,7 +215,7 @@ class GroupByReduce(TreeReduce):
         return out
 
 
-class GroupBy(GroupByMethods):
+class GroupBy(SimpleAggMethods, GroupByMethods):
     """The result of ``df.groupby(by)``; aggregations return lazy collections.
 
     More methods (median, quantile, idxmin/idxmax, value_counts, unique, any/all, sem, get_group,
@@ -238,7 +242,7 @@ class GroupBy(GroupByMethods):
         by_list = list(by) if isinstance(by, list | tuple) else [by]
         #: The grouping in the user's order: column names and aligned Series (a Series that is just a
         #: column of ``obj`` becomes that column's name, as pandas then leaves it out of the values).
-        self.by: list[Any] = [_as_column_name(obj, b) for b in by_list]
+        self.by: list[Any] = [_index_level_key(obj, _as_column_name(obj, b)) for b in by_list]
         self.keys: list[Any] = [b for b in self.by if not isinstance(b, FrameBase)]
         self.by_series: list[FrameBase] = [b for b in self.by if isinstance(b, FrameBase)]
         if self.by_series:
@@ -370,43 +374,6 @@ class GroupBy(GroupByMethods):
         )
         return new_collection(expr)
 
-    def _simple(self, func: str, split_every: int | None = None, ddof: int = 1, split_out: int | None = None
-                ) -> Any:
-        return self.agg(func, split_every=split_every, ddof=ddof, split_out=split_out)
-
-    def sum(self, split_every: int | None = None, split_out: int | None = None, **kwargs: Any) -> Any:
-        return self._simple("sum", split_every, split_out=split_out)
-
-    def mean(self, split_every: int | None = None, split_out: int | None = None, **kwargs: Any) -> Any:
-        return self._simple("mean", split_every, split_out=split_out)
-
-    def count(self, split_every: int | None = None, split_out: int | None = None) -> Any:
-        return self._simple("count", split_every, split_out=split_out)
-
-    def min(self, split_every: int | None = None, split_out: int | None = None, **kwargs: Any) -> Any:
-        return self._simple("min", split_every, split_out=split_out)
-
-    def max(self, split_every: int | None = None, split_out: int | None = None, **kwargs: Any) -> Any:
-        return self._simple("max", split_every, split_out=split_out)
-
-    def prod(self, split_every: int | None = None, split_out: int | None = None, **kwargs: Any) -> Any:
-        return self._simple("prod", split_every, split_out=split_out)
-
-    def first(self, split_every: int | None = None, split_out: int | None = None) -> Any:
-        return self._simple("first", split_every, split_out=split_out)
-
-    def last(self, split_every: int | None = None, split_out: int | None = None) -> Any:
-        return self._simple("last", split_every, split_out=split_out)
-
-    def var(self, ddof: int = 1, split_every: int | None = None, split_out: int | None = None) -> Any:
-        return self._simple("var", split_every, ddof, split_out)
-
-    def std(self, ddof: int = 1, split_every: int | None = None, split_out: int | None = None) -> Any:
-        return self._simple("std", split_every, ddof, split_out)
-
-    def size(self, split_every: int | None = None, split_out: int | None = None) -> Any:
-        return self._simple("size", split_every, split_out=split_out)
-
     def _custom_agg(self, arg: Any, series_gb: bool, split_every: int | None) -> Any:
         """``agg`` with :class:`~shoal.dataframe.Aggregation` objects (not mixed with built-in names)."""
         def check(f: Any) -> Aggregation:
@@ -497,6 +464,20 @@ def _as_column_name(obj: FrameBase, by: Any) -> Any:
         if frame._name == obj._expr._name and not isinstance(name, list) and name in obj._meta.columns:
             return name
     return by
+
+
+def _index_series(part: Any) -> pd.Series:
+    return part.index.to_series()
+
+
+def _index_level_key(obj: FrameBase, by: Any) -> Any:
+    """``by`` itself, or the index as a Series when ``by`` names the index (pandas groups by that level)."""
+    meta = obj._meta
+    if (isinstance(by, FrameBase) or not isinstance(meta, pd.DataFrame) or meta.index.name is None
+            or by != meta.index.name or by in meta.columns):
+        return by
+    series_meta = meta.index.to_series()
+    return new_collection(MapPartitions(obj._expr, _index_series, (), None, series_meta, "index-key", False, True))
 
 
 class SeriesGroupBy(GroupBy):

@@ -22,8 +22,9 @@ from typing import Any
 import pandas as pd
 
 from shoal.dataframe._core import FrameBase, new_collection
+from shoal.dataframe._enforce import CastToMeta
 from shoal.dataframe._expr import Assign, Expr, MapPartitions, TreeReduce
-from shoal.dataframe._meta import make_meta, make_meta_nonempty, meta_from_output
+from shoal.dataframe._meta import inference_error, make_meta, make_meta_nonempty, meta_from_output
 from shoal.dataframe._shuffle import HashPartitioner, shuffle_expr
 
 __all__ = ["Aggregation", "GroupOp", "groupby_custom_agg", "groupby_nunique", "groupby_shuffled", "keyed_frame",
@@ -151,12 +152,15 @@ def groupby_shuffled(gb: Any, method: str, func: Any = None, args: tuple[Any, ..
         group_keys=gb.group_keys, op=op)
     if meta is not None:
         out_meta = make_meta(meta)
+        if isinstance(out_meta, pd.Series):
+            # As Dask: the output takes the name (and dtype) meta= announced, so compute() agrees with it.
+            call = CastToMeta(call, out_meta)
     else:
         try:
             out_meta = meta_from_output(call(make_meta_nonempty(frame._meta)))
         except Exception as exc:
-            raise ValueError(
-                f"shoal could not infer the output of groupby(...).{method} by running it on a small sample "
+            raise inference_error(
+                exc, f"shoal could not infer the output of groupby(...).{method} by running it on a small sample "
                 f"({type(exc).__name__}: {exc}). Pass meta= with an empty pandas object shaped like the output."
             ) from exc
     expr = MapPartitions(shuffled, call, (), None, out_meta, f"groupby-{method}", False, False)

@@ -102,7 +102,7 @@ def _prune_partitions(root: Expr) -> Expr:
         pruned = child._select_partitions(indices)
         if pruned is not None:
             return pruned
-        if isinstance(child, Blockwise) and not isinstance(child, Partitions):
+        if isinstance(child, Blockwise) and not isinstance(child, Partitions) and not child._pins_partitions:
             frames = [op for op in child.operands if isinstance(op, Expr) and not is_scalar_expr(op)]
             nested = frame_operands(child.operands)
             if frames and len(frames) == len(nested) and all(op.npartitions == child.npartitions for op in frames):

@@ -27,7 +27,7 @@ from shoal.dataframe._align import aligned, as_collection, is_partitioned
 from shoal.dataframe._core import FrameBase, new_collection
 from shoal.dataframe._enforce import EnforceMeta
 from shoal.dataframe._expr import Expr
-from shoal.dataframe._meta import is_frame_like, make_meta, make_meta_nonempty, meta_from_output
+from shoal.dataframe._meta import is_frame_like, make_meta, make_meta_nonempty, meta_from_output, with_index_of
 from shoal.dataframe._overlap import _concat, _head_for_previous, _like, _tail_for_next, normalize_span
 from shoal.graph.task import GraphNode, Key, Ref, Task
 
@@ -193,7 +193,9 @@ def map_overlap(func: Callable[..., Any], df: Any, before: Any, after: Any, *arg
     before = normalize_span(before, "before", index)
     after = normalize_span(after, "after", index)
     metas = [df._meta, *(a._meta if isinstance(a, FrameBase) else a for a in args_list)]
-    out_meta = make_meta(meta) if meta is not _NO_DEFAULT and meta is not None else _infer_meta(func, metas, kwargs)
+    # A dict or (name, dtype) meta gets the input's index type: the output keeps the input's rows.
+    out_meta = (with_index_of(make_meta(meta), df._meta) if meta is not _NO_DEFAULT and meta is not None
+                else _infer_meta(func, metas, kwargs))
     call = EnforceMeta(func, out_meta) if enforce_metadata and meta is not _NO_DEFAULT and meta is not None else func
     frames = [df._expr, *(args_list[k]._expr for k in positions)]
     slots = {k: _FrameSlot(j) for j, k in enumerate(positions, start=1)}

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["is_frame_like", "make_meta", "make_meta_nonempty", "meta_from_output"]
+__all__ = ["inference_error", "is_frame_like", "make_meta", "make_meta_nonempty", "meta_from_output",
+           "with_index_of"]
 
 
 def is_frame_like(x: Any) -> bool:
@@ -52,6 +53,19 @@ def make_meta(x: Any, index: Any = None) -> Any:
         f"meta must be a pandas object, a dict {{column: dtype}}, a list of (column, dtype) pairs or a "
         f"(name, dtype) tuple; got {type(x).__name__}: {x!r}"
     )
+
+
+def with_index_of(meta: Any, parent: Any) -> Any:
+    """``meta`` with ``parent``'s (empty) index when ``meta`` has only the default ``RangeIndex``.
+
+    A meta built from a dict or a ``(name, dtype)`` tuple gets a ``RangeIndex``; for an output that keeps the
+    input's rows, the input's index type (datetime, strings, a name) is the truth.
+    """
+    if (isinstance(meta, pd.DataFrame | pd.Series) and isinstance(parent, pd.DataFrame | pd.Series)
+            and type(meta.index) is pd.RangeIndex and meta.index.name is None
+            and type(parent.index) is not pd.RangeIndex):
+        return meta.set_axis(parent.index[:0], axis=0)
+    return meta
 
 
 def _fake_values(dtype: Any, n: int = 2) -> Any:
@@ -103,3 +117,44 @@ def make_meta_nonempty(meta: Any) -> Any:
     if isinstance(meta, pd.Index):
         return _fake_index(meta)
     return meta
+
+
+#: Original exception type -> its "also a ValueError" subclass (see :func:`inference_error`).
+_INFERENCE_TYPES: dict[type, type] = {}
+
+
+def _rebuild_inference_error(original: type, args: tuple[Any, ...]) -> BaseException:
+    return _inference_type(original)(*args)
+
+
+def _inference_type(original: type) -> type:
+    cls = _INFERENCE_TYPES.get(original)
+    if cls is None:
+        if issubclass(original, ValueError):
+            cls = original
+        else:
+            def reduce(self: BaseException) -> tuple[Any, ...]:
+                return (_rebuild_inference_error, (original, self.args))
+
+            cls = type(original.__name__, (original, ValueError), {"__reduce__": reduce, "__module__": __name__})
+        _INFERENCE_TYPES[original] = cls
+    return cls
+
+
+def inference_error(exc: BaseException, message: str) -> BaseException:
+    """An error that is both ``exc``'s own type and a ``ValueError``, carrying ``message`` (shoal's context).
+
+    Inferring metadata runs the user's operation on a sample, so its failure is usually the user's error (a
+    ``TypeError`` for ``frame + text``): code catching that type must still catch it, and code catching
+    Dask's ``ValueError`` for failed inference too. Types that cannot be combined so (their constructor or
+    layout differs) keep their own instance, with ``message`` added as a note. Raise it ``from exc``.
+
+    >>> err = inference_error(TypeError("bad operand"), "shoal could not infer the output of 'add'")
+    >>> isinstance(err, TypeError), isinstance(err, ValueError), str(err)
+    (True, True, "shoal could not infer the output of 'add'")
+    """
+    try:
+        return _inference_type(type(exc))(message)  # type: ignore[no-any-return]
+    except Exception:  # noqa: BLE001 - constructors with other signatures (UnicodeDecodeError, ...)
+        exc.add_note(message)
+        return exc

@@ -20,7 +20,7 @@ import pandas as pd
 from shoal.dataframe import _stats_kernels as kern
 from shoal.dataframe._core import FrameBase, new_collection
 from shoal.dataframe._expr import Expr, MapPartitions, Projection, TreeReduce
-from shoal.dataframe._meta import make_meta, make_meta_nonempty, meta_from_output
+from shoal.dataframe._meta import inference_error, make_meta, make_meta_nonempty, meta_from_output
 
 __all__ = ["FrameStatsMethods", "SeriesStatsMethods", "StatsMethods"]
 
@@ -151,8 +151,8 @@ def _infer_reduction_meta(meta: Any, chunk: Callable[..., Any], aggregate: Calla
         partial = chunk(make_meta_nonempty(meta), **chunk_kwargs)
         return meta_from_output(aggregate(_stack_partials([partial]), **aggregate_kwargs))
     except Exception as exc:
-        raise ValueError(
-            f"reduction({label!r}): shoal could not infer the output by running chunk and aggregate on a small "
+        raise inference_error(
+            exc, f"reduction({label!r}): shoal could not infer the output by running chunk and aggregate on a small "
             f"sample ({type(exc).__name__}: {exc}). Pass meta= describing the result: a scalar dtype such as "
             f"meta=float, a (name, dtype) tuple for a Series, or a {{column: dtype}} dict for a DataFrame."
         ) from exc

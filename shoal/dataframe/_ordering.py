@@ -16,6 +16,7 @@ import pandas as pd
 from shoal.dataframe._core import FrameBase, new_collection
 from shoal.dataframe._expr import MapPartitions, Projection, TreeReduce
 from shoal.dataframe._merge import concat, merge, merge_asof
+from shoal.dataframe._repartition import freq_divisions, interpolated_divisions
 from shoal.dataframe._shuffle import (
     HashPartitioner,
     RangePartitioner,
@@ -148,8 +149,15 @@ class OrderingMethods:
         """
         if not isinstance(self._meta, pd.DataFrame):
             raise TypeError("set_index is a DataFrame method")
+        if isinstance(other, FrameBase) and isinstance(other._meta, pd.Series):
+            # As Dask: the Series (aligned on the index) becomes the index, under its own name.
+            tmp = "__shoal_set_index__"
+            out = self.assign(**{tmp: other}).set_index(tmp, drop=True, sorted=sorted, npartitions=npartitions,
+                                                       divisions=divisions, **kwargs)
+            return out.map_partitions(_rename_index, other._meta.name, meta=_rename_index(out._meta, other.name))
         if isinstance(other, FrameBase) or isinstance(other, list):
-            raise NotImplementedError("set_index takes one column name; assign a Series as a column first")
+            raise NotImplementedError("set_index takes one column name or one Series; for several columns, "
+                                      "combine them into one column first")
         if other not in self._meta.columns:
             raise KeyError(f"set_index: column {other!r} not found. Available columns: {list(self._meta.columns)}.")
         indexed = new_collection(KeyedPartitions(self._expr, _set_index_part, (other, drop), None, None,
@@ -221,12 +229,16 @@ class OrderingMethods:
                                               None, "sort-values", False, True, cols))
 
     def repartition(self, divisions: Any = None, npartitions: int | None = None, partition_size: Any = None,
-                    force: bool = False) -> Any:
-        """Change the partitioning: to ``npartitions``, to new ``divisions``, or to about ``partition_size`` bytes.
+                    freq: Any = None, force: bool = False) -> Any:
+        """Change the partitioning: to ``npartitions``, new ``divisions``, about ``partition_size`` bytes, or ``freq``.
 
-        Fewer partitions merge neighbours (divisions are kept); more cut
+        Fewer partitions merge neighbours (divisions are kept); more split
+        each partition's index range evenly when the divisions are known and
+        numeric or datetime (divisions stay known, as in Dask), else cut
         partitions into row slices (divisions become unknown).
         ``partition_size`` computes each partition's memory use now.
+        ``freq`` (a datetime index) starts a partition at every period
+        boundary; see :mod:`shoal.dataframe._repartition`.
 
         >>> import pandas as pd, shoal.dataframe as sd
         >>> df = sd.from_pandas(pd.DataFrame({"x": range(10)}), npartitions=5)
@@ -235,10 +247,14 @@ class OrderingMethods:
         >>> [len(p.compute()) for p in df.repartition(divisions=[0, 3, 9]).to_delayed()]
         [3, 7]
         """
-        given = [x is not None for x in (divisions, npartitions, partition_size)]
+        given = [x is not None for x in (divisions, npartitions, partition_size, freq)]
         if sum(given) != 1:
-            raise ValueError("repartition takes exactly one of divisions=, npartitions= or partition_size=")
+            raise ValueError("repartition takes exactly one of divisions=, npartitions=, partition_size= or freq=")
         old = tuple(self.divisions)
+        if freq is not None:
+            divisions = freq_divisions(old, freq)
+        elif npartitions is not None and npartitions > self.npartitions:
+            divisions = interpolated_divisions(old, npartitions)
         if divisions is not None:
             new = tuple(divisions)
             if len(new) < 2 or any(a > b for a, b in zip(new, new[1:], strict=False)):
@@ -296,6 +312,10 @@ class OrderingMethods:
                          npartitions=npartitions)
         return merge(self, other, how=how, left_index=True, right_index=True, suffixes=suffixes,
                      npartitions=npartitions)
+
+
+def _rename_index(part: Any, name: Any) -> Any:
+    return part.rename_axis(index=name)
 
 
 def _plan_divisions(plan: list[list[tuple[int, Any]]], old: tuple[Any, ...]) -> tuple[Any, ...]:

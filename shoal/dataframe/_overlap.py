@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from shoal.dataframe._expr import Expr
+from shoal.dataframe._meta import with_index_of
 from shoal.graph.task import GraphNode, Key, Ref, Task
 
 __all__ = ["Cumulative", "Overlap"]
@@ -119,7 +120,9 @@ class Overlap(Expr):
     @functools.cached_property
     def _meta(self) -> Any:
         if self.meta is not None:
-            return self.meta
+            # The output keeps the input's rows (trimmed to them), so it has the input's index, whatever
+            # index a meta=("x", "f8") tuple was given (a RangeIndex).
+            return with_index_of(self.meta, self.frame._meta)
         return self.func(self.frame._meta, *self.args, **(self.kwargs or {})).iloc[:0]
 
     @functools.cached_property

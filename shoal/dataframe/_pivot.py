@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from shoal.dataframe._categorical import has_known_categories
 from shoal.dataframe._core import FrameBase, new_collection
 from shoal.dataframe._expr import TreeReduce
 
@@ -136,7 +137,7 @@ def pivot_table(df: Any, index: Any = None, columns: Any = None, values: Any = N
             f"output columns are known before computing, but it has dtype {dtype}. Call "
             f"df = df.categorize(columns=[{columns!r}]) first."
         )
-    if len(dtype.categories) == 0:
+    if len(dtype.categories) == 0 or not has_known_categories(dtype):
         raise ValueError(
             f"pivot_table: the categories of 'columns' ({columns!r}) are unknown (none in the metadata). Call "
             f"df = df.categorize(columns=[{columns!r}]) first."

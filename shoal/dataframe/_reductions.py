@@ -74,6 +74,8 @@ def reduction(expr: Expr, method: str, *, split_every: int | None = None, **kwar
     ``count`` partials are summed; the others reduce again with the same method.
     """
     meta = meta_from_output(_reduction_meta(expr._meta, method, kwargs))
+    if method in ("sum", "prod") and kwargs.get("min_count", 0) > 0:
+        return _min_count_reduction(expr, method, meta, split_every, kwargs)
     again = "sum" if method == "count" else method
     agg_kwargs = {k: v for k, v in kwargs.items() if k in ("skipna", "numeric_only") and method != "count"}
     if method in ("sum", "prod") and "min_count" in kwargs:
@@ -86,6 +88,41 @@ def reduction(expr: Expr, method: str, *, split_every: int | None = None, **kwar
         [expr], _apply_method, functools.partial(_stack_then, method=again, kwargs=agg_kwargs),
         functools.partial(_aggregate_then, method=again, kwargs=agg_kwargs, meta=meta), meta, method,
         {"method": method, "kwargs": chunk_kwargs}, split_every,
+    )
+
+
+def _min_count_chunk(part: Any, method: str, kwargs: dict[str, Any]) -> tuple[Any, Any]:
+    """The partition's sum (or product) and its count of non-missing values, per column for a frame."""
+    value = getattr(part, method)(**kwargs)
+    count = part.count()
+    if isinstance(value, pd.Series):
+        count = count.reindex(value.index)  # numeric_only may have dropped columns
+    return value, count
+
+
+def _min_count_combine(parts: list[tuple[Any, Any]], method: str) -> tuple[Any, Any]:
+    value, count = parts[0]
+    for v, c in parts[1:]:
+        value = value + v if method == "sum" else value * v
+        count = count + c
+    return value, count
+
+
+def _min_count_aggregate(parts: list[tuple[Any, Any]], method: str, min_count: int, meta: Any) -> Any:
+    # min_count applies to the whole column, so it is checked on the total count, not per partition.
+    value, count = _min_count_combine(parts, method)
+    if isinstance(value, pd.Series):
+        return _finalize_like(value.where(count >= min_count), meta)
+    return np.float64(np.nan) if count < min_count else _finalize_like(value, meta)
+
+
+def _min_count_reduction(expr: Expr, method: str, meta: Any, split_every: int | None,
+                         kwargs: dict[str, Any]) -> TreeReduce:
+    chunk_kwargs = {k: v for k, v in kwargs.items() if k != "min_count"}
+    return TreeReduce(
+        [expr], _min_count_chunk, functools.partial(_min_count_combine, method=method),
+        functools.partial(_min_count_aggregate, method=method, min_count=kwargs["min_count"], meta=meta), meta,
+        method, {"method": method, "kwargs": chunk_kwargs}, split_every,
     )
 
 
@@ -107,7 +144,13 @@ def length(expr: Expr, split_every: int | None = None) -> Length:
 # -- moments ------------------------------------------------------------------------------------
 
 def _moment_chunk(part: Any, skipna: bool = True, numeric_only: bool = False) -> tuple[Any, Any, Any]:
-    data = part.select_dtypes("number") if numeric_only and isinstance(part, pd.DataFrame) else part
+    data = part
+    if numeric_only and isinstance(part, pd.DataFrame):
+        # pandas' numeric_only keeps booleans (select_dtypes("number") would drop them).
+        data = part[[c for c, dt in part.dtypes.items() if pd.api.types.is_numeric_dtype(dt)]]
+    if isinstance(data, pd.DataFrame):
+        bools = {c: "f8" for c, dt in data.dtypes.items() if isinstance(dt, np.dtype) and dt.kind == "b"}
+        data = data.astype(bools) if bools else data
     data = data.astype("f8") if isinstance(data, pd.Series) and data.dtype == bool else data
     n = data.count()
     mean = data.mean(skipna=skipna)
@@ -237,6 +280,19 @@ def unique(expr: Expr, *, split_every: int | None = None) -> TreeReduce:
                       {"dropna": False}, split_every)
 
 
+def _distinct_values(parts: list[Any]) -> np.ndarray:
+    return _unique_combine(parts).to_numpy()
+
+
+def isin_values(expr: Expr, split_every: int | None = None) -> TreeReduce:
+    """The distinct values of a lazy Series as one array, broadcast to every partition of ``s.isin(values)``.
+
+    The meta is an array (not a pandas object), so the plan treats the result as a single value.
+    """
+    return TreeReduce([expr], _unique_chunk, _unique_combine, _distinct_values, np.array([], dtype=object),
+                      "isin-values", {"dropna": False}, split_every)
+
+
 # -- quantiles (exact: the values are gathered; documented in Series.quantile) --------------------
 
 def _values_chunk(part: Any) -> Any:
@@ -311,6 +367,9 @@ class PartitionValues(MapPartitions):
     As in Dask, the values form a Series with one row per partition, indexed by partition number
     (so ``df.map_partitions(len).compute()`` lists the partition lengths).
     """
+
+    #: The index is the partition number, which pruning to fewer partitions must not change.
+    _pins_partitions = True
 
     @functools.cached_property
     def divisions(self) -> tuple[Any, ...]:

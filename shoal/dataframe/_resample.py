@@ -235,3 +235,8 @@ class Resampler:
 
     def nunique(self) -> Any:
         return self._call("nunique")
+
+    def ohlc(self) -> Any:
+        """First, largest, smallest and last value of each bin as columns ``open high low close`` (mirrors
+        ``pandas.core.resample.Resampler.ohlc``; a DataFrame gets them under each column)."""
+        return self._call("ohlc")

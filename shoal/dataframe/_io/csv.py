@@ -26,26 +26,34 @@ Types
     partitions that disagree with the metadata.
 
 Writing
-    One file per partition, each written under a hidden temporary name; all
-    are renamed once every partition is written, so a failed write never
-    leaves a file (or a set of files) that looks finished.
+    :mod:`.csv_write`. Keywords that change how blocks parse (``header=``,
+    ``skiprows=``, ``assume_missing=``): :mod:`.csv_options`.
 """
 
 from __future__ import annotations
 
 import functools
 import io
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
 
-from shoal.base import compute as compute_collections
 from shoal.dataframe._core import new_collection
 from shoal.dataframe._expr import Blockwise, Expr
 from shoal.dataframe._io.csv_count import count_rows as _count_rows
 from shoal.dataframe._io.csv_count import count_rows_slowly
+from shoal.dataframe._io.csv_options import (
+    assume_missing as _assume_missing,
+)
+from shoal.dataframe._io.csv_options import (
+    block_kwargs,
+    check_keywords,
+    header_row,
+    read_header_line,
+)
+from shoal.dataframe._io.csv_write import to_csv
+from shoal.dataframe._io.strings import convert_string_enabled, match_strings, to_arrow_strings
 from shoal.dataframe._io.record_counter import PIECE, count_pieces, scratch
 from shoal.graph.task import Key, Task
 
@@ -203,6 +211,7 @@ def _parse_block(block: tuple[Any, ...], kwargs: dict[str, Any], meta: pd.DataFr
     fs, path, start, stop, header, first, compression = block
     data = None
     count_only = columns is not None and not [c for c in columns if c != path_column]
+    kwargs = block_kwargs(kwargs, first)
     sep = _single_byte_sep(kwargs)
     if count_only and sep is not None and _countable(kwargs):
         # Nothing but the number of rows is needed (``len``): count records instead of parsing them.
@@ -217,7 +226,7 @@ def _parse_block(block: tuple[Any, ...], kwargs: dict[str, Any], meta: pd.DataFr
             return part
     if data is None:
         data = _read_block(*block)
-    kw = dict(kwargs)
+    kw = dict(block_kwargs(kwargs, first))
     file_columns = [c for c in meta.columns if c != path_column]
     wanted = None if columns is None else [c for c in columns if c != path_column]
     if wanted is not None and (count_only or (sep is not None and not _fields_fit(data, sep))):
@@ -261,6 +270,7 @@ def _finish(part: pd.DataFrame, meta: pd.DataFrame, wanted: list[Any], columns: 
     if len(part) == 0:
         # A block holding no line start (a line longer than the block) parses to untyped columns.
         part = expected.copy()
+    part = match_strings(part, expected)
     _check_dtypes(part, expected, path)
     if path_column is not None:
         part[path_column] = pd.Categorical([path] * len(part), categories=paths)
@@ -333,9 +343,13 @@ def _check_dtypes(part: pd.DataFrame, meta: pd.DataFrame, path: str) -> None:
         )
 
 
-def read_csv(urlpath: Any, blocksize: Any = "64MB", *, sample: int = 256_000, include_path_column: bool | str = False,
-             compression: Any = "infer", storage_options: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+def read_csv(urlpath: Any, blocksize: Any = "64MB", lineterminator: str | None = None, compression: Any = "infer",
+             sample: int = 256_000, sample_rows: int | None = None, enforce: bool = False, assume_missing: bool = False,
+             storage_options: dict[str, Any] | None = None, include_path_column: bool | str = False, **kwargs: Any
+             ) -> Any:
     """Read CSV files into a DataFrame, one partition per ``blocksize`` bytes of each file.
+
+    Mirrors ``dask.dataframe.read_csv``.
 
     Parameters
     ----------
@@ -345,12 +359,27 @@ def read_csv(urlpath: Any, blocksize: Any = "64MB", *, sample: int = 256_000, in
         Bytes per partition (``"64MB"``); ``None`` reads one file per partition.
     sample : int
         Bytes of the first file parsed to infer column dtypes.
+    sample_rows : int, optional
+        Infer the dtypes from only the first ``sample_rows`` rows of the
+        sample, as Dask does (its default is 10). shoal's default, ``None``,
+        uses every row of the sample: fewer blocks then disagree with it.
+    assume_missing : bool
+        Integer columns without a ``dtype=`` are read as ``float64``, so that
+        a missing value in a later block is not an error.
+    enforce : bool
+        Accepted for Dask's sake: shoal always checks each block's dtypes.
     include_path_column : bool or str
         Add a categorical column (named ``"path"``, or this name) with each row's file.
     compression : str
         ``"infer"`` (from the extension) or a name; compressed files are not split.
     **kwargs
-        Passed to :func:`pandas.read_csv` (``dtype=``, ``usecols=``, ``parse_dates=``, ``sep=``, ...).
+        Passed to :func:`pandas.read_csv` (``dtype=``, ``usecols=``, ``header=None``, ``names=``,
+        ``skiprows=``, ...); see :mod:`.csv_options` for how later blocks parse.
+
+    Raises
+    ------
+    TypeError
+        For a keyword that neither this function nor ``pandas.read_csv`` takes.
 
     Examples
     --------
@@ -359,12 +388,16 @@ def read_csv(urlpath: Any, blocksize: Any = "64MB", *, sample: int = 256_000, in
     >>> pd.DataFrame({"x": [1, 2, 3]}).to_csv(os.path.join(d, "a.csv"), index=False)
     >>> sd.read_csv(os.path.join(d, "*.csv")).x.sum().compute()
     np.int64(6)
+    >>> sd.read_csv(os.path.join(d, "*.csv"), assume_missing=True).x.dtype
+    dtype('float64')
     """
+    check_keywords(kwargs)
+    if lineterminator is not None:
+        kwargs["lineterminator"] = lineterminator
     for bad in ("index_col", "chunksize", "iterator", "nrows", "skipfooter"):
         if kwargs.get(bad) not in (None, False):
             raise ValueError(f"read_csv does not support {bad}= on partitioned data; read, then use set_index/head")
-    if kwargs.get("header", "infer") not in ("infer", 0):
-        raise ValueError("read_csv supports header=0 (the default) only")
+    header_row(kwargs)  # refuses several header rows now
     fs, paths = _expand(urlpath, storage_options)
     size = _parse_blocksize(blocksize)
     with fs.open(paths[0], "rb", compression=_compression_of(paths[0], compression)) as f:
@@ -372,18 +405,22 @@ def read_csv(urlpath: Any, blocksize: Any = "64MB", *, sample: int = 256_000, in
         if not head.endswith(b"\n"):
             head += f.readline()
     try:
-        sample_frame = pd.read_csv(io.BytesIO(head), **kwargs)
+        sample_frame = pd.read_csv(io.BytesIO(head), **kwargs, **({"nrows": sample_rows} if sample_rows else {}))
     except Exception as exc:
         raise ValueError(f"read_csv: could not parse the first {sample} bytes of {paths[0]!r}: {exc}") from exc
     _check_row_widths(sample_frame, kwargs, paths[0])
+    if assume_missing:
+        sample_frame, kwargs = _assume_missing(sample_frame, kwargs)
     usecols = kwargs.get("usecols")
     meta = sample_frame.iloc[:0]
+    if convert_string_enabled():
+        meta = to_arrow_strings(meta)
     meta, path_column = _with_path_column(meta, include_path_column, paths)
     blocks = []
     for path in paths:
         comp = _compression_of(path, compression)
         with fs.open(path, "rb", compression=comp) as f:
-            header = f.readline()
+            header = read_header_line(f, kwargs)
         total = fs.size(path)
         if comp is not None or size is None or total <= size:
             blocks.append((fs, path, 0, total, header, True, comp))
@@ -412,113 +449,3 @@ def read_table(urlpath: Any, blocksize: Any = "64MB", **kwargs: Any) -> Any:
     """
     kwargs.setdefault("sep", "\t")
     return read_csv(urlpath, blocksize, **kwargs)
-
-
-def _write_csv(part: pd.DataFrame, f: Any, kwargs: dict[str, Any]) -> None:
-    part.to_csv(f, **kwargs)
-
-
-def _write_partition(part: pd.DataFrame, path: str, fs: Any, kwargs: dict[str, Any], writer: Any = _write_csv
-                     ) -> str:
-    """``writer(part, file, kwargs)`` into a temporary file, renamed to ``path`` once complete."""
-    tmp = f"{path}.{uuid.uuid4().hex}.tmp"
-    try:
-        with fs.open(tmp, "wb") as f:
-            writer(part, f, kwargs)
-        fs.mv(tmp, path)
-    except BaseException:
-        if fs.exists(tmp):
-            fs.rm(tmp)
-        raise
-    return path
-
-
-def to_csv(df: Any, filename: Any, *, name_function: Any = None, compute: bool = True,
-           storage_options: dict[str, Any] | None = None, single_file: bool = False, **kwargs: Any) -> Any:
-    """Write one CSV file per partition (``*`` in ``filename`` becomes the partition number).
-
-    Returns the list of written paths (or the ``Delayed`` writes with ``compute=False``).
-
-    Every part is written under a hidden temporary name and all are renamed
-    only once every partition succeeded, so a failed write leaves no file
-    that looks finished (with ``compute=True`` the temporary files are
-    removed too).
-
-    Examples
-    --------
-    >>> import os, pandas as pd, shoal.dataframe as sd, tempfile
-    >>> d = tempfile.mkdtemp()
-    >>> df = sd.from_pandas(pd.DataFrame({"x": range(4)}), npartitions=2)
-    >>> [os.path.basename(p) for p in df.to_csv(os.path.join(d, "out-*.csv"), index=False)]
-    ['out-0.csv', 'out-1.csv']
-    >>> sorted(os.listdir(d))
-    ['out-0.csv', 'out-1.csv']
-    """
-    import fsspec
-
-    fs, _, _ = fsspec.get_fs_token_paths(str(filename), storage_options=storage_options or {})
-    name_function = name_function or str
-    from shoal.delayed import delayed
-
-    if single_file:
-        path = str(filename)
-        write = delayed(_write_partition, pure=False)(delayed(_concat_all)(df.to_delayed()), path, fs, kwargs)
-        return [write.compute()] if compute else [write]
-    filename = str(filename)
-    if "*" not in filename:
-        fs.makedirs(filename, exist_ok=True)
-        filename = filename.rstrip("/") + "/*.part"
-    else:
-        parent = filename.rsplit("/", 1)[0] if "/" in filename else "."
-        fs.makedirs(parent, exist_ok=True)
-    parts = df.to_delayed()
-    paths = [filename.replace("*", name_function(i)) for i in range(len(parts))]
-    token = uuid.uuid4().hex
-    staged = [_staging_path(path, token) for path in paths]
-    writes = [delayed(_write_staged, pure=False)(p, tmp, fs, kwargs) for p, tmp in zip(parts, staged, strict=True)]
-    published = delayed(_publish, pure=False)(writes, paths, fs)
-    if not compute:
-        return [published[i] for i in range(len(paths))]
-    try:
-        (result,) = compute_collections(published)
-    except BaseException:
-        for tmp in staged:
-            _remove(fs, tmp)
-        raise
-    return list(result)
-
-
-def _staging_path(path: str, token: str) -> str:
-    """``dir/0.part`` -> ``dir/.0.part.<token>.tmp``: hidden, and matching no ``*.csv``-style glob."""
-    parent, name = path.rsplit("/", 1) if "/" in path else ("", path)
-    staged = f".{name}.{token}.tmp"
-    return f"{parent}/{staged}" if parent else staged
-
-
-def _write_staged(part: pd.DataFrame, tmp: str, fs: Any, kwargs: dict[str, Any]) -> str:
-    try:
-        with fs.open(tmp, "wb") as f:
-            _write_csv(part, f, kwargs)
-    except BaseException:
-        _remove(fs, tmp)
-        raise
-    return tmp
-
-
-def _publish(staged: list[str], paths: list[str], fs: Any) -> list[str]:
-    """Rename every staged part to its name: runs only once all partitions were written."""
-    for tmp, path in zip(staged, paths, strict=True):
-        fs.mv(tmp, path)
-    return paths
-
-
-def _remove(fs: Any, path: str) -> None:
-    try:
-        if fs.exists(path):
-            fs.rm(path)
-    except FileNotFoundError:
-        pass  # removed meanwhile by its own writer's clean-up
-
-
-def _concat_all(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    return pd.concat(parts)

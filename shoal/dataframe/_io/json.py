@@ -24,7 +24,8 @@ import pandas as pd
 
 from shoal.base import compute as compute_collections
 from shoal.dataframe._core import new_collection
-from shoal.dataframe._io.csv import _compression_of, _expand, _parse_blocksize, _read_block, _write_partition
+from shoal.dataframe._io.csv import _compression_of, _expand, _parse_blocksize, _read_block
+from shoal.dataframe._io.csv_write import _write_partition
 from shoal.dataframe._io.text_blocks import ReadTextBlocks
 from shoal.dataframe._meta import make_meta
 

@@ -11,6 +11,7 @@ import pandas as pd
 
 from shoal.dataframe._core import new_collection
 from shoal.dataframe._expr import Expr, FromPandas
+from shoal.dataframe._io.strings import convert_string_enabled, to_arrow_strings
 from shoal.dataframe._meta import make_meta, meta_from_output
 from shoal.delayed import Delayed
 from shoal.graph.task import GraphNode, Key, Ref, Task
@@ -73,6 +74,8 @@ def from_pandas(data: pd.DataFrame | pd.Series, npartitions: int | None = None, 
     # A shallow copy (copy-on-write in pandas 3): later in-place edits of the caller's object, such as
     # adding a column or renaming, must not change what this collection holds.
     data = data.copy(deep=False)
+    if convert_string_enabled():
+        data = to_arrow_strings(data)
     if sort and not data.index.is_monotonic_increasing:
         data = data.sort_index()
     if chunksize is None:

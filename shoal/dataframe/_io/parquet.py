@@ -29,8 +29,11 @@ from shoal.dataframe._io.parquet_footer import (
     local_footer,
     matching_row_groups,
 )
+from shoal.dataframe._io.parquet_divisions import index_name, statistics_divisions
 from shoal.dataframe._io.parquet_filter import filter_columns, filter_mask
+from shoal.dataframe._io.parquet_options import check_read_options, directory_files, parse_split_row_groups
 from shoal.dataframe._io.string_dictionary import decode_chunked
+from shoal.dataframe._io.strings import convert_string_enabled, match_strings, to_arrow_strings
 from shoal.graph.task import Key, Task
 
 __all__ = ["read_parquet"]
@@ -51,8 +54,11 @@ class ReadParquet(Blockwise):
 
     #: ``ids`` holds ``(path, row-group ids or None for all)`` per fragment, found once when the pieces
     #: are made: asking a fragment for its row groups builds statistics objects, too slow to repeat.
-    _parameters = ("fragments", "meta", "columns_", "index_columns", "filters", "index", "token", "schema", "ids")
-    _defaults = {"index": None, "token": None, "schema": None, "ids": None}
+    #: ``sorted_index`` names the index column whose statistics gave known divisions (``calculate_divisions``):
+    #: a reader rebuilt on fewer row groups works them out again for its own pieces.
+    _parameters = ("fragments", "meta", "columns_", "index_columns", "filters", "index", "token", "schema", "ids",
+                   "sorted_index", "divisions_")
+    _defaults = {"index": None, "token": None, "schema": None, "ids": None, "sorted_index": None, "divisions_": None}
     _label = "read-parquet"
 
     @functools.cached_property
@@ -62,7 +68,8 @@ class ReadParquet(Blockwise):
         # The pieces as one string: paths and row-group numbers print the same every time, and hashing one
         # string costs a tenth of normalizing a list of tuples, which every optimizer pass that rebuilds the
         # reader would pay again.
-        token = tokenize(self.token, repr(ids), self.columns_, self.index_columns, repr(self.filters), self.index)
+        token = tokenize(self.token, repr(ids), self.columns_, self.index_columns, repr(self.filters), self.index,
+                         self.sorted_index)
         return f"read-parquet-{token}"
 
     @functools.cached_property
@@ -71,6 +78,8 @@ class ReadParquet(Blockwise):
 
     @functools.cached_property
     def divisions(self) -> tuple[Any, ...]:
+        if self.divisions_ is not None:
+            return tuple(self.divisions_)
         return (None,) * (max(len(self.fragments), 1) + 1)
 
     def _task(self, i: int, ctx: Any, key: Key | None) -> Task:
@@ -88,7 +97,7 @@ class ReadParquet(Blockwise):
         wanted = set(columns)
         keep = [c for c in (self.meta.columns if self.columns_ is None else self.columns_) if c in wanted]
         return ReadParquet(self.fragments, self.meta, keep, self.index_columns, self.filters, self.index, self.token,
-                           self.schema, self.ids)
+                           self.schema, self.ids, self.sorted_index, self.divisions_)
 
     def _push_filter(self, conditions: list[tuple[Any, str, Any]]) -> Expr | None:
         if self.index is not None and any(c == self.index for c, _, _ in conditions):
@@ -107,15 +116,31 @@ class ReadParquet(Blockwise):
                     fragment.path, fragment.filesystem, partition_expression=fragment.partition_expression,
                     row_groups=groups))
                 ids.append((fragment.path, tuple(groups)))
-        return ReadParquet(pieces, self.meta, self.columns_, self.index_columns, filters, self.index, self.token,
-                           self.schema, ids)
+        return _reader(pieces, self.meta, self.columns_, self.index_columns, filters, self.index, self.token,
+                       self.schema, ids, self.sorted_index if self.divisions_ is not None else None)
 
     def _select_partitions(self, indices: list[int]) -> Expr | None:
         if not self.fragments:
             return None
         ids = None if self.ids is None else [self.ids[i] for i in indices]
+        divisions = None
+        if self.divisions_ is not None and indices and list(indices) == sorted(set(indices)):
+            # Each kept partition still lies within its old bounds; the next kept one starts after them.
+            divisions = (*(self.divisions_[i] for i in indices), self.divisions_[indices[-1] + 1])
         return ReadParquet([self.fragments[i] for i in indices], self.meta, self.columns_, self.index_columns,
-                           self.filters, self.index, self.token, self.schema, ids)
+                           self.filters, self.index, self.token, self.schema, ids, self.sorted_index, divisions)
+
+
+def _reader(pieces: list[Any], meta: pd.DataFrame, columns: list[Any] | None, index_columns: list[str],
+            filters: Any, index: Any, token: str | None, schema: Any, ids: list[Any], sorted_index: str | None
+            ) -> ReadParquet:
+    """A :class:`ReadParquet`, with divisions from the statistics of ``sorted_index`` when they are sorted."""
+    found = statistics_divisions(pieces, ids, sorted_index, schema) if sorted_index is not None else None
+    if found is None:
+        return ReadParquet(pieces, meta, columns, index_columns, filters, index, token, schema, ids, sorted_index)
+    kept, kept_ids, divisions = found
+    return ReadParquet(kept, meta, columns, index_columns, filters, index, token, schema, kept_ids, sorted_index,
+                       divisions)
 
 
 def _piece_id(fragment: Any) -> tuple[str, tuple[int, ...] | None]:
@@ -177,7 +202,7 @@ def to_partition(table: Any, columns: list[Any] | None, index_columns: list[str]
         part = part.set_index(index)
     if columns is not None and list(part.columns) != list(columns):
         part = part[columns]
-    return part
+    return match_strings(part, meta) if meta is not None else part
 
 
 def _raise_schema_mismatch(fragment: Any, schema: Any, wanted: list[Any] | None, exc: BaseException) -> None:
@@ -355,10 +380,17 @@ def _read_table_direct(fragment: Any, wanted: list[Any] | None, filters: Any, sc
     return table
 
 
-def read_parquet(path: Any, columns: Any = None, filters: Any = None, index: Any = None,
-                 split_row_groups: bool = False, storage_options: dict[str, Any] | None = None,
-                 engine: str = "pyarrow", **kwargs: Any) -> Any:
+def read_parquet(path: Any = None, columns: Any = None, filters: Any = None, categories: Any = None,
+                 index: Any = None, storage_options: dict[str, Any] | None = None, dtype_backend: Any = None,
+                 calculate_divisions: bool = False, ignore_metadata_file: bool = False,
+                 metadata_task_size: int | None = None, split_row_groups: Any = "infer", blocksize: Any = "default",
+                 aggregate_files: Any = None, parquet_file_extension: Any = (".parq", ".parquet", ".pq"),
+                 filesystem: Any = "fsspec", engine: Any = None, arrow_to_pandas: Any = None, **kwargs: Any) -> Any:
     """Read a Parquet dataset (a file, a directory, a glob or a list) into a DataFrame.
+
+    Mirrors ``dask.dataframe.read_parquet`` and takes its keywords; those
+    shoal can't honour raise ``NotImplementedError`` naming an alternative,
+    and unknown ones raise ``TypeError`` (Dask ignores them).
 
     Parameters
     ----------
@@ -368,27 +400,48 @@ def read_parquet(path: Any, columns: Any = None, filters: Any = None, index: Any
         ``[("x", ">", 5)]`` (AND) or ``[[...], [...]]`` (OR of ANDs). Files and
         row groups whose statistics rule them out are never read.
     index : str, optional
-        Column to use as the index.
-    split_row_groups : bool
-        One partition per row group instead of per file.
+        Column to use as the index (default: the index stored by pandas).
+    calculate_divisions : bool
+        Known divisions from the index column's min/max statistics, when the
+        files (or row groups) hold sorted, non-overlapping ranges of it.
+    split_row_groups : bool, int, "infer" or "adaptive"
+        One partition per row group (``True``), per ``n`` row groups, or per
+        file (``False``, ``"infer"``, ``"adaptive"``).
+    parquet_file_extension : str, tuple or None
+        Files of a directory without one of these endings are skipped
+        (``None``: read every file).
+    dataset : dict, optional
+        Options for ``pyarrow.dataset.dataset`` (``partitioning=``, ...).
+    ignore_metadata_file, metadata_task_size
+        Accepted for Dask's sake; shoal plans from the files' footers.
 
     Examples
     --------
     >>> import pandas as pd, shoal.dataframe as sd, tempfile
     >>> d = tempfile.mkdtemp()
-    >>> _ = sd.from_pandas(pd.DataFrame({"x": range(6)}), npartitions=2).to_parquet(d)
+    >>> sd.from_pandas(pd.DataFrame({"x": range(6)}), npartitions=2).to_parquet(d)
     >>> sd.read_parquet(d, filters=[("x", ">", 2)]).x.sum().compute()
     np.int64(12)
+    >>> sd.read_parquet(d, calculate_divisions=True).divisions
+    (0, 3, 5)
     """
     import fsspec
     import pyarrow.dataset as ds
 
-    if engine not in ("pyarrow", "auto"):
-        raise ValueError(f"read_parquet supports engine='pyarrow' only, got {engine!r}")
+    if path is None:
+        raise TypeError("read_parquet() missing the path of the dataset to read")
+    dataset_options = check_read_options(categories=categories, dtype_backend=dtype_backend, blocksize=blocksize,
+                                         aggregate_files=aggregate_files, filesystem=filesystem, engine=engine,
+                                         arrow_to_pandas=arrow_to_pandas, kwargs=kwargs)
+    per_partition = parse_split_row_groups(split_row_groups)
     paths = path if isinstance(path, list | tuple) else [path]
     fs, _, expanded = fsspec.get_fs_token_paths([str(p) for p in paths], storage_options=storage_options or {})
     if len(expanded) == 1 and fs.isdir(expanded[0]):
         source: Any = expanded[0]
+        if parquet_file_extension:
+            source = directory_files(fs, source, parquet_file_extension)
+            if isinstance(source, list):
+                dataset_options = {"partition_base_dir": expanded[0], **dataset_options}
     else:
         source = sorted(expanded) if len(expanded) > 1 else expanded
         if not expanded:
@@ -396,35 +449,35 @@ def read_parquet(path: Any, columns: Any = None, filters: Any = None, index: Any
     from pyarrow.fs import FSSpecHandler, PyFileSystem
 
     arrow_fs = PyFileSystem(FSSpecHandler(fs)) if fs.protocol not in ("file", ("file", "local")) else None
-    dataset = ds.dataset(source, format="parquet", partitioning="hive", filesystem=arrow_fs,
-                         exclude_invalid_files=False)
+    options = {"partitioning": "hive", "exclude_invalid_files": False, **dataset_options}
+    dataset = ds.dataset(source, format="parquet", filesystem=arrow_fs, **options)
     expression = _filter_expression(filters)
     fragments = sorted(dataset.get_fragments(filter=expression), key=lambda f: _natural_key(f.path))
     pieces, ids = [], []
     for fragment in fragments:
-        if expression is None and not split_row_groups:
+        if expression is None and not per_partition:
             pieces.append(fragment)
             ids.append((fragment.path, None))
             continue
         # Row-group statistics rule out groups that cannot match the filter.
         groups = matching_row_groups(fragment, filters, expression, dataset.schema, None)
-        if split_row_groups:
-            pieces.extend(fragment.format.make_fragment(fragment.path, fragment.filesystem,
-                                                        partition_expression=fragment.partition_expression,
-                                                        row_groups=[g]) for g in groups)
-            ids.extend((fragment.path, (g,)) for g in groups)
-        elif groups:
+        chunks = [groups[i:i + per_partition] for i in range(0, len(groups), per_partition)] if per_partition else (
+            [groups] if groups else [])
+        for chunk in chunks:
             pieces.append(fragment.format.make_fragment(fragment.path, fragment.filesystem,
                                                         partition_expression=fragment.partition_expression,
-                                                        row_groups=groups))
-            ids.append((fragment.path, tuple(groups)))
+                                                        row_groups=chunk))
+            ids.append((fragment.path, tuple(chunk)))
     schema = dataset.schema
     pandas_meta = schema.pandas_metadata or {}
     index_columns = [c for c in pandas_meta.get("index_columns", []) if isinstance(c, str)]
     meta, cols = select_meta(schema, index, columns, "read_parquet")
+    if convert_string_enabled():
+        meta = to_arrow_strings(meta)
+    sorted_index = index_name(index, schema) if calculate_divisions else None
     # A list of columns is the reader's own projection (no getitem step per partition); a name gives a Series.
-    expr: Expr = ReadParquet(pieces, meta, None if isinstance(columns, str) else cols, index_columns, filters, index,
-                             str(source), schema, ids)
+    expr: Expr = _reader(pieces, meta, None if isinstance(columns, str) else cols, index_columns, filters, index,
+                         str(source), schema, ids, sorted_index)
     out = new_collection(expr)
     return out[columns] if isinstance(columns, str) else out
 

@@ -76,10 +76,13 @@ def test_misaligned_partitions_are_aligned_or_raise():
         a.clear_divisions().x + b.clear_divisions().x  # noqa: B018
 
 
-def test_pandas_operand_is_rejected():
-    df = sd.from_pandas(pd.DataFrame({"x": range(4)}), npartitions=2)
-    with pytest.raises(TypeError, match="from_pandas"):
-        df.x + pd.Series([1, 2, 3, 4])  # noqa: B018
+def test_pandas_operand_aligns_on_the_index():
+    pdf = pd.DataFrame({"x": range(4)})
+    df = sd.from_pandas(pdf, npartitions=2)
+    other = pd.Series([1, 2, 3, 4])
+    assert_eq(df.x + other, pdf.x + other)  # as Dask: the pandas object is aligned to each partition
+    with pytest.raises(TypeError, match="divisions"):
+        df.clear_divisions().x + other  # noqa: B018
 
 
 def test_astype_unknown_column():

@@ -57,7 +57,7 @@ def test_apply_with_meta_skips_inference():
     out = df.groupby("k").apply(f, meta=("x", "f8"))
     assert calls == []
     assert out._meta.dtype == np.float64
-    _same(out.compute().sort_index(), pdf.groupby("k").apply(f))
+    _same(out.compute().sort_index(), pdf.groupby("k").apply(f).rename("x"))  # named after meta, as in Dask
 
 
 def test_apply_meta_inference_failure_asks_for_meta():
