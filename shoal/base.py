@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 from shoal.graph.task import DataNode, GraphNode, Key, convert_legacy_graph
+from shoal.graph.tokenize import tokenize  # re-exported: Dask code imports it from dask.base
 from shoal.highlevelgraph import HighLevelGraph
 from shoal.local.loop import flatten_keys
 from shoal.local.selection import get_scheduler
@@ -29,6 +30,7 @@ __all__ = [
     "optimize",
     "persist",
     "replace_name_in_key",
+    "tokenize",
     "unpack_collections",
     "visualize",
 ]

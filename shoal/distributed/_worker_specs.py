@@ -29,6 +29,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from shoal.distributed.memory import parse_memory_limit
 from shoal.distributed.nanny import Nanny
 from shoal.distributed.server.worker import WorkerServer
 from shoal.utils import parse_bytes
@@ -78,8 +79,7 @@ def nanny_args(name: str, options: dict[str, Any]) -> tuple[list[str], int, dict
     if unknown:
         raise TypeError(f"SpecCluster: Nanny worker {name!r} got options {unknown} it does not understand; "
                         f"it takes {sorted(known)}.")
-    memory = options.get("memory_limit") or 0
-    memory = parse_bytes(memory) if isinstance(memory, str) else int(memory)
+    memory = parse_memory_limit(options.get("memory_limit") or 0, int(options.get("nthreads", 1)))
     args = ["--nthreads", str(options.get("nthreads", 1)), "--name", str(options.get("name", name)),
             "--memory-limit", str(memory), "--death-timeout", str(options.get("death_timeout", 10)),
             "--no-reconnect", "--log-level", "error"]

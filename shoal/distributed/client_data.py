@@ -75,7 +75,9 @@ class ClientDataMixin(ClientCore):
                     results[fut.key] = _SKIP
                 elif state.status == "cancelled":
                     if errors == "raise":
-                        raise FutureCancelledError(fut.key, "it was cancelled")
+                        known = state.exception()  # carries the reason given to cancel(), if any
+                        raise known if isinstance(known, FutureCancelledError) else FutureCancelledError(
+                            fut.key, "it was cancelled")
                     results[fut.key] = _SKIP
                 elif state.has_value:
                     results[fut.key] = state.value
@@ -182,14 +184,17 @@ class ClientDataMixin(ClientCore):
         self._send({"op": "scattered", "placed": placed})
         return futures
 
-    def cancel(self, futures: Any, asynchronous: bool | None = None, force: bool = False) -> None:
-        """Stop computing ``futures`` and release their results; their ``result()`` raises CancelledError."""
+    def cancel(self, futures: Any, asynchronous: bool | None = None, force: bool = False, reason: str | None = None,
+               msg: str | None = None) -> None:
+        """Stop computing ``futures`` and release their results; their ``result()`` raises CancelledError.
+
+        ``reason`` (or Dask's older ``msg``) is attached to the error the futures raise.
+        """
         keys = [f.key for f in futures_of(futures)]
+        why = reason if reason is not None else msg
         for key in keys:
             state = self._states.get(key)
-            if state is not None and not (state.done and state.status != "pending"):
-                state.cancel()
-            elif state is not None:
-                state.cancel()
+            if state is not None:
+                state.cancel(why)
         if keys and self.status == "running":
             self._send({"op": "cancel_keys", "keys": keys})

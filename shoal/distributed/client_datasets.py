@@ -58,10 +58,22 @@ class _FutureUnpickler(pickle.Unpickler):
 
 
 def _dumps(obj: Any) -> tuple[bytes, list[Any]]:
+    """Pickle ``obj`` with its Futures as keys; return the bytes and those keys (also used by Variable, Queue)."""
     buf = io.BytesIO()
     pickler = _FuturePickler(buf)
     pickler.dump(obj)
     return buf.getvalue(), list(dict.fromkeys(pickler.keys))
+
+
+def _loads(data: bytes, client: Any) -> Any:
+    """Undo :func:`_dumps`: the Futures come back as futures of ``client``, which learns where each key stands."""
+    unpickler = _FutureUnpickler(io.BytesIO(data), client)
+    obj = unpickler.load()
+    if unpickler.keys:
+        # The scheduler already counts the client as holding the keys; asking again now that the futures exist
+        # makes it report their state to them.
+        client._send_graph({}, {}, list(dict.fromkeys(unpickler.keys)), {})
+    return obj
 
 
 class ClientDatasetsMixin(ClientCore):
@@ -155,13 +167,7 @@ class ClientDatasetsMixin(ClientCore):
                     return default
                 names = await self._scheduler_call("publish_list")
                 raise KeyError(f"Dataset {name!r} not found; published datasets: {names}.")
-            unpickler = _FutureUnpickler(io.BytesIO(entry["data"]), self)
-            obj = unpickler.load()
-            if unpickler.keys:
-                # The scheduler already counts this client as holding the keys; asking again now that the futures
-                # exist makes it report their state to them.
-                self._send_graph({}, {}, list(dict.fromkeys(unpickler.keys)), {})
-            return obj
+            return _loads(entry["data"], self)
 
         return self._sync(go())
 

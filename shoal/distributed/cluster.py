@@ -29,21 +29,13 @@ from shoal.distributed.adaptive import Adaptive
 from shoal.distributed.cluster_base import ClusterBase
 from shoal.distributed.cluster_extras import ClusterExtrasMixin
 from shoal.distributed.dashboard import DEFAULT_ADDRESS as DEFAULT_DASHBOARD
+from shoal.distributed.memory import parse_memory_limit
 from shoal.distributed.nanny import Nanny
 from shoal.distributed.server.scheduler import SchedulerServer
 from shoal.distributed.server.worker import WorkerServer
-from shoal.utils import format_bytes, parse_bytes
+from shoal.utils import format_bytes
 
 __all__ = ["LocalCluster"]
-
-
-def _total_memory() -> int:
-    try:
-        import psutil
-
-        return int(psutil.virtual_memory().total)
-    except Exception:  # noqa: BLE001
-        return 8 << 30
 
 
 def _default_layout(processes: bool) -> tuple[int, int]:
@@ -69,8 +61,10 @@ class LocalCluster(ClusterExtrasMixin, ClusterBase):
         Threads per worker.
     processes : bool
         Workers as separate processes (True) or as threads in this process.
-    memory_limit : str or int
-        Per worker: ``"auto"`` (machine memory / workers), bytes, or ``"4GiB"``.
+    memory_limit : str, float, int or None
+        Per worker: ``"auto"`` (the machine's memory split evenly between the workers), bytes, ``"4GiB"``, a
+        float up to 1 (that fraction of the machine's memory), or 0/None for no limit (see
+        :func:`~shoal.distributed.memory.parse_memory_limit`).
     scheduler_port : int
         TCP port of the scheduler; 0 picks a free one (with ``processes=True``).
     dashboard_address : str, int or None
@@ -113,10 +107,10 @@ class LocalCluster(ClusterExtrasMixin, ClusterBase):
         self.n_workers = n_workers
         self.threads_per_worker = threads_per_worker
         self.processes = processes
-        if memory_limit in ("auto", None):
-            self.memory_limit = _total_memory() // max(n_workers, 1) if memory_limit == "auto" else 0
+        if memory_limit == "auto" and n_workers:  # as Dask: the machine's memory split evenly between the workers
+            self.memory_limit = parse_memory_limit("auto", 1, n_workers)
         else:
-            self.memory_limit = parse_bytes(memory_limit)  # type: ignore[arg-type]
+            self.memory_limit = parse_memory_limit(memory_limit, threads_per_worker)
         self.host = host
         self.scheduler_port = scheduler_port
         self.dashboard_address = dashboard_address

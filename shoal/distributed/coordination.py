@@ -4,7 +4,10 @@ Every client and task that names the same primitive shares it, as with
 Dask's ``distributed.Lock`` and friends. Inside tasks they use the worker's
 client (:func:`~shoal.distributed.get_client`); a Lock or Semaphore passed to
 a task arrives there by name. Values put in a Variable or Queue must be
-picklable; Futures cannot be stored (store their keys, or their results).
+picklable; Futures in them (alone or inside lists, dicts, ...) are stored as
+their keys, and the scheduler keeps those results in memory while the
+variable or queue holds them, as Dask does; ``get`` returns futures of the
+caller's client.
 
 A :class:`Lock` is a :class:`Semaphore` with one lease, as in Dask. A lease
 belongs to the client that took it: when that client disconnects (closed,
@@ -26,6 +29,7 @@ from typing import Any
 
 from shoal import config
 from shoal.distributed._loop import run_sync
+from shoal.distributed.client_datasets import _dumps, _loads
 from shoal.distributed.comm.serialization import pickle_value, unpickle_value
 from shoal.distributed.server.worker import current_key, current_worker
 from shoal.utils import parse_timedelta
@@ -359,40 +363,62 @@ class Event(_Named):
 
 
 class Variable(_Named):
-    """A cluster-wide variable holding one picklable value."""
+    """A cluster-wide variable holding one picklable value (Futures included: their results stay in memory)."""
 
     def __init__(self, name: str | None = None, client: Any = None) -> None:
         super().__init__(name, client, "variable")
 
-    def set(self, value: Any) -> None:
-        self._call("variable_set", value=pickle_value(value))
+    def set(self, value: Any, **kwargs: Any) -> Any:
+        """Store ``value``; a Future in it keeps its result in memory until the variable changes or is deleted."""
+        data, keys = _dumps(value)
+        return self._call("variable_set", value=data, keys=keys)
 
-    def get(self, timeout: float | None = None) -> Any:
+    def get(self, timeout: float | None = None, **kwargs: Any) -> Any:
         """The value; waits for a first ``set`` (``TimeoutError`` after ``timeout``)."""
-        return unpickle_value(self._call("variable_get", timeout=timeout))
+        client = self.client
 
-    def delete(self) -> None:
-        self._call("variable_delete")
+        async def go() -> Any:
+            data, keys = await client._scheduler_call("variable_get", name=self.name, timeout=timeout,
+                                                      client=client.id)
+            return _loads(data, client) if keys else unpickle_value(data)
+
+        return go() if client.asynchronous else run_sync(go(), None)
+
+    def delete(self) -> Any:
+        """Forget the value (releasing the futures it held)."""
+        return self._call("variable_delete")
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Variable, (self.name,))
 
 
 class Queue(_Named):
-    """A cluster-wide FIFO queue of picklable values."""
+    """A cluster-wide FIFO queue of picklable values (Futures included: their results stay in memory)."""
 
     def __init__(self, name: str | None = None, client: Any = None, maxsize: int = 0) -> None:
         super().__init__(name, client, "queue")
         self.maxsize = maxsize
         self._call("queue_create", maxsize=maxsize)
 
-    def put(self, value: Any, timeout: float | None = None) -> None:
-        self._call("queue_put", value=pickle_value(value), timeout=timeout)
+    def put(self, value: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+        """Append ``value``; a Future in it keeps its result in memory until a ``get`` takes it."""
+        data, keys = _dumps(value)
+        return self._call("queue_put", value=data, timeout=timeout, keys=keys)
 
-    def get(self, timeout: float | None = None, batch: bool | int = False) -> Any:
+    def get(self, timeout: float | None = None, batch: bool | int = False, **kwargs: Any) -> Any:
         """The next value (a list of them with ``batch=True`` or ``batch=n``)."""
-        got = self._call("queue_get", timeout=timeout, batch=batch)
-        return [unpickle_value(v) for v in got] if batch else unpickle_value(got)
+        client = self.client
+
+        def load(item: Any) -> Any:
+            data, keys = item
+            return _loads(data, client) if keys else unpickle_value(data)
+
+        async def go() -> Any:
+            got = await client._scheduler_call("queue_get", name=self.name, timeout=timeout, batch=batch,
+                                               client=client.id)
+            return [load(item) for item in got] if batch else load(got)
+
+        return go() if client.asynchronous else run_sync(go(), None)
 
     def qsize(self) -> int:
         return self._call("queue_qsize")  # type: ignore[no-any-return]

@@ -24,10 +24,9 @@ import enum
 import os
 from typing import Any
 
-from shoal.distributed.cluster import _total_memory
 from shoal.distributed.server.scheduler import SchedulerServer
 from shoal.distributed.server.worker import WorkerServer
-from shoal.utils import parse_bytes
+from shoal.distributed.memory import parse_memory_limit
 
 __all__ = ["Scheduler", "Status", "Worker"]
 
@@ -118,7 +117,8 @@ class Worker(WorkerServer):
         Threads that run tasks (the number of cores by default).
     name : str, optional
     memory_limit : str, int or float
-        ``"auto"`` (this machine's memory), bytes, ``"4GiB"``, or 0 for no limit.
+        ``"auto"`` (this machine's memory times ``nthreads`` / cores), bytes, ``"4GiB"``, a float up to 1 (a
+        fraction of the machine's memory), or 0 for no limit.
     resources : dict, optional
     death_timeout : float, optional
         Give up after this many seconds without reaching the scheduler.
@@ -147,12 +147,9 @@ class Worker(WorkerServer):
             address = f"tcp://{address}"
         scheme = (protocol or address.split("://")[0]).rstrip(":/")
         listen = "inproc://" if scheme == "inproc" else f"{scheme}://{host or '127.0.0.1'}:{port or 0}"
-        if memory_limit == "auto":
-            limit = _total_memory()
-        else:
-            limit = parse_bytes(memory_limit) if isinstance(memory_limit, str) else int(memory_limit or 0)
         if nthreads is None:
             nthreads = os.cpu_count() or 1
+        limit = parse_memory_limit(memory_limit, nthreads)
         super().__init__(address, nthreads=nthreads, listen_address=listen,
                          name=None if name is None else str(name), memory_limit=limit, resources=resources,
                          death_timeout=60.0 if death_timeout is None else death_timeout,

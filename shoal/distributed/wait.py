@@ -81,7 +81,8 @@ class as_completed(Iterator[Any]):  # noqa: N801 - Dask's name
     with_results : bool
         Yield ``(future, result)`` pairs.
     raise_errors : bool
-        With ``with_results``, re-raise a failed future's exception.
+        With ``with_results``, re-raise a failed future's exception; when False, a failed future comes as
+        ``(future, (type, exception, traceback))``, as in Dask.
     """
 
     def __init__(self, futures: Iterable[Future] | None = None, with_results: bool = False,
@@ -136,7 +137,7 @@ class as_completed(Iterator[Any]):  # noqa: N801 - Dask's name
         except BaseException as exc:
             if self.raise_errors:
                 raise
-            return future, exc
+            return future, (type(exc), exc, exc.__traceback__)  # as Dask: sys.exc_info() of the failure
 
     def __next__(self) -> Any:
         while True:

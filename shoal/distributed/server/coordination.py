@@ -5,8 +5,10 @@ Clients and tasks reach them by name through request/response calls; a call
 that must wait (``semaphore_acquire``, ``event_wait``, ``queue_get``) holds its
 comm open until it can answer or its timeout passes. Values are pickled by
 the caller and stay opaque bytes here: the scheduler never imports user
-classes. A :class:`~shoal.distributed.Lock` is a semaphore with one lease
-(created with ``kind="lock"``, which only changes the log messages), as in Dask.
+classes. The futures inside a variable's or a queue's value travel as their
+keys, which the scheduler keeps in memory while stored (see :mod:`.held_keys`).
+A :class:`~shoal.distributed.Lock` is a semaphore with one lease (created
+with ``kind="lock"``, which only changes the log messages), as in Dask.
 
 Semaphore leases belong to the client that took them (``client=`` on the
 request): when that client disconnects, :meth:`Coordination.client_left`
@@ -35,10 +37,13 @@ import logging
 import time
 from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shoal import config
 from shoal.utils import parse_timedelta
+
+if TYPE_CHECKING:
+    from shoal.distributed.server.held_keys import HeldKeys
 
 __all__ = ["Coordination"]
 
@@ -75,9 +80,14 @@ class Coordination:
         #: Semaphores (locks included) by name.
         self.semaphores: dict[str, _Semaphore] = {}
         self.events: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
-        self.variables: dict[str, bytes] = {}
+        #: Variable name -> (pickled value, keys of the futures in it).
+        self.variables: dict[str, tuple[bytes, list[Any]]] = {}
         self.variable_changed: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
-        self.queues: dict[str, asyncio.Queue[bytes]] = {}
+        #: Queue name -> items (pickled value, keys of the futures in it).
+        self.queues: dict[str, asyncio.Queue[tuple[bytes, list[Any]]]] = {}
+        #: Keeps the futures stored in variables and queues in memory; set by the scheduler (None in tests of
+        #: this class alone, where values hold no futures).
+        self.held: HeldKeys | None = None
         #: Topic name -> subscriber id -> that subscriber's undelivered messages.
         self.subscribers: dict[str, dict[str, asyncio.Queue[bytes]]] = defaultdict(dict)
 
@@ -236,25 +246,39 @@ class Coordination:
 
     # ------------------------------------------------------------------ variables
 
-    def rpc_variable_set(self, name: str, value: bytes) -> None:
-        self.variables[name] = value
+    async def rpc_variable_set(self, name: str, value: bytes, keys: list[Any] | None = None) -> None:
+        """Store ``value``; ``keys`` are the futures in it, held in memory while the variable holds them."""
+        keys = list(keys or [])
+        holder = f"variable-{name}"
+        if self.held is not None:
+            await self.held.hold(holder, keys)  # the new keys first: a key in both values is never let go
+        old = self.variables.get(name)
+        self.variables[name] = (value, keys)
+        if old is not None and self.held is not None:
+            self.held.release(holder, old[1])
         self.variable_changed[name].set()
 
-    async def rpc_variable_get(self, name: str, timeout: float | None = None) -> bytes:
+    async def rpc_variable_get(self, name: str, timeout: float | None = None,
+                               client: str | None = None) -> tuple[bytes, list[Any]]:
         if name not in self.variables:
             try:
                 await asyncio.wait_for(self.variable_changed[name].wait(), timeout)
             except TimeoutError:
                 raise TimeoutError(f"Variable {name!r} was not set within {timeout}s.") from None
-        return self.variables[name]
+        value, keys = self.variables[name]
+        if self.held is not None:
+            self.held.give(client, keys)
+        return value, keys
 
     def rpc_variable_delete(self, name: str) -> None:
         self.variables.pop(name, None)
         self.variable_changed.pop(name, None)
+        if self.held is not None:
+            self.held.drop(f"variable-{name}")
 
     # ------------------------------------------------------------------ queues
 
-    def _queue(self, name: str, maxsize: int = 0) -> asyncio.Queue[bytes]:
+    def _queue(self, name: str, maxsize: int = 0) -> asyncio.Queue[tuple[bytes, list[Any]]]:
         q = self.queues.get(name)
         if q is None:
             q = self.queues[name] = asyncio.Queue(maxsize)
@@ -263,19 +287,34 @@ class Coordination:
     def rpc_queue_create(self, name: str, maxsize: int = 0) -> None:
         self._queue(name, maxsize)
 
-    async def rpc_queue_put(self, name: str, value: bytes, timeout: float | None = None) -> None:
+    async def rpc_queue_put(self, name: str, value: bytes, timeout: float | None = None,
+                            keys: list[Any] | None = None) -> None:
+        """Append ``value``; ``keys`` are the futures in it, held in memory until a ``get`` takes it."""
+        keys = list(keys or [])
+        if self.held is not None:
+            await self.held.hold(f"queue-{name}", keys)
         try:
-            await asyncio.wait_for(self._queue(name).put(value), timeout)
+            await asyncio.wait_for(self._queue(name).put((value, keys)), timeout)
         except TimeoutError:
+            if self.held is not None:
+                self.held.release(f"queue-{name}", keys)
             raise TimeoutError(f"Queue {name!r} stayed full for {timeout}s.") from None
 
-    async def rpc_queue_get(self, name: str, timeout: float | None = None, batch: int | bool = False) -> Any:
+    def _taken(self, name: str, item: tuple[bytes, list[Any]], client: str | None) -> tuple[bytes, list[Any]]:
+        """``client`` took ``item`` out of queue ``name``: its futures are the client's from now on."""
+        if self.held is not None and item[1]:
+            self.held.give(client, item[1])
+            self.held.release(f"queue-{name}", item[1])
+        return item
+
+    async def rpc_queue_get(self, name: str, timeout: float | None = None, batch: int | bool = False,
+                            client: str | None = None) -> Any:
         q = self._queue(name)
         if batch:
             count = q.qsize() if batch is True else int(batch)
-            return [await asyncio.wait_for(q.get(), timeout) for _ in range(count)]
+            return [self._taken(name, await asyncio.wait_for(q.get(), timeout), client) for _ in range(count)]
         try:
-            return await asyncio.wait_for(q.get(), timeout)
+            return self._taken(name, await asyncio.wait_for(q.get(), timeout), client)
         except TimeoutError:
             raise TimeoutError(f"Queue {name!r} stayed empty for {timeout}s.") from None
 

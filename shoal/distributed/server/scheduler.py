@@ -32,13 +32,14 @@ from typing import Any
 from shoal import config
 from shoal.utils import parse_timedelta
 from shoal.distributed._exceptions import CommClosedError
-from shoal.distributed.comm.core import Comm, Listener, listen
+from shoal.distributed.comm.core import Comm, Listener, listen, parse_address
 from shoal.distributed.comm.pool import ConnectionPool
 from shoal.distributed.comm.serialization import pickle_value, unpickle_value
 from shoal.distributed.dashboard import DashboardServer
 from shoal.distributed.server.admin import SchedulerAdmin
 from shoal.distributed.server.batched import BatchedStream, read_batches
 from shoal.distributed.server.coordination import Coordination
+from shoal.distributed.server.held_keys import HeldKeys
 from shoal.distributed.server.multi_lock import MultiLocks
 from shoal.distributed.server.nannies import SchedulerNannies
 from shoal.distributed.server.scheduler_extras import SchedulerExtras
@@ -104,9 +105,12 @@ class SchedulerServer:
         #: retired with ``close_workers=False`` keeps its process; whoever started it (a LocalCluster) reads
         #: this to stop counting it. A worker that registers again under the name leaves the record.
         self.retired: OrderedDict[str, str] = OrderedDict()
+        #: Address -> what a worker said about itself when it registered (local_directory, nanny).
+        self.worker_identity: dict[str, dict[str, Any]] = {}
         self._balancer: asyncio.Task[None] | None = None
         self._ttl_watch: asyncio.Task[None] | None = None
         self.coordination = Coordination()
+        self.coordination.held = HeldKeys(self)
         #: Queues of the locks :class:`~shoal.distributed.MultiLock` objects take together.
         self.multi_locks = MultiLocks()
         self.admin = SchedulerAdmin(self)
@@ -273,14 +277,23 @@ class SchedulerServer:
         if address in self.worker_streams:
             await comm.write({"status": "error", "text": f"a worker at {address} is already registered"})
             return
+        name = str(msg.get("name", address))
+        taken = next((ws.address for ws in self.state.workers.values() if ws.name == name and ws.address != address),
+                     None)
+        if taken is not None:  # as Dask: names pick workers (workers=[name]), so two workers cannot share one
+            logger.warning("refused worker %s: its name %r is taken by %s", address, name, taken)
+            await comm.write({"status": "error", "text": f"name taken, {name} (the worker at {taken} has it); give "
+                                                         f"each worker a unique name"})
+            return
         stream = BatchedStream(comm, interval=0.001)
         self.worker_streams[address] = stream
-        self.retired.pop(str(msg.get("name", address)), None)
+        self.retired.pop(name, None)
         await comm.write({"status": "OK", "scheduler": self.address, "id": self.id, "plugins": self.admin.plugins})
-        self.handle(WorkerJoined(address, str(msg.get("name", address)), int(msg["nthreads"]),
+        self.handle(WorkerJoined(address, name, int(msg["nthreads"]),
                                  int(msg.get("memory_limit", 0)), time.time(), self._stimulus("worker-joined"),
                                  resources=msg.get("resources"), holding=dict(msg.get("holding", {}))))
         self.state.workers[address].services = dict(msg.get("services", {}))
+        self.worker_identity[address] = {k: msg.get(k) for k in ("local_directory", "nanny")}
         self.state.workers[address].metrics = dict(msg.get("metrics", {}))
         self.scheduler_plugins.call("add_worker", worker=address)
         graceful = False
@@ -293,6 +306,7 @@ class SchedulerServer:
             self._closing_workers.discard(address)
             if self.worker_streams.get(address) is stream:
                 del self.worker_streams[address]
+                self.worker_identity.pop(address, None)
                 self.pool.remove(address)
                 if self.status == "running":
                     stimulus = self._stimulus("worker-left")
@@ -409,10 +423,16 @@ class SchedulerServer:
 
     def rpc_scheduler_info(self) -> dict[str, Any]:
         state = self.state
+        workers = state.workers.values()
         return {
             "type": "Scheduler", "id": self.id, "address": self.address, "started": self.start_time,
+            "n_workers": len(state.workers), "total_threads": sum(ws.nthreads for ws in workers),
+            "total_memory": sum(ws.memory_limit for ws in workers),
             "workers": {
-                ws.address: {"name": ws.name, "nthreads": ws.nthreads, "memory_limit": ws.memory_limit,
+                # Dask's keys first (its "id" is the worker's name), then shoal's own.
+                ws.address: {"type": "Worker", "id": ws.name, "host": _host(ws.address),
+                             **{"local_directory": None, "nanny": None, **self.worker_identity.get(ws.address, {})},
+                             "name": ws.name, "nthreads": ws.nthreads, "memory_limit": ws.memory_limit,
                              "resources": ws.resources, "processing": len(ws.processing),
                              "nbytes": ws.nbytes, "keys": len(ws.has_what), "metrics": ws.metrics,
                              "last_seen": ws.last_seen, "services": ws.services,
@@ -434,7 +454,7 @@ class SchedulerServer:
             stream = [t for t in stream if t["stop"] >= start]
         if count is not None:
             stream = stream[-count:]
-        return stream
+        return [_as_dask_record(t) for t in stream]
 
     def rpc_story(self, keys: list[Any]) -> list[tuple[Any, ...]]:
         return self.state.story(*keys)
@@ -517,3 +537,26 @@ def _takes(fn: Any, name: str) -> bool:
         return name in inspect.signature(fn).parameters
     except (TypeError, ValueError):
         return False
+
+
+def _host(address: str) -> str:
+    """The host part of a worker's address (``tcp://10.0.0.1:4000`` -> ``10.0.0.1``; in-process: the location)."""
+    scheme, location = parse_address(address)
+    if scheme == "inproc":  # this very process
+        return "127.0.0.1"
+    host, sep, port = location.rpartition(":")
+    return host.strip("[]") if sep and port.isdigit() else location
+
+
+def _as_dask_record(entry: dict[str, Any]) -> dict[str, Any]:
+    """A task stream entry with Dask's keys too (``startstops``, ``type``, ...), keeping shoal's start/stop.
+
+    ``type`` is the result's type name, as ``typename``: Dask's pickled type would make the scheduler unpickle
+    or carry user classes.
+    """
+    step = {"action": entry.get("action", "compute"), "start": entry["start"], "stop": entry["stop"]}
+    if entry.get("source") is not None:
+        step["source"] = entry["source"]
+    record = {"startstops": [step], "stimulus_id": None, "metadata": {}, "typename": "", **entry}
+    record.setdefault("type", record["typename"])
+    return record

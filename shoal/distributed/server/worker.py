@@ -51,7 +51,7 @@ from shoal.distributed.state.events import (
     FreeKeysRequested,
     StealRequested,
 )
-from shoal.distributed.memory import MemoryLimits, monitor_interval, process_memory, spill_until
+from shoal.distributed.memory import MemoryLimits, monitor_interval, parse_memory_limit, process_memory, spill_until
 from shoal.distributed.spill import SpillBuffer
 from shoal.distributed.state.worker import WorkerStateMachine
 from shoal.utils import parse_bytes, parse_timedelta
@@ -105,7 +105,7 @@ class WorkerServer(WorkerAdminMixin, WorkerExtrasMixin):
         self.nthreads = nthreads
         self.listen_address = listen_address
         self.name = name
-        self.memory_limit = parse_bytes(memory_limit) if memory_limit else 0
+        self.memory_limit = parse_memory_limit(memory_limit, nthreads)
         self.resources = dict(resources or {})
         self.death_timeout = death_timeout
         self.reconnect = reconnect
@@ -190,7 +190,7 @@ class WorkerServer(WorkerAdminMixin, WorkerExtrasMixin):
         await comm.write({"op": "register_worker", "address": self.address, "name": self.name,
                           "nthreads": self.nthreads, "memory_limit": self.memory_limit,
                           "resources": self.resources, "holding": holding, "metrics": self.metrics(),
-                          "services": {}})
+                          "services": {}, **self._identity()})
         reply = await comm.read()
         if reply.get("status") != "OK":
             comm.abort()

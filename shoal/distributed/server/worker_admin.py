@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -16,8 +17,10 @@ import traceback
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
+from shoal import config
 from shoal.distributed._exceptions import CommClosedError
 from shoal.distributed.comm.serialization import pickle_value, unpickle_value
+from shoal.distributed.nanny_service import NANNY_ADDRESS_ENV
 from shoal.distributed.state.events import FreeKeysRequested
 
 __all__ = ["WorkerAdminMixin"]
@@ -45,10 +48,19 @@ class WorkerAdminMixin:
 
     @property
     def local_directory(self) -> str:
-        """A scratch directory of this worker (uploaded files go here); removed when it closes."""
+        """A scratch directory of this worker (uploaded files go here); removed when it closes.
+
+        It is made under config ``temporary-directory`` (``shoal worker --local-directory``), as spilled
+        results are.
+        """
         if getattr(self, "_local_directory", None) is None:
-            self._local_directory = tempfile.mkdtemp(prefix="shoal-worker-")
+            self._local_directory = tempfile.mkdtemp(prefix="shoal-worker-",
+                                                     dir=config.get("temporary-directory", None) or None)
         return self._local_directory  # type: ignore[return-value]
+
+    def _identity(self) -> dict[str, Any]:
+        """What the worker tells the scheduler about itself when registering (``scheduler_info()``, as Dask)."""
+        return {"local_directory": self.local_directory, "nanny": os.environ.get(NANNY_ADDRESS_ENV) or None}
 
     @property
     def plugins(self) -> dict[str, Any]:

@@ -246,7 +246,8 @@ class SchedulerState(TransitionsMixin, QueuingMixin, PausingMixin, PlacementMixi
         if ws is None:
             return {}
         self.task_stream.append({"key": ev.key, "worker": ev.worker, "thread": ev.thread, "start": ev.start,
-                                 "stop": ev.stop, "status": "OK", "nbytes": ev.nbytes})
+                                 "stop": ev.stop, "status": "OK", "nbytes": ev.nbytes, "typename": ev.type_name,
+                                 "metadata": dict(ev.metadata or {}), "stimulus_id": ev.stimulus_id})
         if ts is None or ts.processing_on is not ws:
             if ts is not None and ts.status == "memory":
                 self._add_replica(ts, ws)
@@ -299,7 +300,8 @@ class SchedulerState(TransitionsMixin, QueuingMixin, PausingMixin, PlacementMixi
         ts = self.tasks.get(ev.key)
         ws = self.workers.get(ev.worker)
         self.task_stream.append({"key": ev.key, "worker": ev.worker, "thread": ev.thread, "start": ev.start,
-                                 "stop": ev.stop, "status": "error", "nbytes": 0})
+                                 "stop": ev.stop, "status": "error", "nbytes": 0, "exception_text": ev.text,
+                                 "stimulus_id": ev.stimulus_id})
         if ts is None or ws is None or ts.processing_on is not ws:
             return {}
         if ts.retries > 0:
