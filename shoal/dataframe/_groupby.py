@@ -32,10 +32,12 @@ from shoal.dataframe._arrow_partials import groupby_partial
 from shoal.dataframe._expr import ARROW_CHUNKS, Expr, MapPartitions, Projection, TreeReduce, check_aligned
 from shoal.dataframe._groupby_holistic import is_holistic_agg, shuffle_agg
 from shoal.dataframe._groupby_more import GroupByMethods
+from shoal.dataframe._groupby_observed import expanding, keeping_missing_keys, needs_unobserved, split_groups
 from shoal.dataframe._groupby_simple import SimpleAggMethods
 from shoal.dataframe._groupby_rolling import RollingGroupBy
 from shoal.dataframe._groupby_shuffle import (
     Aggregation,
+    GroupOp,
     groupby_custom_agg,
     groupby_nunique,
     groupby_shuffled,
@@ -239,6 +241,7 @@ class GroupBy(SimpleAggMethods, GroupByMethods):
         self.sort = sort
         self.dropna = dropna
         self.group_keys = group_keys
+        self.observed = observed
         by_list = list(by) if isinstance(by, list | tuple) else [by]
         #: The grouping in the user's order: column names and aligned Series (a Series that is just a
         #: column of ``obj`` becomes that column's name, as pandas then leaves it out of the values).
@@ -265,7 +268,7 @@ class GroupBy(SimpleAggMethods, GroupByMethods):
 
     def __getitem__(self, key: Any) -> GroupBy:
         cls = GroupBy if isinstance(key, list) else SeriesGroupBy
-        return cls(self.obj, self.by, sort=self.sort, dropna=self.dropna,
+        return cls(self.obj, self.by, sort=self.sort, dropna=self.dropna, observed=self.observed,
                    group_keys=self.group_keys, selection=key)
 
     def __getattr__(self, name: str) -> GroupBy:
@@ -344,12 +347,18 @@ class GroupBy(SimpleAggMethods, GroupByMethods):
             # pandas dropped or reordered columns (e.g. a non-numeric column); follow its columns.
             if arg is not None and isinstance(arg, str) and arg != "size":
                 outputs = [(c, outputs[0][1]) for c in meta.columns]
-        return self._build(outputs, meta, split_every, ddof, split_out or 1)
+        return self._build(outputs, meta, split_every, ddof, split_out or 1,
+                           functools.partial(meta_call, ddof=ddof))
 
     aggregate = agg
 
     def _build(self, outputs: list[tuple[Any, str]], meta: Any, split_every: int | None, ddof: int,
-               split_out: int = 1) -> Any:
+               split_out: int = 1, op: Any = None) -> Any:
+        if split_out > 1 and op is not None and needs_unobserved(self):
+            # Which groups are absent is known only once all are in one place: aggregate, then split.
+            return split_groups(self._build(outputs, meta, split_every, ddof, 1, op), split_out)
+        if op is not None and keeping_missing_keys(self) is not self:
+            return keeping_missing_keys(self)._build(outputs, meta, split_every, ddof, split_out, op)
         prims: list[tuple[Any, str]] = []
         for col, func in outputs:
             for prim in _PRIMITIVES[func]:
@@ -366,10 +375,11 @@ class GroupBy(SimpleAggMethods, GroupByMethods):
         used = {*keys, *(c for c, _ in prims if c is not None)}
         # ``sort`` only tells the Arrow kernel whether the partial's group order matters.
         chunk_kwargs = {"keys": keys, "prims": prims, "dropna": self.dropna, "sort": self.sort}
+        final = functools.partial(_aggregate, prims=prims, outputs=outputs, meta=meta, sort=self.sort, ddof=ddof)
         expr = GroupByReduce(
             frames, _series_chunk if series else _chunk,
             functools.partial(_combine, prims=prims),
-            functools.partial(_aggregate, prims=prims, outputs=outputs, meta=meta, sort=self.sort, ddof=ddof),
+            expanding(final, self, op, "agg") if op is not None else final,
             meta, "groupby-agg", chunk_kwargs, split_every, sorted(used, key=str), split_out,
         )
         return new_collection(expr)
@@ -454,7 +464,8 @@ class GroupBy(SimpleAggMethods, GroupByMethods):
         """Distinct values per group of the selected column (``df.groupby(keys)[column].nunique()``)."""
         if split_out not in (None, 1):
             raise NotImplementedError("groupby nunique supports split_out=1 only")
-        return groupby_nunique(self, split_every)
+        gb = keeping_missing_keys(self)
+        return groupby_nunique(gb, split_every, lambda final: expanding(final, gb, GroupOp("nunique"), "nunique"))
 
 
 def _as_column_name(obj: FrameBase, by: Any) -> Any:

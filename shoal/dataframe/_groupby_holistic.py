@@ -32,6 +32,7 @@ import pandas as pd
 
 from shoal.dataframe._core import FrameBase, new_collection
 from shoal.dataframe._expr import TreeReduce
+from shoal.dataframe._groupby_observed import expanding, keeping_missing_keys, needs_unobserved, split_groups
 from shoal.dataframe._groupby_shuffle import GroupOp, groupby_shuffled
 from shoal.dataframe._meta import meta_from_output
 
@@ -108,7 +109,7 @@ def projected(gb: Any) -> Any:
     if len(columns) == len(gb.obj._meta.columns):
         return gb
     return type(gb)(gb.obj[columns], gb.by, sort=gb.sort, dropna=gb.dropna, group_keys=gb.group_keys,
-                    selection=gb.selection)
+                    selection=gb.selection, observed=getattr(gb, "observed", True))
 
 
 def shuffle_reduce(gb: Any, op: GroupOp, label: str, split_out: Any = None, meta: Any = None) -> Any:
@@ -121,11 +122,15 @@ def shuffle_reduce(gb: Any, op: GroupOp, label: str, split_out: Any = None, meta
     if meta is None:
         meta = meta_from_output(op(gb._pandas_groupby()))
     n_out = output_partitions(gb, split_out)
+    if n_out > 1 and needs_unobserved(gb):
+        # Which groups are absent is known only once all are in one place: gather, complete, then split.
+        return split_groups(shuffle_reduce(gb, op, label, None, meta), n_out)
+    gb = keeping_missing_keys(gb)
     mapped = groupby_shuffled(gb, label, meta=meta, shuffle_npartitions=gb.obj.npartitions if n_out == 1 else n_out,
                               op=op)
     if n_out > 1:
         return mapped
-    gather = functools.partial(_gather, nkeys=len(gb.by), sort=gb.sort, meta=meta)
+    gather = expanding(functools.partial(_gather, nkeys=len(gb.by), sort=gb.sort, meta=meta), gb, op, label)
     expr = TreeReduce([mapped._expr], _identity, _concat, gather, meta, f"groupby-{label}-gather")
     return new_collection(expr)
 

@@ -39,6 +39,7 @@ from shoal.dataframe._groupby_holistic import (
     output_partitions,
     shuffle_reduce,
 )
+from shoal.dataframe._groupby_observed import expanding, keeping_missing_keys
 from shoal.dataframe._groupby_shuffle import GroupOp, keyed_frame, regroup
 
 __all__ = ["GroupByMethods"]
@@ -87,10 +88,15 @@ def _finish(parts: list[Any], combine: Any, finish: Any, meta: Any, sort: bool) 
     return cast_like(out, meta)
 
 
-def _tree(gb: Any, chunk: Any, combine: Any, finish: Any, meta: Any, label: str, split_every: int | None) -> Any:
-    """A tree reduction: ``chunk(partition)`` of the keyed frame, ``combine`` partials, ``finish`` the last one."""
+def _tree(gb: Any, chunk: Any, combine: Any, finish: Any, meta: Any, label: str, split_every: int | None,
+          op: Any) -> Any:
+    """A tree reduction: ``chunk(partition)`` of the keyed frame, ``combine`` partials, ``finish`` the last one.
+
+    ``op`` is the pandas call being computed; with ``observed=False`` it gives the empty groups' values.
+    """
     frame, _names, _spec = _keyed(gb)
-    final = functools.partial(_finish, combine=combine, finish=finish, meta=meta, sort=gb.sort)
+    final = expanding(functools.partial(_finish, combine=combine, finish=finish, meta=meta, sort=gb.sort), gb, op,
+                      label)
     return new_collection(TreeReduce([frame], chunk, combine, final, meta, f"groupby-{label}", None, split_every))
 
 
@@ -114,9 +120,10 @@ def groupby_any_all(gb: Any, how: str, skipna: bool, split_every: int | None, sp
     op = GroupOp(how, None, (), {"skipna": skipna})
     if output_partitions(gb, split_out) > 1:
         return shuffle_reduce(gb, op, how, split_out)
+    gb = keeping_missing_keys(gb)
     meta = op(gb._pandas_groupby()).iloc[:0]
     combine = functools.partial(_combine_bool, how="max" if how == "any" else "min")
-    return _tree(gb, _grouped_chunk(gb, op), combine, _identity, meta, how, split_every)
+    return _tree(gb, _grouped_chunk(gb, op), combine, _identity, meta, how, split_every, op)
 
 
 # -- sem ----------------------------------------------------------------------------------------------
@@ -154,12 +161,13 @@ def groupby_sem(gb: Any, ddof: int, split_every: int | None, split_out: Any, num
     op = GroupOp("sem", None, (), {"ddof": ddof, "numeric_only": numeric_only})
     if output_partitions(gb, split_out) > 1:
         return shuffle_reduce(gb, op, "sem", split_out)
+    gb = keeping_missing_keys(gb)
     meta = op(gb._pandas_groupby()).iloc[:0]
     series = isinstance(meta, pd.Series)
     # The columns pandas keeps (numeric_only=True drops some), as a list so that a frame comes back.
     chunk = _grouped_chunk(gb, _moments, None if series else list(meta.columns))
     finish = functools.partial(_sem_named, ddof=ddof, series=series, name=meta.name if series else None)
-    return _tree(gb, chunk, _combine_moments, finish, meta, "sem", split_every)
+    return _tree(gb, chunk, _combine_moments, finish, meta, "sem", split_every, op)
 
 
 def _sem_named(moments: pd.DataFrame, ddof: int, series: bool, name: Any) -> Any:
@@ -237,6 +245,7 @@ def groupby_idx(gb: Any, how: str, skipna: bool, split_every: int | None, split_
     op = GroupOp(how, None, (), kwargs)
     if output_partitions(gb, split_out) > 1:
         return shuffle_reduce(gb, op, how, split_out)
+    gb = keeping_missing_keys(gb)
     meta = op(gb._pandas_groupby()).iloc[:0]
     series = isinstance(meta, pd.Series)
     columns = [gb.selection] if series else list(meta.columns)
@@ -246,7 +255,7 @@ def groupby_idx(gb: Any, how: str, skipna: bool, split_every: int | None, split_
     combine = functools.partial(_combine_idx, ncols=len(columns), how=how)
     finish = functools.partial(_idx_result, columns=columns, how=how, skipna=skipna, series=series,
                                name=meta.name if series else None)
-    return _tree(gb, chunk, combine, finish, meta, how, split_every)
+    return _tree(gb, chunk, combine, finish, meta, how, split_every, op)
 
 
 # -- head / tail ----------------------------------------------------------------------------------------

@@ -189,8 +189,12 @@ def _pairs_nunique(parts: list[pd.DataFrame], keys: list[Any], column: Any, sort
     return out.astype(meta.dtype)
 
 
-def groupby_nunique(gb: Any, split_every: int | None = None) -> Any:
-    """Distinct values of the selected column per group: a tree reduction of distinct ``(keys, value)`` rows."""
+def groupby_nunique(gb: Any, split_every: int | None = None,
+                    wrap: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None) -> Any:
+    """Distinct values of the selected column per group: a tree reduction of distinct ``(keys, value)`` rows.
+
+    ``wrap`` may replace the last step (given the step, it returns the one to use).
+    """
     series = not isinstance(gb.obj._meta, pd.DataFrame)
     if not series and (gb.selection is None or isinstance(gb.selection, list)):
         raise NotImplementedError("groupby nunique supports df.groupby(keys)[one column].nunique() and "
@@ -198,10 +202,13 @@ def groupby_nunique(gb: Any, split_every: int | None = None) -> Any:
     frame, keys, _spec = keyed_frame(gb)
     column = _VALUES if series else gb.selection
     meta = meta_from_output(gb._pandas_groupby().nunique())
+    final = functools.partial(_pairs_nunique, keys=keys, column=column, sort=gb.sort, meta=meta)
+    if wrap is not None:
+        final = wrap(final)
     project = MapPartitions(frame, _select_columns, ([*keys, column],), None,
                             frame._meta[[*keys, column]], "groupby-nunique-select", True, True)
     expr = TreeReduce([project], _pairs_chunk, _pairs_combine,
-                      functools.partial(_pairs_nunique, keys=keys, column=column, sort=gb.sort, meta=meta),
+                      final,
                       meta, "groupby-nunique", {"keys": keys, "column": column, "dropna": gb.dropna}, split_every)
     return new_collection(expr)
 
@@ -269,6 +276,9 @@ def groupby_custom_agg(gb: Any, specs: list[tuple[Any, Aggregation]], series_out
     """``agg`` with only :class:`Aggregation` objects: ``specs`` pairs a value column with one of them."""
     series = not isinstance(gb.obj._meta, pd.DataFrame)
     frame, keys, _spec = keyed_frame(gb)
+    if not getattr(gb, "observed", True) and any(isinstance(frame._meta[k].dtype, pd.CategoricalDtype) for k in keys):
+        raise NotImplementedError("groupby(..., observed=False).agg with Aggregation objects is not supported; "
+                                  "group with observed=True (the default) and reindex the result on the categories")
     if series:
         specs = [(_VALUES, spec) for _col, spec in specs]
     chunk_kwargs = {"keys": keys, "specs": specs, "dropna": gb.dropna, "series": False}

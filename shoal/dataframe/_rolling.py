@@ -287,13 +287,25 @@ class Rolling(_Window):
         if isinstance(window, int) and not isinstance(window, bool):
             if window < 0:
                 raise ValueError(f"rolling window must be a non-negative number of rows, got {window}")
-            before, after = (window // 2, window // 2) if center else (max(window - 1, 0), 0)
+            before, after = _row_reach(window, center, closed)
         else:
             span = normalize_span(window, "rolling window", index)
             before, after = (span, span) if center else (span, 0)
         kwargs = {"window": window, "min_periods": min_periods, "center": center, "win_type": win_type,
                   "closed": closed}
         super().__init__(obj, before, after, kwargs)
+
+
+def _row_reach(window: int, center: bool, closed: str | None) -> tuple[int, int]:
+    """Rows before and after a row that its ``window``-row window may reach (pandas' fixed windows).
+
+    pandas' window at row ``i`` ends before ``i + 1 + offset`` (``offset = (window - 1) // 2`` when centred) and
+    starts ``window`` rows earlier; ``closed="left"``/``"both"`` start it one row earlier still (``"both"`` with
+    ``window=0`` takes the row before). ``window - offset + 1`` rows back covers every case; borrowing a row
+    more than needed changes nothing, as borrowed rows are trimmed from the result.
+    """
+    offset = (window - 1) // 2 if center else 0
+    return window - offset + 1, max(offset, 0)
 
 
 class Expanding(_Window):

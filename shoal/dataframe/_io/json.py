@@ -130,25 +130,48 @@ def read_json(url_path: Any, orient: str = "records", lines: bool | None = None,
     return new_collection(ReadJSON(blocks, kwargs, meta, path_column, tuple(paths)))
 
 
-def _dump_partition(part: pd.DataFrame, path: str, fs: Any, kwargs: dict[str, Any]) -> str:
-    return _write_partition(part, path, fs, kwargs, writer=_write_json)
+def _dump_partition(part: pd.DataFrame, path: str, fs: Any, kwargs: dict[str, Any], compression: str | None = None
+                    ) -> str:
+    return _write_partition(part, path, fs, {"options": kwargs, "compression": compression}, writer=_write_json)
 
 
-def _write_json(part: pd.DataFrame, f: Any, kwargs: dict[str, Any]) -> None:
+def _write_json(part: pd.DataFrame, f: Any, spec: dict[str, Any]) -> None:
+    kwargs, compression = spec["options"], spec["compression"]
     text = part.to_json(None, **kwargs)
     if kwargs.get("lines") and text and not text.endswith("\n"):
         text += "\n"
-    f.write(text.encode("utf-8"))
+    if compression is None:
+        f.write(text.encode("utf-8"))
+        return
+    from fsspec.compression import compr
+
+    with compr[compression](f, mode="wb") as out:
+        out.write(text.encode("utf-8"))
+
+
+def _write_compression(compression: Any, path: str) -> str | None:
+    """The codec for ``path``: ``compression`` itself, or with ``"infer"`` the one its extension names."""
+    from fsspec.compression import compr
+
+    method = compression.get("method") if isinstance(compression, dict) else compression
+    method = _compression_of(path, method)
+    if method is not None and method not in compr:
+        known = sorted(k for k in compr if k is not None)
+        raise ValueError(f"to_json: unknown compression {compression!r}; use None, 'infer' or one of {known}")
+    return method  # type: ignore[no-any-return]
 
 
 def to_json(df: Any, url_path: Any, orient: str = "records", lines: bool | None = None, *, name_function: Any = None,
-            compute: bool = True, storage_options: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+            compute: bool = True, storage_options: dict[str, Any] | None = None, compression: Any = "infer",
+            **kwargs: Any) -> Any:
     """Write one JSON file per partition; mirrors ``dask.dataframe.to_json``.
 
     ``*`` in ``url_path`` becomes the partition number (through
     ``name_function``); a path without ``*`` is a directory that gets
     ``0.part``, ``1.part``, .... Returns the written paths, or the ``Delayed``
     writes with ``compute=False``. ``lines`` defaults to ``orient == "records"``.
+    ``compression`` (``"gzip"``, ``"bz2"``, ``"xz"``, ..., or ``None``) compresses every file; ``"infer"``,
+    the default as in pandas, takes it from the file name (``*.json.gz``). File names are not changed.
 
     Examples
     --------
@@ -182,7 +205,9 @@ def to_json(df: Any, url_path: Any, orient: str = "records", lines: bool | None 
     if len(set(paths)) != len(paths):
         raise ValueError(f"to_json: name_function gives the same file name to two partitions: {paths}")
     options = {"orient": orient, "lines": lines, **kwargs}
-    writes = [delayed(_dump_partition, pure=False)(p, path, fs, options) for p, path in zip(parts, paths, strict=True)]
+    codecs = [_write_compression(compression, path) for path in paths]
+    writes = [delayed(_dump_partition, pure=False)(p, path, fs, options, codec)
+              for p, path, codec in zip(parts, paths, codecs, strict=True)]
     if not compute:
         return writes
     return list(compute_collections(*writes))

@@ -162,6 +162,11 @@ def from_delayed(dfs: list[Delayed] | Delayed, meta: Any = None, divisions: Any 
         meta = meta_from_output(values[0].compute())
     else:
         meta = make_meta(meta)
+    if isinstance(divisions, str):
+        # Dask's word, and Dask's refusal: finding sorted divisions would compute every partition.
+        raise NotImplementedError(f"from_delayed: divisions={divisions!r} is not supported; compute the divisions "
+                                  f"yourself (a sorted tuple of {len(values) + 1} index values: each partition's "
+                                  f"first label, then the last partition's last) or pass divisions=None.")
     if divisions is None:
         divisions = (None,) * (len(values) + 1)
     elif len(divisions) != len(values) + 1:

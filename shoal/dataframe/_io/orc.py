@@ -192,6 +192,9 @@ def read_orc(path: Any, engine: str = "pyarrow", columns: Any = None, index: str
                 # As in Dask, a file without stripes gives no partition.
                 pieces.extend(((p, s, min(s + int(split_stripes), n)),) for s in range(0, n, int(split_stripes)))
         pieces = pieces or [((paths[0], 0, 0),)]
+    if index is not None and isinstance(columns, list | tuple) and index in columns:
+        # As Dask: the index column may be listed among the columns; it becomes the index, not a column.
+        columns = [c for c in columns if c != index]
     meta, cols = select_meta(schema, index, columns, "read_orc")
     out = new_collection(ReadORC(fs, pieces, meta, cols, index))
     return out[columns] if isinstance(columns, str) else out
@@ -229,9 +232,9 @@ def _write_orc(part: pd.DataFrame, staging: str, i: int, fs: Any, write_index: b
     import pyarrow as pa
     import pyarrow.orc as orc
 
-    if write_index:
-        part = part.reset_index()
-    table = pa.Table.from_pandas(part, preserve_index=False)
+    # As pyarrow (and so Dask) writes it: the index levels after the columns, named after the index or
+    # ``__index_level_{k}__``; the caller passes write_index=False for a RangeIndex, which only numbers rows.
+    table = pa.Table.from_pandas(part, preserve_index=write_index)
     fs.makedirs(staging, exist_ok=True)
     path = f"{staging}/part.{i}.orc"
     with fs.open(path, "wb") as f:
@@ -245,8 +248,11 @@ def to_orc(df: Any, path: Any, engine: str = "pyarrow", write_index: bool = True
     """Write one ORC file ``part.{i}.orc`` per partition under the directory ``path``.
 
     Mirrors ``dask.dataframe.to_orc``. ORC keeps no pandas metadata, so with
-    ``write_index=True`` the index becomes an ordinary column (named after the
-    index, or ``"index"``); read it back with ``read_orc(path, index=...)``.
+    ``write_index=True`` an index of labels becomes an ordinary column after the
+    others (named after the index, or ``__index_level_0__``), as pyarrow and Dask
+    write it; read it back with ``read_orc(path, index=...)``. An unnamed
+    ``RangeIndex`` only numbers the rows and is not written, as in Dask (which
+    also drops a *named* one; shoal keeps that, as a named index is data).
     Returns the written paths, or the ``Delayed`` writes with ``compute=False``.
 
     The files are written into a hidden staging directory and moved under
@@ -256,11 +262,11 @@ def to_orc(df: Any, path: Any, engine: str = "pyarrow", write_index: bool = True
     --------
     >>> import os, pandas as pd, shoal.dataframe as sd, tempfile
     >>> d = os.path.join(tempfile.mkdtemp(), "out")
-    >>> df = sd.from_pandas(pd.DataFrame({"x": range(4)}), npartitions=2)
+    >>> df = sd.from_pandas(pd.DataFrame({"x": range(4)}, index=pd.Index([5, 6, 7, 8], name="i")), npartitions=2)
     >>> [os.path.basename(p) for p in df.to_orc(d)]
     ['part.0.orc', 'part.1.orc']
-    >>> sd.read_orc(d, index="index").compute().x.tolist()
-    [0, 1, 2, 3]
+    >>> sd.read_orc(d, index="i").compute().x.to_dict()
+    {5: 0, 6: 1, 7: 2, 8: 3}
     """
     import fsspec
 
@@ -275,9 +281,10 @@ def to_orc(df: Any, path: Any, engine: str = "pyarrow", write_index: bool = True
     if fs.isfile(root):
         raise NotADirectoryError(f"to_orc: {root!r} is a file; to_orc writes a directory of files. "
                                  f"Pass a directory path, or remove the file.")
+    if isinstance(df._meta.index, pd.RangeIndex) and df._meta.index.name is None:
+        write_index = False  # row numbers, which Dask (through pyarrow) does not write either
     if write_index:
-        names = [n if n is not None else ("index" if df._meta.index.nlevels == 1 else f"level_{k}")
-                 for k, n in enumerate(df._meta.index.names)]
+        names = [n if n is not None else f"__index_level_{k}__" for k, n in enumerate(df._meta.index.names)]
         clash = [n for n in names if n in df._meta.columns]
         if clash:
             raise ValueError(f"to_orc: the index would be written as column(s) {clash}, which the frame already "
