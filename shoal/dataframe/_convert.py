@@ -124,13 +124,15 @@ class ConvertMethods:
         """The data as a shoal array with unknown row chunks (``to_dask_array(lengths=True)`` knows them)."""
         return self.to_dask_array()
 
-    def to_records(self, index: bool = False, lengths: Any = None) -> Any:
+    def to_records(self, index: bool = True, lengths: Any = None) -> Any:
         """A 1-d shoal array of NumPy records, one block per partition (mirrors ``DataFrame.to_records``).
 
         Examples
         --------
         >>> import pandas as pd, shoal.dataframe as sd
         >>> df = sd.from_pandas(pd.DataFrame({"x": [1, 2, 3]}), npartitions=2)
+        >>> df.to_records(lengths=True).compute().dtype.names  # the index first, as pandas' default
+        ('index', 'x')
         >>> df.to_records(lengths=True).compute()["x"]
         array([1, 2, 3])
         """

@@ -308,6 +308,7 @@ class DataFrame(_Frame, DataFrameElementwiseMethods, FrameStatsMethods, MoreIOMe
         quantiles of each row, partition by partition. ``method`` is accepted for Dask's signature; the
         result is always exact.
         """
+        _check_quantile_method(method)
         kwargs = {"numeric_only": numeric_only, "interpolation": interpolation}
         if axis in (1, "columns"):
             return _method(self, "quantile", q, axis=1, **kwargs)
@@ -404,8 +405,12 @@ class Series(_Frame, SeriesElementwiseMethods, SeriesStatsMethods, SeriesIOMetho
         return new_collection(red.value_counts(self._expr, sort=sort, ascending=ascending, dropna=dropna,
                                                normalize=normalize, split_every=split_every))
 
-    def quantile(self, q: Any = 0.5) -> Any:
-        """Exact quantiles. The non-null values are gathered in one task: mind memory on very large data."""
+    def quantile(self, q: Any = 0.5, method: str = "default") -> Any:
+        """Exact quantiles. The non-null values are gathered in one task: mind memory on very large data.
+
+        ``method`` takes Dask's names (``"default"``, ``"dask"``, ``"tdigest"``); the result is exact for all.
+        """
+        _check_quantile_method(method)
         return new_collection(red.quantile(self._expr, q))
 
     def describe(self, split_every: int | None = None, percentiles: Any = None, percentiles_method: str = "default",
@@ -455,3 +460,9 @@ def _series_map(part: Any, arg: Any, na_action: Any) -> Any:
 register_collection_class(pd.DataFrame, DataFrame)
 register_collection_class(pd.Series, Series)
 register_collection_class(pd.Index, Index)
+
+
+def _check_quantile_method(method: str) -> None:
+    if method not in ("default", "dask", "tdigest"):
+        raise ValueError(f"quantile: method must be 'default', 'dask' or 'tdigest' (Dask's names), got {method!r}; "
+                         "for NumPy's interpolation rules pass interpolation= instead.")
