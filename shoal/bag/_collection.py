@@ -29,7 +29,7 @@ from typing import Any
 
 from shoal.bag._optimize import optimize
 from shoal.bag._stages import BAG, CONST, SIDE, Pipeline, Stage, run_partition
-from shoal.base import compute, is_dask_collection, persist, visualize
+from shoal.base import DaskMethodsMixin, is_dask_collection
 from shoal.delayed import Delayed, finalize, funcname
 from shoal.graph.task import DataNode, GraphNode, Key, Ref, Task, convert_legacy_graph, key_split
 from shoal.graph.tokenize import tokenize
@@ -39,8 +39,8 @@ from shoal.local.selection import SCHEDULER_NAMES
 __all__ = ["BagBase", "Item", "Unpacked", "partitionwise", "side_input", "unpack_arguments"]
 
 
-class _Collection:
-    """The protocol methods shared by bags and items."""
+class _Collection(DaskMethodsMixin):
+    """The protocol methods shared by bags and items (``compute``/``persist``/``visualize`` from the mixin)."""
 
     #: This collection's own tasks.
     _layer: Mapping[Key, Any]
@@ -72,20 +72,6 @@ class _Collection:
         """The task graph of this collection."""
         return self.__dask_graph__()
 
-    def compute(self, **kwargs: Any) -> Any:
-        """Compute this collection; keyword arguments go to :func:`shoal.compute`."""
-        (result,) = compute(self, traverse=False, **kwargs)
-        return result
-
-    def persist(self, **kwargs: Any) -> Any:
-        """Compute this collection and return one whose graph holds the results."""
-        (result,) = persist(self, traverse=False, **kwargs)
-        return result
-
-    def visualize(self, filename: str | None = "mydask", format: str | None = None, optimize_graph: bool = False,
-                  **kwargs: Any) -> Any:
-        """Draw this collection's task graph; see :func:`shoal.visualize`."""
-        return visualize(self, filename=filename, format=format, optimize_graph=optimize_graph, **kwargs)
 
 
 def _concat_partitions(results: Iterable[Iterable[Any]]) -> list[Any]:

@@ -12,21 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 import os
 import shutil
 import signal
 import tempfile
 import time
-import traceback
 import typing
 from typing import Any
 
 from shoal.distributed._exceptions import CommClosedError
 from shoal.distributed.comm.core import Comm, Listener, connect, listen, parse_address
 from shoal.distributed.comm.pool import ConnectionPool
-from shoal.distributed.comm.serialization import pickle_value, unpickle_value
+from shoal.distributed.comm.serialization import unpickle_value
+from shoal.distributed.plugin_host import PluginHostMixin, call_hook, plugin_failed, plugin_ok
 
 __all__ = ["NANNY_ADDRESS_ENV", "NannyServiceMixin", "report_to_nanny"]
 
@@ -38,7 +37,7 @@ NANNY_ADDRESS_ENV = "SHOAL_NANNY_ADDRESS"
 _REGISTER_FOR = 60.0
 
 
-class NannyServiceMixin:
+class NannyServiceMixin(PluginHostMixin):
     """The port, plugins and restarts of a :class:`~shoal.distributed.nanny.Nanny`."""
 
     scheduler_address: str
@@ -153,12 +152,6 @@ class NannyServiceMixin:
         finally:
             comm.abort()
 
-    async def _setup_plugin(self, plugin: Any, name: str) -> None:
-        old = self.plugins.pop(name, None)
-        if old is not None:
-            await _call_hook(old, "teardown", self)
-        await _call_hook(plugin, "setup", self)
-        self.plugins[name] = plugin
 
     async def rpc_plugin_add(self, plugin: bytes, name: str) -> dict[str, Any]:
         """Set up a nanny plugin (replacing one of the same name); restart the worker if it asks for it."""
@@ -169,17 +162,9 @@ class NannyServiceMixin:
                 await self.restart()
         except Exception as exc:  # noqa: BLE001 - sent back as data
             exc.add_note(f"shoal: raised by nanny plugin {name!r} on the nanny {self.address}")
-            return {"status": "OK", "ok": False, "exception": pickle_value(exc), "text": traceback.format_exc()}
-        return {"status": "OK", "ok": True, "result": pickle_value(None)}
+            return plugin_failed(exc)
+        return plugin_ok()
 
-    async def rpc_plugin_remove(self, name: str) -> dict[str, Any]:
-        plugin = self.plugins.pop(name, None)
-        try:
-            if plugin is not None:
-                await _call_hook(plugin, "teardown", self)
-        except Exception as exc:  # noqa: BLE001 - sent back as data
-            return {"status": "OK", "ok": False, "exception": pickle_value(exc), "text": traceback.format_exc()}
-        return {"status": "OK", "ok": True, "result": pickle_value(None)}
 
     async def rpc_worker_started(self, address: str, pid: int) -> dict[str, Any]:
         """The worker process reports in once registered with the scheduler."""
@@ -229,7 +214,7 @@ class NannyServiceMixin:
             task.cancel()
         for name, plugin in list(self.plugins.items()):
             try:
-                await _call_hook(plugin, "teardown", self)
+                await call_hook(plugin, "teardown", self)
             except Exception:  # noqa: BLE001 - closing continues
                 logger.exception("nanny %s: nanny plugin %r failed to tear down", self.address, name)
         self.plugins.clear()
@@ -258,14 +243,6 @@ async def report_to_nanny(address: str, worker: Any) -> None:
     except Exception as exc:  # noqa: BLE001 - the nanny only waits for this during a restart
         logger.info("worker %s could not report to its nanny at %s: %s", worker.address, address, exc)
 
-
-async def _call_hook(plugin: Any, hook: str, nanny: Any) -> None:
-    method = getattr(plugin, hook, None)
-    if method is None:
-        return
-    result = method(nanny)
-    if inspect.isawaitable(result):
-        await result
 
 
 def _option(args: list[str], flag: str) -> str | None:

@@ -7,7 +7,6 @@ scheduler's side of each request.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import os
 import shutil
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from shoal import config
 from shoal.distributed._exceptions import CommClosedError
 from shoal.distributed.comm.serialization import pickle_value, unpickle_value
+from shoal.distributed.plugin_host import PluginHostMixin, call_hook, plugin_failed, plugin_ok
 from shoal.distributed.nanny_service import NANNY_ADDRESS_ENV
 from shoal.distributed.state.events import FreeKeysRequested
 
@@ -28,7 +28,7 @@ __all__ = ["WorkerAdminMixin"]
 logger = logging.getLogger("shoal.distributed.worker")
 
 
-class WorkerAdminMixin:
+class WorkerAdminMixin(PluginHostMixin):
     """Replica, restart and plugin handlers of a worker."""
 
     address: str
@@ -214,29 +214,15 @@ class WorkerAdminMixin:
 
     # ------------------------------------------------------------------ plugins
 
-    async def _setup_plugin(self, plugin: Any, name: str) -> None:
-        old = self.plugins.pop(name, None)
-        if old is not None:
-            await _call_hook(old, "teardown", self)
-        await _call_hook(plugin, "setup", self)
-        self.plugins[name] = plugin
 
     async def rpc_plugin_add(self, plugin: bytes, name: str) -> dict[str, Any]:
         try:
             await self._setup_plugin(unpickle_value(plugin), name)
         except Exception as exc:  # noqa: BLE001 - sent back as data
             exc.add_note(f"shoal: raised by the setup of worker plugin {name!r} on {self.address}")
-            return {"status": "OK", "ok": False, "exception": pickle_value(exc), "text": traceback.format_exc()}
-        return {"status": "OK", "ok": True, "result": pickle_value(None)}
+            return plugin_failed(exc)
+        return plugin_ok()
 
-    async def rpc_plugin_remove(self, name: str) -> dict[str, Any]:
-        plugin = self.plugins.pop(name, None)
-        try:
-            if plugin is not None:
-                await _call_hook(plugin, "teardown", self)
-        except Exception as exc:  # noqa: BLE001 - sent back as data
-            return {"status": "OK", "ok": False, "exception": pickle_value(exc), "text": traceback.format_exc()}
-        return {"status": "OK", "ok": True, "result": pickle_value(None)}
 
     async def _install_plugins(self, plugins: dict[str, bytes]) -> None:
         """Install the scheduler's plugins on joining; a failing plugin is logged, not fatal."""
@@ -251,7 +237,7 @@ class WorkerAdminMixin:
     async def _teardown_plugins(self) -> None:
         for name, plugin in list(self.plugins.items()):
             try:
-                await _call_hook(plugin, "teardown", self)
+                await call_hook(plugin, "teardown", self)
             except Exception:  # noqa: BLE001 - closing continues
                 logger.exception("worker %s: worker plugin %r failed to tear down", self.address, name)
         self.plugins.clear()
@@ -259,11 +245,3 @@ class WorkerAdminMixin:
             shutil.rmtree(self._local_directory, ignore_errors=True)  # type: ignore[arg-type]
             self._local_directory = None
 
-
-async def _call_hook(plugin: Any, hook: str, worker: Any) -> None:
-    method = getattr(plugin, hook, None)
-    if method is None:
-        return
-    result = method(worker)
-    if inspect.isawaitable(result):
-        await result
