@@ -14,20 +14,11 @@ import shoal
 import shoal.array as sa
 from shoal.array import linalg
 from shoal.array._base import new_array
+from shoal.array.tests.strategies import chunking
 from shoal.array.utils import assert_eq
 from shoal.graph.task import Alias
 
 SETTINGS = settings(max_examples=30, deadline=None)
-
-
-@st.composite
-def chunking(draw, length, max_blocks=5):
-    """A random chunking of ``length`` into at most ``max_blocks`` non-empty blocks."""
-    if length <= 1:
-        return (length,)
-    cuts = sorted(draw(st.sets(st.integers(1, length - 1), max_size=min(max_blocks - 1, length - 1))))
-    edges = [0, *cuts, length]
-    return tuple(b - a for a, b in zip(edges[:-1], edges[1:], strict=True))
 
 
 def _random(shape, seed, dtype="f8"):

@@ -9,19 +9,10 @@ from hypothesis import given, settings
 
 import shoal.array as sa
 from shoal.array import linalg
+from shoal.array.tests.strategies import chunking
 from shoal.array.utils import assert_eq
 
 SETTINGS = settings(max_examples=40, deadline=None)
-
-
-@st.composite
-def chunking(draw, length, max_blocks=5):
-    """A random chunking of ``length`` into at most ``max_blocks`` non-empty blocks."""
-    if length <= 1:
-        return (length,)
-    cuts = sorted(draw(st.sets(st.integers(1, length - 1), max_size=min(max_blocks - 1, length - 1))))
-    edges = [0, *cuts, length]
-    return tuple(b - a for a, b in zip(edges[:-1], edges[1:], strict=True))
 
 
 @st.composite

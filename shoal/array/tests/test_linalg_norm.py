@@ -9,16 +9,8 @@ from hypothesis import given, settings
 
 import shoal.array as sa
 from shoal.array import _linalg_norm, linalg
+from shoal.array.tests.strategies import chunking
 from shoal.array.utils import assert_eq
-
-
-@st.composite
-def chunking(draw, length, max_blocks=4):
-    if length <= 1:
-        return (length,)
-    cuts = sorted(draw(st.sets(st.integers(1, length - 1), max_size=min(max_blocks - 1, length - 1))))
-    edges = [0, *cuts, length]
-    return tuple(b - a for a, b in zip(edges[:-1], edges[1:], strict=True))
 
 
 @st.composite
@@ -32,7 +24,7 @@ def stacks(draw):
     if dtype == "c16":
         a = a + 1j * rng.standard_normal(shape)
     a = a.astype(dtype)
-    chunks = tuple(draw(chunking(n)) for n in shape)
+    chunks = tuple(draw(chunking(n, max_blocks=4)) for n in shape)
     axes = tuple(draw(st.permutations(range(ndim)))[:2])
     negative = draw(st.booleans())
     if negative:
