@@ -49,3 +49,12 @@ def set_marker() -> int:
 def get_marker() -> int | None:
     """The pid stored by :func:`set_marker` in this process, or None in a fresh one."""
     return _MARKER
+
+
+def wait_until(predicate, timeout: float = 30.0) -> None:
+    """Poll ``predicate`` every 50 ms until it holds; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(0.05)

@@ -12,6 +12,7 @@ import pytest
 
 import shoal
 from shoal.distributed import Client, KilledWorker, LocalCluster
+from shoal.distributed.tests._procs import wait_until as _wait
 
 
 def inc(x):
@@ -26,14 +27,6 @@ def hog(nbytes):
     while time.monotonic() < deadline:
         time.sleep(0.05)
     return block.sum()
-
-
-def _wait(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(0.05)
 
 
 def _pid_gone(pid):

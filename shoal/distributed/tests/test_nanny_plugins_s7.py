@@ -6,7 +6,6 @@ import functools
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -20,17 +19,10 @@ from shoal.distributed import (
     WorkerPlugin,
 )
 from shoal.distributed.tests._procs import read_line, stop
+from shoal.distributed.tests._procs import wait_until as _wait
 
 #: (event, plugin value, nanny address) recorded by plugins whose nanny lives in this process (LocalCluster's).
 CALLS: list[tuple[str, str, str]] = []
-
-
-def _wait(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(0.05)
 
 
 class Recorder(NannyPlugin):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -13,17 +12,10 @@ import pytest
 from shoal.distributed import Client, Nanny, SpecCluster, WorkerStartError
 from shoal.distributed.server.scheduler import SchedulerServer
 from shoal.distributed.server.worker import WorkerServer
+from shoal.distributed.tests._procs import wait_until as _wait
 
 INPROC = {"cls": SchedulerServer, "options": {"protocol": "inproc"}}
 THREAD_WORKER = {"cls": WorkerServer, "options": {"nthreads": 2}}
-
-
-def _wait(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(0.02)
 
 
 def _getenv(name):

@@ -5,25 +5,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
 from shoal.distributed import Client, Nanny, NannyPlugin, Security, SpecCluster
 from shoal.distributed.server.scheduler import SchedulerServer
 from shoal.distributed.tests._procs import read_line, stop
+from shoal.distributed.tests._procs import wait_until as _wait
 
 pytest.importorskip("cryptography")
 
 TLS_SCHEDULER = {"cls": SchedulerServer, "options": {"protocol": "tls"}}
-
-
-def _wait(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(0.05)
 
 
 def _nannies(dask_scheduler):
