@@ -97,7 +97,9 @@ def _arg_merge(parts: dict[str, Any], axis: tuple[int, ...], keepdims: bool, kin
         return {"v": best.reshape(kept), "i": chosen.reshape(kept)}
     if nan and values.dtype.kind in "fc" and np.isnan(best).any():
         raise ValueError("All-NaN slice encountered")
-    return chosen.reshape(kept if keepdims else others)
+    out = chosen.reshape(kept if keepdims else others)
+    # A full reduction ends in a NumPy scalar, as np.argmin's does (and Dask's).
+    return out[()] if out.ndim == 0 else out
 
 
 

@@ -129,9 +129,9 @@ def concatenate_blocks(blocks: Any, ndim: int) -> np.ndarray:
 
 def _finalize(results: Any, ndim: int) -> Any:
     if ndim == 0:
-        # NumPy returns scalars from full reductions (np.int64(45), not array(45)); so do we.
-        out = results[0]
-        return out[()] if isinstance(out, np.ndarray) else np.asarray(out)[()]
+        # The one block as it is, as Dask does: reductions end in NumPy scalars because their last chunk
+        # function returns one (as NumPy's reductions do), while 0-d arrays built from 0-d blocks stay arrays.
+        return results[0]
     # Blocks nest with axis 0 outermost; concatenate innermost axes first.
     return _concat_nested(results, ndim, 0)
 

@@ -10,7 +10,10 @@ int or ``-1`` (the whole dimension) or ``None`` (keep the previous chunks)
 or ``"auto"`` or a byte size per dimension, as a dict ``{axis: spec}``, or as
 ``"auto"`` or a byte size. ``"auto"`` picks square-ish blocks of at most the
 ``array.chunk-size`` setting; a byte size (``"100MiB"``) is ``"auto"`` with
-that limit for the whole block, not a length per dimension, as in Dask.
+that limit for the whole block, not a length per dimension, as in Dask. Given
+the chunks the array had before (``rechunk``, or a zarr/h5py source),
+``"auto"`` grows blocks by joining the old ones, as Dask does, so that old
+boundaries stay boundaries (:func:`_auto_from_previous`).
 """
 
 from __future__ import annotations
@@ -76,6 +79,90 @@ def _auto_blocks(shape: Sequence[int], itemsize: int, fixed: dict[int, int], lim
     return sizes
 
 
+def _round_to(length: float, ideal: int) -> int:
+    """``length`` as a block length that fits ``ideal``: a multiple of it when bigger, else rounded down."""
+    if length <= ideal:
+        return max(1, int(length))
+    return int(length // ideal * ideal)
+
+
+def _merge_previous(previous: Sequence[int], target: float) -> tuple[int, ...]:
+    """Join neighbouring previous blocks while the joined length stays at most ``target``."""
+    out: list[int] = []
+    run = 0
+    for length in previous:
+        if run + length <= target:
+            run += length
+            continue
+        if run:
+            out.append(run)
+        run = length
+    if run:
+        out.append(run)
+    return tuple(out)
+
+
+def _auto_from_previous(shape: Sequence[int], itemsize: int, fixed: dict[int, int], limit: int,
+                        previous: Chunks) -> dict[int, Any]:
+    """Block lengths (or whole tuples of them) for the "auto" dimensions, inspired by the previous chunks.
+
+    Dask's rule (its ``auto_chunks`` with previous chunks), so that ``rechunk("auto")`` gives the same
+    blocks: start from the median previous block length of every auto dimension and scale all of them
+    by the same factor, ``(limit / bytes of the current block) ** (1 / n)``. A dimension that would
+    outgrow the array is taken whole; one whose previous blocks all fit in the scaled length (give or
+    take the ``array.chunk-size-tolerance`` factor) joins neighbouring previous blocks, so that old
+    boundaries stay boundaries; otherwise (and whenever blocks must shrink) it gets a uniform length,
+    a multiple or a fraction of the most common previous length. When a dimension is settled the
+    factor is worked out again for the rest. While shrinking, the lengths just chosen become the ones
+    that are scaled next, until the factor stops changing.
+    """
+    tolerance = float(config.get("array.chunk-size-tolerance", 1.25))
+    auto = sorted(i for i in range(len(shape)) if i not in fixed)
+    current: dict[int, Any] = {i: float(np.median(previous[i])) for i in auto}
+    others = math.prod(max(int(length), 1) for length in fixed.values())
+
+    def factor() -> float:
+        # Divided in this order, as Dask does, so the factor rounds the same and the loop stops alike.
+        scale = math.prod(max(v) if isinstance(v, tuple) else v for v in current.values() if v)
+        return limit / itemsize / others / scale
+
+    ideal = {}
+    for i in auto:
+        counts: dict[int, int] = {}
+        for length in previous[i]:
+            counts[length] = counts.get(length, 0) + 1
+        mode = max(counts.items(), key=lambda kv: kv[1]) if counts else (0, 0)
+        ideal[i] = mode[0] if mode[0] > 1 and mode[1] >= len(previous[i]) / 2 else shape[i]
+    multiplier = factor()
+    shrinking = multiplier < 1
+    # Shrinking rescales the lengths chosen so far, so those are the ones the factor is computed from.
+    result: dict[int, Any] = current if shrinking else {}
+    for _ in range(100):  # converges in a few rounds; the bound only guards against float ping-pong
+        active = len(auto)
+        again = False
+        for i in list(auto):
+            target = current[i] * multiplier ** (1 / active)
+            if target > shape[i]:
+                auto.remove(i)
+                del current[i]
+                others *= max(shape[i], 1)
+                result[i] = (shape[i],)
+                again = True
+            elif shrinking or max(previous[i]) > target * tolerance ** (1 / active):
+                result[i] = _round_to(target, ideal[i])
+                if target < 1:
+                    auto.remove(i)
+                    again = True
+            else:
+                result[i] = _merge_previous(previous[i], target) or (shape[i],)  # () only for length 0
+        if again or shrinking:
+            last, multiplier = multiplier, factor()
+            again = again or multiplier != last
+        if not again:
+            break
+    return result
+
+
 def normalize_chunks(
     chunks: Any,
     shape: Sequence[int] | None = None,
@@ -97,7 +184,8 @@ def normalize_chunks(
     dtype : dtype, optional
         Needed for ``"auto"``.
     previous_chunks : chunks, optional
-        What ``None`` entries keep.
+        The chunks the array had before (block lengths, or a zarr/h5py chunk shape): what ``None``
+        entries keep, and what ``"auto"`` dimensions grow from (see :func:`_auto_from_previous`).
 
     Examples
     --------
@@ -113,6 +201,8 @@ def normalize_chunks(
     ((362, 362, 276), (362, 362, 276))
     >>> normalize_chunks("auto", shape=(1000, 1000), dtype="f8", limit="80 kB")
     ((100, 100, 100, 100, 100, 100, 100, 100, 100, 100), (100, 100, 100, 100, 100, 100, 100, 100, 100, 100))
+    >>> normalize_chunks("1MiB", shape=(1000, 1000), dtype="f8", previous_chunks=(100, 100))  # joins 100s
+    ((300, 300, 300, 100), (300, 300, 300, 100))
     """
     if shape is not None:
         shape = tuple(int(s) if not (isinstance(s, float) and math.isnan(s)) else s for s in shape)
@@ -172,7 +262,11 @@ def normalize_chunks(
             raise ValueError(f"chunks={chunks!r} sizes blocks in bytes, which needs the dtype; pass dtype=.")
         nbytes = limit if limit is not None else parse_bytes(config.get("array.chunk-size", "128MiB"))
         itemsize = np.dtype(dtype).itemsize if np.dtype(dtype).itemsize else 8
-        sizes = _auto_blocks(shape, itemsize, fixed, max(1, nbytes))
+        previous = _previous_lengths(previous_chunks, shape)
+        if previous:
+            sizes = _auto_from_previous(shape, itemsize, fixed, max(1, nbytes), previous)
+        else:
+            sizes = _auto_blocks(shape, itemsize, fixed, max(1, nbytes))
         resolved = [sizes[i] if r == "auto" else r for i, r in enumerate(resolved)]
     out = []
     for i, spec in enumerate(resolved):
@@ -183,6 +277,28 @@ def normalize_chunks(
     result = tuple(out)
     _check_sums(result, shape)
     return result
+
+
+def _previous_lengths(previous: Any, shape: Sequence[Any]) -> Chunks | None:
+    """``previous_chunks`` as block lengths per dimension (a zarr/h5py chunk shape is cut out of ``shape``)."""
+    if not previous or len(previous) != len(shape):
+        return None
+    out = []
+    for dim, entry in zip(shape, previous, strict=True):
+        if isinstance(entry, tuple | list):
+            lengths = tuple(entry)
+            if not lengths:
+                return None
+        elif isinstance(entry, int | np.integer) and entry > 0:
+            lengths = blockdims_from_blockshape((dim,), (int(entry),))[0]
+        else:
+            return None
+        if any(isinstance(n, float) and math.isnan(n) for n in (*lengths, dim)):
+            raise ValueError(
+                "chunks='auto' cannot be sized from previous chunks of unknown (nan) length; call "
+                "x.compute_chunk_sizes() first, or give block lengths as integers.")
+        out.append(tuple(int(n) for n in lengths))
+    return tuple(out)
 
 
 def _byte_limit(chunks: tuple[Any, ...], limit: int | str | None) -> int | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from types import EllipsisType
 from itertools import product
+from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -75,9 +76,10 @@ def from_array(x: Any, chunks: Any = "auto", name: str | bool | None = None, loc
         raise TypeError("from_array was given a NumPy array of shoal arrays; use shoal.array.block or stack.")
     shape = tuple(int(s) for s in x.shape)
     dtype = np.dtype(x.dtype)
-    chunks = normalize_chunks(chunks, shape, dtype=dtype, previous_chunks=getattr(x, "chunks", None)
-                              if isinstance(getattr(x, "chunks", None), tuple)
-                              and all(isinstance(c, tuple) for c in getattr(x, "chunks", ())) else None)
+    # A chunked source (h5py/zarr: a chunk shape; another collection: block lengths) guides "auto", as in Dask.
+    previous = getattr(x, "chunks", None)
+    chunks = normalize_chunks(chunks, shape, dtype=dtype, previous_chunks=previous if isinstance(previous, tuple)
+                              and all(isinstance(c, tuple | Integral) for c in previous) else None)
     if name is None or name is True:
         name = f"array-{tokenize(x, chunks)}"
     elif name is False:

@@ -89,8 +89,14 @@ def tensordot(lhs: Any, rhs: Any, axes: Any = 2, *, split_every: Any = None) -> 
     out_ind = tuple(letter for letter in (*a_ind, *b_ind) if not letter.startswith("c"))
     kwargs = {"axes": (a_axes, b_axes)}
     dtype = _result_dtype(np.tensordot, [a, b], **kwargs)
-    return contract(np.tensordot, out_ind, [(a, a_ind), (b, b_ind)], dtype=dtype, token="tensordot",
+    return contract(_tensordot_block, out_ind, [(a, a_ind), (b, b_ind)], dtype=dtype, token="tensordot",
                     split_every=split_every, kernel_kwargs=kwargs, panels=True)
+
+
+def _tensordot_block(a: Any, b: Any, axes: Any) -> Any:
+    out = np.tensordot(a, b, axes=axes)
+    # np.tensordot gives a 0-d array for a full contraction; Dask's tensordot (and np.inner) give a scalar.
+    return out[()] if isinstance(out, np.ndarray) and out.ndim == 0 else out
 
 
 @implements(np.matmul, np.linalg.matmul)

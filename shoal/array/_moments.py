@@ -186,7 +186,9 @@ def _moment_aggregate(parts: dict[str, Any], axis: tuple[int, ...], keepdims: bo
             result = np.sqrt(result)
     if not keepdims:
         result = np.reshape(result, tuple(s for a, s in enumerate(np.shape(result)) if a not in axis))
-    return np.asarray(result).astype(dtype, copy=False)
+    result = np.asarray(result).astype(dtype, copy=False)
+    # A full reduction ends in a NumPy scalar, as np.var's does (and Dask's).
+    return result[()] if result.ndim == 0 else result
 
 
 def _masked_moment(total: Any, n: Any, dof: Any, axis: tuple[int, ...], keepdims: bool, dtype: Any,
@@ -202,7 +204,7 @@ def _masked_moment(total: Any, n: Any, dof: Any, axis: tuple[int, ...], keepdims
     if root:  # np.ma.sqrt masks negative values
         hide = hide | (result.real < 0)
         result = np.sqrt(np.where(hide, 0, result)).astype(dtype, copy=False)
-    return _mask_where(result, hide)
+    return _mask_where(result[()] if result.ndim == 0 else result, hide)
 
 
 def _fill_chunk(block: Any, axis: tuple[int, ...], keepdims: bool, value: Any, dtype: Any) -> Any:

@@ -77,7 +77,7 @@ def _percentile_merge(summaries: list[tuple[np.ndarray, np.ndarray, int]], q: np
     weights = np.concatenate([s[1] for s in summaries])
     has_nan = any(s[2] for s in summaries)
     if (has_nan and not ignore_nan) or len(values) == 0:
-        return np.full(q.shape, np.nan, dtype=dtype)
+        return _scalar_if_0d(np.full(q.shape, np.nan, dtype=dtype))
     order = np.argsort(values, kind="stable")
     values, cum = values[order], np.cumsum(weights[order])
     total = int(cum[-1])
@@ -93,10 +93,15 @@ def _percentile_merge(summaries: list[tuple[np.ndarray, np.ndarray, int]], q: np
 
     lo, t = _virtual_index(total, q / 100.0, method)
     if t is None:
-        return np.asarray(at(lo), dtype=dtype)
+        return _scalar_if_0d(np.asarray(at(lo), dtype=dtype))
     a, b = at(lo), at(lo + 1)
     out = _lerp(a.astype(dtype), b.astype(dtype), t.astype(dtype) if dtype.kind == "f" else t)
-    return np.asarray(out, dtype=dtype)
+    return _scalar_if_0d(np.asarray(out, dtype=dtype))
+
+
+def _scalar_if_0d(out: np.ndarray) -> Any:
+    # One percentile of everything is a NumPy scalar, as np.percentile's (and Dask's quantile's) is.
+    return out[()] if out.ndim == 0 else out
 
 
 def _virtual_index(n: int, q: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray | None]:
@@ -133,7 +138,7 @@ def _virtual_index(n: int, q: np.ndarray, method: str) -> tuple[np.ndarray, np.n
 
 def _percentile_along(block: np.ndarray, q: Any, axis: int, method: str, keepdims: bool, nan: bool) -> np.ndarray:
     func = np.nanpercentile if nan else np.percentile
-    return np.asarray(func(block, q, axis=axis, method=method, keepdims=keepdims))
+    return _scalar_if_0d(np.asarray(func(block, q, axis=axis, method=method, keepdims=keepdims)))
 
 
 def _percentile(a: Any, q: Any, method: str, axis: Any, keepdims: bool, max_points: int, nan: bool) -> Any:

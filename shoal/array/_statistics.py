@@ -62,7 +62,9 @@ def _median(a: Any, axis: Any, keepdims: bool, out: Any, func: Any) -> Any:
 
 
 def _median_block(block: np.ndarray, func: Any, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
-    return np.asarray(func(block, axis=axes, keepdims=keepdims))
+    out = func(block, axis=axes, keepdims=keepdims)
+    # A full median is a NumPy scalar, as np.median's is (and Dask's).
+    return out if np.ndim(out) == 0 else np.asarray(out)
 
 
 @implements(np.median)

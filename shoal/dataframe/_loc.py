@@ -23,7 +23,7 @@ from shoal.dataframe._core import FrameBase, new_collection
 from shoal.dataframe._expr import Blockwise, Expr, Filter, MapPartitions, Partitions, Projection
 from shoal.graph.task import Key, Task
 
-__all__ = ["LocIndexer", "LocLabels"]
+__all__ = ["LocIndexer", "LocLabels", "LocSlice"]
 
 
 class LocIndexer:
@@ -103,13 +103,58 @@ def _slice_loc(part: Any, start: Any, stop: Any) -> Any:
 
 def _loc_slice(obj: Any, start: Any, stop: Any) -> Any:
     expr = obj._expr
-    if obj.known_divisions:
-        lo, hi = _label_bound(obj.divisions, start, False), _label_bound(obj.divisions, stop, True)
-        indices = _partitions_for(obj.divisions, lo, hi) or [0]
-        if len(indices) < obj.npartitions:
-            expr = Partitions(expr, indices)
-    out = MapPartitions(expr, _slice_loc, (start, stop), None, None, "loc", True, True)
-    return new_collection(out)
+    if not obj.known_divisions:
+        return new_collection(MapPartitions(expr, _slice_loc, (start, stop), None, None, "loc", True, True))
+    lo, hi = _label_bound(obj.divisions, start, False), _label_bound(obj.divisions, stop, True)
+    indices = _partitions_for(obj.divisions, lo, hi) or [0]
+    if len(indices) < obj.npartitions:
+        expr = Partitions(expr, indices)
+    return new_collection(LocSlice(expr, start, stop, lo, hi))
+
+
+class LocSlice(Blockwise):
+    """``part.loc[start:stop]`` on every partition, with the outer divisions narrowed to the slice, as Dask's.
+
+    ``lo``/``hi`` are the bounds comparable with the divisions (``None``: open). Every row left lies within
+    them, so the first division becomes ``max(lo, first)`` and the last ``min(hi, last)``; a single
+    partition gets ``(lo, hi)`` itself (Dask's ``df.loc[5:8].divisions == (5, 8)``). Worked out from the
+    input's divisions, so the bounds stay right when partition pruning hands this node fewer partitions.
+    """
+
+    _parameters = ("frame", "start", "stop", "lo", "hi")
+    _label = "loc"
+
+    @functools.cached_property
+    def _meta(self) -> Any:
+        return self.frame._meta
+
+    @functools.cached_property
+    def divisions(self) -> tuple[Any, ...]:
+        div = tuple(self.frame.divisions)
+        lo, hi = self.lo, self.hi
+        if div[0] is None or (lo is None and hi is None):
+            return div
+        try:
+            if lo is not None and hi is not None and lo > hi:
+                return div  # an empty slice: no bounds to narrow to
+            if len(div) == 2:
+                first = lo if lo is not None else min(div[0], hi)
+                last = hi if hi is not None else max(div[-1], lo)
+            else:
+                first = div[0] if lo is None else max(lo, div[0])
+                last = div[-1] if hi is None else min(hi, div[-1])
+        except TypeError:  # bounds that do not compare with the index: pandas decides per partition
+            return div
+        return (first, *div[1:-1], last)
+
+    def _args(self) -> list[Any]:
+        return [self.frame]
+
+    def _task(self, i: int, ctx: Any, key: Key | None) -> Task:
+        return Task(key, _slice_loc, ctx.input(self.frame, i), self.start, self.stop)
+
+    def _needed_columns(self, needed: set[Any] | None) -> list[tuple[Expr, set[Any] | None]]:
+        return [(self.frame, needed)]
 
 
 def _take_labels(part: Any, strict: list[Any], lenient: list[Any]) -> Any:
@@ -178,6 +223,23 @@ class LocLabels(Blockwise):
     @functools.cached_property
     def _meta(self) -> Any:
         return self.frame._meta
+
+    @functools.cached_property
+    def divisions(self) -> tuple[Any, ...]:
+        # The first partition keeps no label below its smallest, the last none above its largest (Dask's
+        # df.loc[6].divisions == (6, 6)); bounds that would not increase strictly are left as they were.
+        div = tuple(self.frame.divisions)
+        first, last = (*self.labels[0][0], *self.labels[0][1]), (*self.labels[-1][0], *self.labels[-1][1])
+        if div[0] is None or not first or not last:
+            return div
+        try:
+            out = (max(min(first), div[0]), *div[1:-1], min(max(last), div[-1]))
+            if len(out) == 2:
+                out = (min(first), max(last))
+            ok = all(a < b for a, b in zip(out[:-2], out[1:-1], strict=True)) and out[-2] <= out[-1]
+        except TypeError:
+            return div
+        return out if ok else div
 
     def _args(self) -> list[Any]:
         return [self.frame]

@@ -21,8 +21,36 @@ from shoal.dataframe._expr import ARROW_CHUNKS, Expr, MapPartitions, TreeReduce
 from shoal.dataframe._meta import make_meta_nonempty, meta_from_output
 from shoal.graph.task import Key, Task
 
-__all__ = ["Length", "PartitionValues", "memory_usage", "memory_usage_per_partition", "moment", "nunique",
-           "partition_values", "quantile", "reduction", "value_counts"]
+__all__ = ["ColumnReduce", "Length", "PartitionValues", "memory_usage", "memory_usage_per_partition", "moment",
+           "nunique", "partition_values", "quantile", "reduction", "tree_reduce", "value_counts"]
+
+
+class ColumnReduce(TreeReduce):
+    """A tree reduction of a DataFrame along its index: one Series indexed by (some of) the column labels.
+
+    Its one partition has known divisions, as Dask's: the smallest and largest column label of the
+    reduced frame, which bound every label of the result (unknown when the labels do not sort).
+    """
+
+    @functools.cached_property
+    def divisions(self) -> tuple[Any, ...]:
+        unknown = TreeReduce.divisions.func(self)  # type: ignore[attr-defined]  # the checks, and (None, None)
+        frame, out = self.frames[0]._meta, self.meta
+        if not isinstance(frame, pd.DataFrame) or not isinstance(out, pd.Series) or not len(frame.columns):
+            return unknown
+        try:
+            labels = sorted(frame.columns)
+        except TypeError:  # mixed label types (1 and "a") have no order
+            return unknown
+        return (labels[0], labels[-1])
+
+
+def tree_reduce(frames: list[Expr], *args: Any) -> TreeReduce:
+    """``TreeReduce(frames, *args)``, as a :class:`ColumnReduce` when it reduces a frame to a per-column Series."""
+    meta = args[3]
+    if isinstance(frames[0]._meta, pd.DataFrame) and isinstance(meta, pd.Series):
+        return ColumnReduce(frames, *args)
+    return TreeReduce(frames, *args)
 
 
 def _stack(parts: list[Any]) -> Any:
@@ -84,7 +112,7 @@ def reduction(expr: Expr, method: str, *, split_every: int | None = None, **kwar
     if method in ("sum", "prod"):
         # min_count applies to the whole column, not to each partition.
         chunk_kwargs.pop("min_count", None)
-    return TreeReduce(
+    return tree_reduce(
         [expr], _apply_method, functools.partial(_stack_then, method=again, kwargs=agg_kwargs),
         functools.partial(_aggregate_then, method=again, kwargs=agg_kwargs, meta=meta), meta, method,
         {"method": method, "kwargs": chunk_kwargs}, split_every,
@@ -119,7 +147,7 @@ def _min_count_aggregate(parts: list[tuple[Any, Any]], method: str, min_count: i
 def _min_count_reduction(expr: Expr, method: str, meta: Any, split_every: int | None,
                          kwargs: dict[str, Any]) -> TreeReduce:
     chunk_kwargs = {k: v for k, v in kwargs.items() if k != "min_count"}
-    return TreeReduce(
+    return tree_reduce(
         [expr], _min_count_chunk, functools.partial(_min_count_combine, method=method),
         functools.partial(_min_count_aggregate, method=method, min_count=kwargs["min_count"], meta=meta), meta,
         method, {"method": method, "kwargs": chunk_kwargs}, split_every,
@@ -206,7 +234,7 @@ def moment(expr: Expr, kind: str, *, ddof: int = 1, skipna: bool = True, numeric
     meta = meta_from_output(_reduction_meta(expr._meta, kind, kwargs))
     if isinstance(meta, pd.Series):
         meta = meta.astype("f8")
-    return TreeReduce(
+    return tree_reduce(
         [expr], _moment_chunk, _moment_combine,
         functools.partial(_moment_aggregate, kind=kind, ddof=ddof, meta=meta), meta, kind,
         {"skipna": skipna, "numeric_only": numeric_only}, split_every,
@@ -325,7 +353,7 @@ def _frame_quantile_aggregate(parts: list[Any], q: Any, kwargs: dict[str, Any]) 
 def frame_quantile(expr: Expr, q: Any = 0.5, split_every: int | None = None, **kwargs: Any) -> TreeReduce:
     """``DataFrame.quantile`` of every column, exact: the columns are gathered whole (pandas skips NaN per column)."""
     meta = meta_from_output(make_meta_nonempty(expr._meta).quantile(q, **kwargs))
-    return TreeReduce([expr], _whole, _values_combine,
+    return tree_reduce([expr], _whole, _values_combine,
                       functools.partial(_frame_quantile_aggregate, q=q, kwargs=kwargs), meta, "quantile", None,
                       split_every)
 

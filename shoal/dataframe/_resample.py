@@ -27,25 +27,47 @@ from shoal.graph.task import GraphNode, Key, Ref, Task
 
 __all__ = ["Resampler"]
 
-def _row_labels(index: pd.DatetimeIndex, rule: str, kwargs: dict[str, Any]) -> np.ndarray:
-    """The bin label of every row of a sorted index."""
+def _anchored(rule: Any) -> bool:
+    """Whether pandas lays the bins of ``rule`` out from the data's first timestamp, not on a fixed grid.
+
+    Multiples of calendar offsets ("2W", "2ME", "5B") step from the first row's period; every partition
+    must then bin as if it started where the whole frame does.
+    """
+    offset = to_offset(rule)
+    return offset.n != 1 and not isinstance(offset, pd.offsets.Tick | pd.offsets.Day)
+
+
+def _row_labels(index: pd.DatetimeIndex, rule: str, kwargs: dict[str, Any], anchor: Any = None) -> np.ndarray:
+    """The bin label of every row of a sorted index (bins laid out from ``anchor`` when given)."""
     if not len(index):
         return np.array([], dtype=index.dtype)
+    extra = anchor is not None and index[0] > anchor
+    if extra:
+        index = pd.DatetimeIndex([anchor]).append(index)
     sizes = pd.Series(0, index=index).resample(rule, **kwargs).size()
-    return np.repeat(sizes.index.values, sizes.values)
+    labels = np.repeat(sizes.index.values, sizes.values)
+    return labels[1:] if extra else labels
 
 
-def _label(t: Any, rule: str, kwargs: dict[str, Any]) -> pd.Timestamp:
-    return pd.Timestamp(_row_labels(pd.DatetimeIndex([t]), rule, kwargs)[0])
+def _label(t: Any, rule: str, kwargs: dict[str, Any], anchor: Any = None) -> pd.Timestamp:
+    return pd.Timestamp(_row_labels(pd.DatetimeIndex([t]), rule, kwargs, anchor)[0])
 
 
-def _carry_forward(carry: tuple[Any, bool] | None, part: Any, start: Any, rule: str, kwargs: dict[str, Any]
-                   ) -> tuple[Any, bool]:
+def _aggregate(joined: Any, row_labels: np.ndarray, rule: str, kwargs: dict[str, Any], method: str,
+               args: tuple[Any, ...], anchor: Any) -> Any:
+    if anchor is None:
+        return getattr(joined.resample(rule, **kwargs), method)(*args)
+    # pandas would lay the bins out from this partition's first row: group by the frame-wide labels instead.
+    return getattr(joined.groupby(pd.DatetimeIndex(row_labels, name=joined.index.name)), method)(*args)
+
+
+def _carry_forward(carry: tuple[Any, bool] | None, part: Any, start: Any, rule: str, kwargs: dict[str, Any],
+                   anchor: Any = None) -> tuple[Any, bool]:
     """Rows of ``carry + part`` whose bins belong to the next partition (labels ``>= start``), and whether
     any row came before."""
     rows, seen = carry if carry is not None else (None, False)
     joined = part if rows is None or not len(rows) else pd.concat([rows, part])
-    return joined[_row_labels(joined.index, rule, kwargs) >= start], seen or bool(len(joined))
+    return joined[_row_labels(joined.index, rule, kwargs, anchor) >= start], seen or bool(len(joined))
 
 
 def _has_rows(part: Any, later: bool) -> bool:
@@ -53,10 +75,10 @@ def _has_rows(part: Any, later: bool) -> bool:
 
 
 def _resample_part(carry: tuple[Any, bool] | None, part: Any, later: bool, lo: Any, hi: Any, last: bool, rule: str,
-                   kwargs: dict[str, Any], method: str, args: tuple[Any, ...], meta: Any) -> Any:
+                   kwargs: dict[str, Any], method: str, args: tuple[Any, ...], meta: Any, anchor: Any = None) -> Any:
     rows, seen = carry if carry is not None else (None, False)
     joined = part if rows is None or not len(rows) else pd.concat([rows, part])
-    row_labels = _row_labels(joined.index, rule, kwargs)
+    row_labels = _row_labels(joined.index, rule, kwargs, anchor)
     if not last:
         later = later or bool((row_labels >= hi).any())
         joined, row_labels = joined[row_labels < hi], row_labels[row_labels < hi]
@@ -65,12 +87,14 @@ def _resample_part(carry: tuple[Any, bool] | None, part: Any, later: bool, lo: A
     stop = hi if later else (row_labels[-1] if len(row_labels) else None)
     if start is None or stop is None:
         return meta
-    labels = pd.Series(0, index=pd.DatetimeIndex([start, stop])).resample(rule, **kwargs).size().index
+    edges = [start, stop] if anchor is None or anchor >= start else [anchor, start, stop]
+    labels = pd.Series(0, index=pd.DatetimeIndex(edges)).resample(rule, **kwargs).size().index
     freq = labels.freq
+    labels = labels[labels >= start]
     labels = labels[labels < hi] if later else labels
     if not len(labels):
         return meta
-    out = getattr(joined.resample(rule, **kwargs), method)(*args) if len(joined) else meta
+    out = _aggregate(joined, row_labels, rule, kwargs, method, args, anchor) if len(joined) else meta
     missing = labels.difference(out.index)
     if len(missing):
         sample = joined if len(joined) else make_meta_nonempty(joined)
@@ -129,12 +153,30 @@ class Resample(Expr):
         return getattr(sample.resample(self.rule, **self.kwargs), self.method)(*self.args).iloc[:0]
 
     @functools.cached_property
+    def _anchor(self) -> Any:
+        return pd.Timestamp(self.frame.divisions[0]) if _anchored(self.rule) else None
+
+    @functools.cached_property
+    def _bin_labels(self) -> tuple[Any, ...]:
+        """``L(d)`` for every input division: input partition ``i`` makes the bins in ``[L(d_i), L(d_i+1))``."""
+        return tuple(_label(d, self.rule, self.kwargs, self._anchor) for d in self.frame.divisions)
+
+    @functools.cached_property
+    def _kept(self) -> tuple[int, ...]:
+        """The input partitions that make bins. One whose divisions share a bin (several partitions inside
+        one month for "ME") makes none: its rows are carried to the next, and it gets no output partition,
+        so that the divisions increase strictly (but for the last pair), as Dask requires."""
+        labels, n = self._bin_labels, self.frame.npartitions
+        return tuple(i for i in range(n) if i == n - 1 or labels[i] < labels[i + 1])
+
+    @functools.cached_property
     def divisions(self) -> tuple[Any, ...]:
-        return tuple(_label(d, self.rule, self.kwargs) for d in self.frame.divisions)
+        labels = self._bin_labels
+        return (*(labels[i] for i in self._kept), labels[-1])
 
     def _layer(self, ctx: Any) -> dict[Key, GraphNode]:
         n = self.frame.npartitions
-        div = self.divisions
+        div, anchor = self._bin_labels, self._anchor
         carry, later = f"{self._name}-carry", f"{self._name}-later"
         graph: dict[Key, GraphNode] = {}
         parts = [ctx.input(self.frame, i) for i in range(n)]
@@ -142,15 +184,16 @@ class Resample(Expr):
             # Whether any rows come after partition i: the last bin is the last row's, not the last division's.
             after = Ref((later, i + 1)) if i < n - 2 else False
             graph[(later, i)] = Task((later, i), _has_rows, parts[i + 1], after)
-        for i in range(n):
+        for i in range(n - 1):
             prev = Ref((carry, i)) if i > 0 else None
-            if i < n - 1:
-                graph[(carry, i + 1)] = Task((carry, i + 1), _carry_forward, prev, parts[i], div[i + 1], self.rule,
-                                             self.kwargs)
+            graph[(carry, i + 1)] = Task((carry, i + 1), _carry_forward, prev, parts[i], div[i + 1], self.rule,
+                                         self.kwargs, anchor)
+        for j, i in enumerate(self._kept):
+            prev = Ref((carry, i)) if i > 0 else None
             after_i = Ref((later, i)) if i < n - 1 else False
-            graph[(self._name, i)] = Task((self._name, i), _resample_part, prev, parts[i], after_i, div[i],
+            graph[(self._name, j)] = Task((self._name, j), _resample_part, prev, parts[i], after_i, div[i],
                                           div[i + 1], i == n - 1, self.rule, self.kwargs, self.method,
-                                          tuple(self.args), self._meta)
+                                          tuple(self.args), self._meta, anchor)
         return graph
 
 

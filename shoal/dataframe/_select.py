@@ -15,6 +15,7 @@ import pandas as pd
 
 from shoal.dataframe._expr import Expr, TreeReduce
 from shoal.dataframe._meta import make_meta_nonempty, meta_from_output
+from shoal.dataframe._reductions import tree_reduce
 
 __all__ = ["PartMethod", "drop_duplicates", "idx", "mode", "nlargest"]
 
@@ -216,5 +217,5 @@ def idx(expr: Expr, method: str, skipna: bool, split_every: int | None) -> TreeR
     sample = make_meta_nonempty(meta)
     out_meta = meta_from_output(getattr(sample, method)(skipna=skipna)) if isinstance(meta, pd.DataFrame) else (
         sample.index[0])
-    return TreeReduce([expr], _idx_chunk, _IdxCombine(method, skipna, False), _IdxCombine(method, skipna, True),
-                      out_meta, method, {"method": method, "skipna": skipna}, split_every)
+    return tree_reduce([expr], _idx_chunk, _IdxCombine(method, skipna, False), _IdxCombine(method, skipna, True),
+                       out_meta, method, {"method": method, "skipna": skipna}, split_every)

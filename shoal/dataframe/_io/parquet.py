@@ -31,6 +31,7 @@ from shoal.dataframe._io.parquet_footer import (
 )
 from shoal.dataframe._io.parquet_divisions import index_name, statistics_divisions
 from shoal.dataframe._io.parquet_filter import filter_columns, filter_mask
+from shoal.dataframe._io.parquet_hive import hive_partitioning, partition_categories
 from shoal.dataframe._io.parquet_options import check_read_options, directory_files, parse_split_row_groups
 from shoal.dataframe._io.string_dictionary import decode_chunked
 from shoal.dataframe._io.strings import convert_string_enabled, match_strings, to_arrow_strings
@@ -449,7 +450,8 @@ def read_parquet(path: Any = None, columns: Any = None, filters: Any = None, cat
     from pyarrow.fs import FSSpecHandler, PyFileSystem
 
     arrow_fs = PyFileSystem(FSSpecHandler(fs)) if fs.protocol not in ("file", ("file", "local")) else None
-    options = {"partitioning": "hive", "exclude_invalid_files": False, **dataset_options}
+    # Hive keys as dictionaries, as pandas (pyarrow.parquet) reads them: categoricals of the keys' type.
+    options = {"partitioning": hive_partitioning(), "exclude_invalid_files": False, **dataset_options}
     dataset = ds.dataset(source, format="parquet", filesystem=arrow_fs, **options)
     expression = _filter_expression(filters)
     fragments = sorted(dataset.get_fragments(filter=expression), key=lambda f: _natural_key(f.path))
@@ -474,6 +476,7 @@ def read_parquet(path: Any = None, columns: Any = None, filters: Any = None, cat
     meta, cols = select_meta(schema, index, columns, "read_parquet")
     if convert_string_enabled():
         meta = to_arrow_strings(meta)
+    meta = partition_categories(meta, dataset)
     sorted_index = index_name(index, schema) if calculate_divisions else None
     # A list of columns is the reader's own projection (no getitem step per partition); a name gives a Series.
     expr: Expr = _reader(pieces, meta, None if isinstance(columns, str) else cols, index_columns, filters, index,
