@@ -85,6 +85,8 @@ class Coordination:
         self.variable_changed: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
         #: Queue name -> items (pickled value, keys of the futures in it).
         self.queues: dict[str, asyncio.Queue[tuple[bytes, list[Any]]]] = {}
+        #: Notified after every put, for ``get(batch=n)`` waiting until ``n`` items are there at once.
+        self.queue_filled: dict[str, asyncio.Condition] = {}
         #: Keeps the futures stored in variables and queues in memory; set by the scheduler (None in tests of
         #: this class alone, where values hold no futures).
         self.held: HeldKeys | None = None
@@ -299,6 +301,10 @@ class Coordination:
             if self.held is not None:
                 self.held.release(f"queue-{name}", keys)
             raise TimeoutError(f"Queue {name!r} stayed full for {timeout}s.") from None
+        filled = self.queue_filled.get(name)
+        if filled is not None:
+            async with filled:
+                filled.notify_all()
 
     def _taken(self, name: str, item: tuple[bytes, list[Any]], client: str | None) -> tuple[bytes, list[Any]]:
         """``client`` took ``item`` out of queue ``name``: its futures are the client's from now on."""
@@ -312,7 +318,17 @@ class Coordination:
         q = self._queue(name)
         if batch:
             count = q.qsize() if batch is True else int(batch)
-            return [self._taken(name, await asyncio.wait_for(q.get(), timeout), client) for _ in range(count)]
+            if q.qsize() < count:
+                # Wait until all ``count`` items are there, then take them at once: taking them one by one
+                # would lose those already taken if the timeout fired before the last one came.
+                filled = self.queue_filled.setdefault(name, asyncio.Condition())
+                try:
+                    async with filled:
+                        await asyncio.wait_for(filled.wait_for(lambda: q.qsize() >= count), timeout)
+                except TimeoutError:
+                    raise TimeoutError(f"Queue {name!r} did not hold {count} items within {timeout}s "
+                                       f"(it holds {q.qsize()}); nothing was taken.") from None
+            return [self._taken(name, q.get_nowait(), client) for _ in range(count)]
         try:
             return self._taken(name, await asyncio.wait_for(q.get(), timeout), client)
         except TimeoutError:
