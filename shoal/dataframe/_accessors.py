@@ -451,9 +451,17 @@ class AccessorMethods:
         return new_collection(_select.nlargest(self._expr, "nsmallest", n, columns, keep, split_every))
 
     def drop_duplicates(self, subset: Any = None, keep: Any = "first", ignore_index: bool = False,
-                        split_every: int | None = None) -> Any:
-        """Rows with duplicates removed, as one partition (keeps pandas' row order)."""
-        return new_collection(_select.drop_duplicates(self._expr, subset, keep, ignore_index, split_every))
+                        split_every: int | None = None, split_out: Any = None) -> Any:
+        """Rows with duplicates removed: one partition in pandas' row order, or ``split_out`` partitions.
+
+        With ``split_out=n`` (``True``: as many as the input), rows are hash-shuffled on ``subset`` (all
+        columns by default) so that duplicates meet in one partition, then each partition drops its own;
+        row order follows the partitions, as in Dask, and ``keep`` still picks by the original order.
+        """
+        single = _select.drop_duplicates(self._expr, subset, keep, ignore_index, split_every)  # checks arguments
+        if split_out is None or split_out is False or split_out == 1:
+            return new_collection(single)
+        return _select.drop_duplicates_split(self, subset, keep, ignore_index, split_out)
 
     def mode(self, dropna: bool = True, split_every: int | None = None) -> Any:
         """The most frequent value(s), sorted, as a Series (a DataFrame of per-column modes for a frame)."""

@@ -112,6 +112,21 @@ def drop_duplicates(expr: Expr, subset: Any, keep: Any, ignore_index: bool, spli
     return TreeReduce([expr], chunk, combine, final, out_meta, "drop-duplicates", chunk_kwargs, split_every)
 
 
+def drop_duplicates_split(df: Any, subset: Any, keep: Any, ignore_index: bool, split_out: Any) -> Any:
+    """``df.drop_duplicates(..., split_out=n)``: a hash shuffle on ``subset``, then each partition drops its own."""
+    n = df.npartitions if split_out is True else int(split_out)
+    if isinstance(df._meta, pd.Series):
+        name = df._meta.name
+        frame = df.to_frame(name="__value__")
+        out = drop_duplicates_split(frame, None, keep, ignore_index, n)["__value__"]
+        return out.rename(name)
+    on = list(df._meta.columns) if subset is None else (
+        [subset] if not isinstance(subset, list | tuple | pd.Index) else list(subset))
+    kwargs = {"subset": subset, "keep": keep, "ignore_index": ignore_index}
+    return df.shuffle(on=on, npartitions=n).map_partitions(
+        lambda part: part.drop_duplicates(**kwargs), meta=df._meta.drop_duplicates(**kwargs))
+
+
 # -- mode ------------------------------------------------------------------------------------
 def _counts(series: pd.Series, dropna: bool) -> pd.Series:
     return series.value_counts(dropna=dropna, sort=False)
