@@ -18,14 +18,6 @@ class Combine(Expr):
 
     _parameters = ("exprs", "func", "meta", "label")
 
-    @property
-    def _label(self) -> str:  # type: ignore[override]
-        return self.label  # type: ignore[no-any-return]
-
-    @functools.cached_property
-    def _meta(self) -> Any:
-        return self.meta
-
     @functools.cached_property
     def divisions(self) -> tuple[Any, ...]:
         return (None, None)

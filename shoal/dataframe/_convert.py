@@ -196,10 +196,6 @@ class FromArray(Expr):
         return f"from-array-{tokenize(self.array.name, self.columns_)}"
 
     @functools.cached_property
-    def _meta(self) -> Any:
-        return self.meta
-
-    @functools.cached_property
     def divisions(self) -> tuple[Any, ...]:
         rows = self.array.chunks[0]
         if any(math.isnan(r) for r in rows):

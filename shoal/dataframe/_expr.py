@@ -51,8 +51,13 @@ class Expr:
 
     _parameters: tuple[str, ...] = ()
     _defaults: dict[str, Any] = {}
-    #: The human-readable prefix of the keys (``repr`` shows it as the last operation).
-    _label = "expr"
+    @property
+    def _label(self) -> str:
+        """The human-readable prefix of the keys (``repr`` shows it as the last operation).
+
+        Subclasses set it as a class attribute; one with a ``label`` operand is named by it.
+        """
+        return self.operands[self._parameters.index("label")] if "label" in self._parameters else "expr"
 
     def __init__(self, *operands: Any, **kwargs: Any) -> None:
         ops = list(operands)
@@ -87,8 +92,11 @@ class Expr:
 
     # -- metadata ------------------------------------------------------------------------
     @functools.cached_property
-    def _meta(self) -> Any:  # pragma: no cover - every subclass defines it
-        raise NotImplementedError
+    def _meta(self) -> Any:
+        """The empty pandas object the result looks like: a ``meta`` operand, or what the subclass works out."""
+        if "meta" in self._parameters:
+            return self.operands[self._parameters.index("meta")]
+        raise NotImplementedError(f"{type(self).__name__} defines no _meta")  # pragma: no cover
 
     @functools.cached_property
     def divisions(self) -> tuple[Any, ...]:  # pragma: no cover - every subclass defines it
@@ -379,14 +387,6 @@ class FromGraph(Expr):
     def _name(self) -> str:
         return self.name  # type: ignore[no-any-return]
 
-    @property
-    def _label(self) -> str:  # type: ignore[override]
-        return self.label  # type: ignore[no-any-return]
-
-    @functools.cached_property
-    def _meta(self) -> Any:
-        return self.meta
-
     @functools.cached_property
     def divisions(self) -> tuple[Any, ...]:
         return tuple(self.divisions_)
@@ -452,14 +452,6 @@ class TreeReduce(Expr):
     _parameters = ("frames", "chunk", "combine", "aggregate", "meta", "label", "chunk_kwargs", "split_every")
     _defaults = {"chunk_kwargs": None, "split_every": None}
     _fuses_inputs = True
-
-    @property
-    def _label(self) -> str:  # type: ignore[override]
-        return self.label  # type: ignore[no-any-return]
-
-    @functools.cached_property
-    def _meta(self) -> Any:
-        return self.meta
 
     @functools.cached_property
     def divisions(self) -> tuple[Any, ...]:

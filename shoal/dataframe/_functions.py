@@ -282,10 +282,6 @@ class FromMap(Expr):
     def _name(self) -> str:
         return f"{self.label}-{tokenize(self.token, self.columns_)}"
 
-    @property
-    def _label(self) -> str:  # type: ignore[override]
-        return self.label  # type: ignore[no-any-return]
-
     @functools.cached_property
     def _meta(self) -> Any:
         return self.meta if self.columns_ is None else self.meta[self.columns_]

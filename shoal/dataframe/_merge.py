@@ -87,10 +87,6 @@ class Merge(Expr):
         return f"{self._label}-{token}"
 
     @functools.cached_property
-    def _meta(self) -> Any:
-        return self.meta
-
-    @functools.cached_property
     def divisions(self) -> tuple[Any, ...]:
         if self.mode == "aligned" and self.left.npartitions != self.right.npartitions:
             raise ValueError(f"aligned merge needs equal partition counts, got {self.left.npartitions} and "
@@ -299,10 +295,6 @@ class Concat(Expr):
     _parameters = ("frames", "meta", "divisions_")
     _label = "concat"
     _fuses_inputs = True
-
-    @functools.cached_property
-    def _meta(self) -> Any:
-        return self.meta
 
     @functools.cached_property
     def divisions(self) -> tuple[Any, ...]:

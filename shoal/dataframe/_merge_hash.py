@@ -191,10 +191,6 @@ class HashJoin(Expr):
         return f"{self._label}-{token}"
 
     @functools.cached_property
-    def _meta(self) -> Any:
-        return self.meta
-
-    @functools.cached_property
     def divisions(self) -> tuple[Any, ...]:
         return (None,) * (self.npartitions_out + 1)
 

@@ -113,10 +113,6 @@ class Overlap(Expr):
     # Each partition is read by three tasks (its own and both neighbours'), so it is computed once, not inlined.
     _fuses_inputs = False
 
-    @property
-    def _label(self) -> str:  # type: ignore[override]
-        return self.label  # type: ignore[no-any-return]
-
     @functools.cached_property
     def _meta(self) -> Any:
         if self.meta is not None:

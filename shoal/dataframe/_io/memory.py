@@ -112,10 +112,6 @@ class FromDelayed(Expr):
     _label = "from-delayed"
 
     @functools.cached_property
-    def _meta(self) -> Any:
-        return self.meta
-
-    @functools.cached_property
     def divisions(self) -> tuple[Any, ...]:
         return tuple(self.divisions_)
 
