@@ -177,17 +177,25 @@ def tree_reduce(chunk: Callable[..., Any], combine: Callable[[list[Any]], Any], 
         kwargs = {"block_id": i} if with_block_id else {}
         layer[key] = Task(key, chunk, *(Ref(_block_key(a, i)) for a in arrays), *args, **kwargs)
         level.append(key)
+    root = combine_tree(layer, level, combine, f"{name}-combine-{token}", split_every)
+    return Delayed(root, None, deps=tuple(arrays), layer=layer)
+
+
+def combine_tree(layer: dict[Any, Any], level: list[Any], combine: Callable[[list[Any]], Any], prefix: str,
+                 split_every: int) -> Any:
+    """Add to ``layer`` the tasks that combine ``level``'s results ``split_every`` at a time, in order, until
+    one is left; return its key. There is always at least one combine, so single-block inputs get the same
+    final shape."""
     depth = 0
-    # Always at least one combine, so single-block inputs get the same final shape.
     while len(level) > 1 or depth == 0:
         depth += 1
         groups = [level[j:j + split_every] for j in range(0, len(level), split_every)]
         level = []
         for j, group in enumerate(groups):
-            key = (f"{name}-combine-{token}", depth, j)
+            key = (prefix, depth, j)
             layer[key] = Task(key, combine, [Ref(k) for k in group])
             level.append(key)
-    return Delayed(level[0], None, deps=tuple(arrays), layer=layer)
+    return level[0]
 
 
 def map_rows(func: Callable[..., Any], X: Any, lazy: bool, *args: Any, n_columns: int | None = None,

@@ -37,6 +37,15 @@ def _frame_meta(X: Any, who: str) -> pd.DataFrame:
                     f"e.g. shoal.dataframe.from_pandas(pd.DataFrame(x), npartitions=...).")
 
 
+def _fitted_frame_meta(est: Any, X: Any, who: str) -> pd.DataFrame:
+    """``X``'s meta for ``transform`` of a frame encoder fitted on columns ``est.dtypes_.index``."""
+    _check_fitted(est, "columns_", "transform")
+    meta = _frame_meta(X, who)
+    if not meta.columns.equals(est.dtypes_.index):
+        raise ValueError(f"{who}: X has columns {list(meta.columns)}, but fit saw {list(est.dtypes_.index)}.")
+    return meta
+
+
 def _check_fitted(est: Any, attr: str, method: str) -> None:
     if not hasattr(est, attr):
         raise NotFittedError(f"This {type(est).__name__} is not fitted yet: call fit(X) before {method}(X).")

@@ -20,7 +20,7 @@ import shoal.dataframe as sd
 from shoal.array import Array
 from shoal.base import is_dask_collection
 from shoal.ml._est_blocks import tree_reduce
-from shoal.ml._prep_base import _check_fitted, _frame_meta, _is_shoal_frame
+from shoal.ml._prep_base import _check_fitted, _fitted_frame_meta, _frame_meta, _is_shoal_frame
 
 __all__ = ["LabelEncoder", "OneHotEncoder", "OrdinalEncoder", "block_uniques"]
 
@@ -219,11 +219,7 @@ class OrdinalEncoder(TransformerMixin, BaseEstimator):
 
     def transform(self, X: Any, y: Any = None) -> Any:
         """``X`` with each categorical column replaced by its codes (lazily for shoal frames)."""
-        _check_fitted(self, "columns_", "transform")
-        meta = _frame_meta(X, "OrdinalEncoder.transform")
-        if not meta.columns.equals(self.dtypes_.index):
-            raise ValueError(f"OrdinalEncoder.transform: X has columns {list(meta.columns)}, but fit saw "
-                             f"{list(self.dtypes_.index)}.")
+        meta = _fitted_frame_meta(self, X, "OrdinalEncoder.transform")
         if _is_shoal_frame(X):
             return X.map_partitions(self._encode, meta=self._encode(meta))
         return self._encode(X)

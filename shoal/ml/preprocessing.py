@@ -24,7 +24,15 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 import shoal.array as sa
 import shoal.dataframe as sd
-from shoal.ml._prep_base import _check_fitted, _frame_meta, _is_shoal_frame, _is_text, _nonzero_scale, _Scaler
+from shoal.ml._prep_base import (
+    _check_fitted,
+    _fitted_frame_meta,
+    _frame_meta,
+    _is_shoal_frame,
+    _is_text,
+    _nonzero_scale,
+    _Scaler,
+)
 from shoal.ml._prep_encoders import LabelEncoder, OneHotEncoder, OrdinalEncoder
 from shoal.ml._prep_misc import BlockTransformer, PolynomialFeatures
 from shoal.ml._prep_scalers import QuantileTransformer, RobustScaler
@@ -168,11 +176,7 @@ class DummyEncoder(TransformerMixin, BaseEstimator):
 
     def transform(self, X: Any, y: Any = None) -> Any:
         """The one-hot encoded frame (lazily for shoal frames)."""
-        _check_fitted(self, "columns_", "transform")
-        meta = _frame_meta(X, "DummyEncoder.transform")
-        if not meta.columns.equals(self.dtypes_.index):
-            raise ValueError(f"DummyEncoder.transform: X has columns {list(meta.columns)}, but fit saw "
-                             f"{list(self.dtypes_.index)}.")
+        _fitted_frame_meta(self, X, "DummyEncoder.transform")  # fitted, and the columns fit saw
         X = X.astype(self.categories_)  # the categories seen in fit decide the output columns
         columns = list(self.columns_)
         if _is_shoal_frame(X):

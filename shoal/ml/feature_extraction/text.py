@@ -45,6 +45,7 @@ from shoal.delayed import Delayed
 from shoal.graph.task import DataNode, Key, Ref, Task
 from shoal.graph.tokenize import tokenize
 from shoal.highlevelgraph import HighLevelGraph
+from shoal.ml._est_blocks import combine_tree
 
 __all__ = ["CountVectorizer", "FeatureHasher", "HashingVectorizer"]
 
@@ -245,16 +246,8 @@ def _reduce(parts: _Partitions, chunk: Callable[..., Any], combine: Callable[[li
         out = (f"{name}-chunk-{token}", i)
         layer[out] = Task(out, chunk, Ref(key), *args)
         level.append(out)
-    depth = 0
-    while len(level) > 1 or depth == 0:
-        depth += 1
-        groups = [level[j:j + _SPLIT_EVERY] for j in range(0, len(level), _SPLIT_EVERY)]
-        level = []
-        for j, group in enumerate(groups):
-            out = (f"{name}-combine-{token}", depth, j)
-            layer[out] = Task(out, combine, [Ref(k) for k in group])
-            level.append(out)
-    return Delayed(level[0], None, deps=parts.deps, layer=layer)
+    root = combine_tree(layer, level, combine, f"{name}-combine-{token}", _SPLIT_EVERY)
+    return Delayed(root, None, deps=parts.deps, layer=layer)
 
 
 def _learn_vocabulary(stats: dict[str, tuple[int, int]], n_docs: int, est: Any) -> dict[str, int]:
