@@ -67,18 +67,34 @@ def to_csv(df: Any, filename: Any, *, name_function: Any = None, compute: bool =
         path = str(filename)
         write = delayed(_write_partition, pure=False)(delayed(_concat_all)(df.to_delayed()), path, fs, kwargs)
         return [write.compute()] if compute else [write]
-    filename = str(filename)
-    if "*" not in filename:
-        fs.makedirs(filename, exist_ok=True)
-        filename = filename.rstrip("/") + "/*.part"
-    else:
-        parent = filename.rsplit("/", 1)[0] if "/" in filename else "."
-        fs.makedirs(parent, exist_ok=True)
     parts = df.to_delayed()
-    paths = [filename.replace("*", name_function(i)) for i in range(len(parts))]
+    paths = partition_paths(fs, str(filename), len(parts), name_function)
+    return write_staged(parts, paths, fs, [kwargs] * len(parts), _write_csv, compute)
+
+
+def partition_paths(fs: Any, pattern: str, n: int, name_function: Any) -> list[str]:
+    """One path per partition: ``*`` in ``pattern`` becomes ``name_function(i)``; a pattern without ``*`` is a
+    directory (made if missing) that gets ``0.part``, ``1.part``, ...."""
+    if "*" not in pattern:
+        fs.makedirs(pattern, exist_ok=True)
+        pattern = pattern.rstrip("/") + "/*.part"
+    else:
+        fs.makedirs(pattern.rsplit("/", 1)[0] if "/" in pattern else ".", exist_ok=True)
+    return [pattern.replace("*", name_function(i)) for i in range(n)]
+
+
+def write_staged(parts: list[Any], paths: list[str], fs: Any, specs: list[Any], writer: Any, compute: bool) -> Any:
+    """``writer(part, file, spec)`` for every partition under a hidden temporary name, all renamed to ``paths``
+    only once every partition succeeded; with ``compute=True`` a failure removes the temporary files too.
+
+    Returns the paths, or with ``compute=False`` one ``Delayed`` per path.
+    """
+    from shoal.delayed import delayed
+
     token = uuid.uuid4().hex
     staged = [_staging_path(path, token) for path in paths]
-    writes = [delayed(_write_staged, pure=False)(p, tmp, fs, kwargs) for p, tmp in zip(parts, staged, strict=True)]
+    writes = [delayed(_write_staged, pure=False)(p, tmp, fs, spec, writer)
+              for p, tmp, spec in zip(parts, staged, specs, strict=True)]
     published = delayed(_publish, pure=False)(writes, paths, fs)
     if not compute:
         return [published[i] for i in range(len(paths))]
@@ -98,10 +114,10 @@ def _staging_path(path: str, token: str) -> str:
     return f"{parent}/{staged}" if parent else staged
 
 
-def _write_staged(part: pd.DataFrame, tmp: str, fs: Any, kwargs: dict[str, Any]) -> str:
+def _write_staged(part: pd.DataFrame, tmp: str, fs: Any, spec: Any, writer: Any = _write_csv) -> str:
     try:
         with fs.open(tmp, "wb") as f:
-            _write_csv(part, f, kwargs)
+            writer(part, f, spec)
     except BaseException:
         _remove(fs, tmp)
         raise

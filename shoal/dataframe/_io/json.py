@@ -22,10 +22,9 @@ from typing import Any
 
 import pandas as pd
 
-from shoal.base import compute as compute_collections
 from shoal.dataframe._core import new_collection
 from shoal.dataframe._io.csv import _compression_of, _expand, _parse_blocksize, _read_block
-from shoal.dataframe._io.csv_write import _write_partition
+from shoal.dataframe._io.csv_write import partition_paths, write_staged
 from shoal.dataframe._io.text_blocks import ReadTextBlocks
 from shoal.dataframe._meta import make_meta
 
@@ -130,11 +129,6 @@ def read_json(url_path: Any, orient: str = "records", lines: bool | None = None,
     return new_collection(ReadJSON(blocks, kwargs, meta, path_column, tuple(paths)))
 
 
-def _dump_partition(part: pd.DataFrame, path: str, fs: Any, kwargs: dict[str, Any], compression: str | None = None
-                    ) -> str:
-    return _write_partition(part, path, fs, {"options": kwargs, "compression": compression}, writer=_write_json)
-
-
 def _write_json(part: pd.DataFrame, f: Any, spec: dict[str, Any]) -> None:
     kwargs, compression = spec["options"], spec["compression"]
     text = part.to_json(None, **kwargs)
@@ -185,32 +179,20 @@ def to_json(df: Any, url_path: Any, orient: str = "records", lines: bool | None 
     """
     import fsspec
 
-    from shoal.delayed import delayed
 
     if lines is None:
         lines = orient == "records"
     if lines and orient != "records":
         raise ValueError(f"to_json: lines=True needs orient='records', got orient={orient!r}")
     fs, _, _ = fsspec.get_fs_token_paths(str(url_path), storage_options=storage_options or {})
-    pattern = str(url_path)
-    if "*" not in pattern:
-        fs.makedirs(pattern, exist_ok=True)
-        pattern = pattern.rstrip("/") + "/*.part"
-    else:
-        parent = pattern.rsplit("/", 1)[0] if "/" in pattern else "."
-        fs.makedirs(parent, exist_ok=True)
-    name_function = name_function or str
     parts = df.to_delayed()
-    paths = [pattern.replace("*", name_function(i)) for i in range(len(parts))]
+    paths = partition_paths(fs, str(url_path), len(parts), name_function or str)
     if len(set(paths)) != len(paths):
         raise ValueError(f"to_json: name_function gives the same file name to two partitions: {paths}")
     options = {"orient": orient, "lines": lines, **kwargs}
-    codecs = [_write_compression(compression, path) for path in paths]
-    writes = [delayed(_dump_partition, pure=False)(p, path, fs, options, codec)
-              for p, path, codec in zip(parts, paths, codecs, strict=True)]
-    if not compute:
-        return writes
-    return list(compute_collections(*writes))
+    specs = [{"options": options, "compression": _write_compression(compression, path)} for path in paths]
+    # Like to_csv: every part under a temporary name, renamed only once all succeeded.
+    return write_staged(parts, paths, fs, specs, _write_json, compute)
 
 
 class ReadJSON(ReadTextBlocks):
