@@ -128,8 +128,10 @@ class WindowMethods:
         [nan, nan, 2.0, 2.0, 2.0]
         """
         if any(isinstance(a, FrameBase) for a in (*args, *kwargs.values())):
-            raise NotImplementedError("map_overlap takes plain arguments; combine collections first (e.g. with "
-                                      "assign or concat) and pass one frame")
+            # Other collections are split and extended like this one: the module-level function does that.
+            from shoal.dataframe._map_overlap import map_overlap
+
+            return map_overlap(func, self, before, after, *args, meta=meta, **kwargs)
         index = self._meta.index
         before = normalize_span(before, "before", index)
         after = normalize_span(after, "after", index)
